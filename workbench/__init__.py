@@ -1,0 +1,1 @@
+"""Workbench: a Jupyter-first workbench for AI infrastructure."""
