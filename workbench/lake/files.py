@@ -1,0 +1,110 @@
+"""Data files of a Delta table: workers write Parquet files and describe them as add actions;
+the driver commits all of an ingest's files in one transaction."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+STATS_STRING_MAX = 32  # Delta readers expect short string bounds; longer ones are left out
+
+
+def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem and root path of a lake or table URI (local path or URL)."""
+    if "://" in uri and not uri.startswith("file://"):
+        return pafs.FileSystem.from_uri(uri)
+    return pafs.LocalFileSystem(), uri.removeprefix("file://")
+
+
+def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
+                prefix: str) -> list[dict]:
+    """Write ``table`` as Parquet file(s) under the table (one per partition value); return the
+    add actions (as dicts) that a commit makes visible. Nothing is visible before the commit."""
+    if table.num_rows == 0:
+        return []
+    fs, root = filesystem(table_uri)
+    groups = [((), table)] if not partition_by else _split(table, partition_by)
+    adds = []
+    for values, part in groups:
+        directory = "/".join(f"{quote(c, safe='')}={_escape(v)}"
+                             for c, v in zip(partition_by, values))
+        name = f"{prefix}-{uuid.uuid4().hex[:12]}.parquet"
+        rel = f"{directory}/{name}" if directory else name
+        data = part.drop_columns(list(partition_by)) if partition_by else part
+        fs.create_dir(f"{root}/{directory}" if directory else root, recursive=True)
+        with fs.open_output_stream(f"{root}/{rel}") as out:
+            pq.write_table(data, out, compression="snappy")
+        size = fs.get_file_info(f"{root}/{rel}").size
+        adds.append({
+            "path": rel,
+            "size": size,
+            "partition_values": {c: None if v is None else str(v)
+                                 for c, v in zip(partition_by, values)},
+            "modification_time": int(time.time() * 1000),
+            "stats": json.dumps(stats(data)),
+            "rows": part.num_rows,
+        })
+    return adds
+
+
+def _escape(value: Any) -> str:
+    return NULL_PARTITION if value is None else quote(str(value), safe="")
+
+
+def _split(table: pa.Table, columns: tuple[str, ...]) -> list[tuple[tuple, pa.Table]]:
+    keys = table.select(list(columns)).group_by(list(columns), use_threads=False).aggregate([])
+    out = []
+    for row in keys.to_pylist():
+        mask = None
+        for c in columns:
+            v = row[c]
+            m = pc.is_null(table[c]) if v is None else pc.equal(table[c], v)
+            m = pc.fill_null(m, False)
+            mask = m if mask is None else pc.and_(mask, m)
+        out.append((tuple(row[c] for c in columns), table.filter(mask)))
+    return out
+
+
+def stats(table: pa.Table) -> dict:
+    """Delta file statistics: row count, and per primitive column min, max and null count."""
+    mins, maxs, nulls = {}, {}, {}
+    for f in table.schema:
+        col = table.column(f.name)
+        t = f.type
+        if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_string(t)
+                or pa.types.is_boolean(t) or pa.types.is_timestamp(t) or pa.types.is_date(t)):
+            continue
+        nulls[f.name] = col.null_count
+        if pa.types.is_boolean(t) or col.null_count == len(col):
+            continue
+        mm = pc.min_max(col)
+        lo, hi = mm["min"].as_py(), mm["max"].as_py()
+        if pa.types.is_floating(t) and (lo is None or np.isnan(lo) or np.isnan(hi)):
+            continue
+        if pa.types.is_string(t) and (len(lo) > STATS_STRING_MAX or len(hi) > STATS_STRING_MAX):
+            continue
+        if pa.types.is_timestamp(t) or pa.types.is_date(t):
+            lo, hi = lo.isoformat(), hi.isoformat()
+            if pa.types.is_timestamp(t):
+                lo, hi = (v if "+" in v else v + "Z" for v in (lo, hi))
+        mins[f.name], maxs[f.name] = lo, hi
+    return {"numRecords": table.num_rows, "minValues": mins, "maxValues": maxs,
+            "nullCount": nulls}
+
+
+def add_actions(adds: list[dict]) -> list:
+    """deltalake AddAction objects for the dicts that workers returned."""
+    from deltalake.transaction import AddAction
+
+    return [AddAction(a["path"], a["size"], a["partition_values"], a["modification_time"], True,
+                      a["stats"]) for a in adds]

@@ -1,0 +1,338 @@
+"""Governed ingest: sources -> parse and validate on the Dask cluster -> quarantine, pseudonymise,
+dedup -> Parquet files written by the workers -> one Delta commit by the driver."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from workbench.lake import pii as pii_mod
+from workbench.lake.errors import LakeError, PiiKeyError, SchemaError
+from workbench.lake.files import add_actions, write_files
+from workbench.lake.parse import Parsed, Spec, dedup_keys, parse_piece
+from workbench.lake.report import IngestReport
+from workbench.lake.sources import (
+    Piece,
+    check_columns,
+    delta_type,
+    expand,
+    frame_schema,
+    infer_schema,
+    merge_schemas,
+    pieces_for_files,
+    pieces_for_frame,
+)
+
+if TYPE_CHECKING:
+    from workbench.lake.lake import Lake
+
+QUARANTINE_SUFFIX = "__quarantine"
+QUARANTINE_SCHEMA = pa.schema([
+    ("ingest_id", pa.string()), ("source", pa.string()), ("line", pa.int64()),
+    ("raw", pa.string()), ("column", pa.string()), ("reason", pa.string()),
+    ("ingested_at", pa.timestamp("us", tz="UTC")),
+])
+META = "workbench."  # prefix of the keys an ingest leaves in its Delta commit
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+def check_name(name: Any, argument: str = "table") -> str:
+    """A table name is an identifier: no path characters, so it can never escape the lake."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise LakeError(f"{argument}={name!r} is not a valid table name: use letters, digits and "
+                        "underscores, starting with a letter or underscore (no '/', '.', '..')")
+    return name
+
+
+def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
+           partition_by=(), mode: str = "append", schema_mode: str | None = None,
+           progress: bool = True) -> IngestReport:
+    """Ingest ``source`` into ``table``; see :meth:`workbench.Lake.ingest`."""
+    started = time.perf_counter()
+    check_name(table)
+    if table.endswith(QUARANTINE_SUFFIX):
+        raise LakeError(f"table={table!r}: names ending in {QUARANTINE_SUFFIX!r} are reserved for"
+                        " quarantine tables")
+    if mode not in ("append", "overwrite"):
+        raise LakeError(f"mode={mode!r}: use 'append' or 'overwrite'")
+    if schema_mode not in (None, "merge"):
+        raise LakeError(f"schema_mode={schema_mode!r}: use None (enforce) or 'merge'")
+    pii = _names(pii, "pii")
+    dedup = _names(dedup or (), "dedup")
+    partition_by = _names(partition_by, "partition_by")
+
+    existing = lake._delta(table)
+    governance = _governance(existing)
+    pii = tuple(dict.fromkeys(governance.get("pii", []) + list(pii)))
+    key = pii_mod.require_key(pii, lake.uri) if pii else None
+    if key is not None and governance.get("key_id") not in (None, pii_mod.key_id(key)):
+        raise PiiKeyError(f"table {table!r} was pseudonymised with another key (key id "
+                          f"{governance['key_id']}); with this key ({pii_mod.key_id(key)}) its "
+                          "tokens would not match: configure the table's key")
+
+    from workbench.compute import current_cluster
+
+    client = current_cluster().client
+    is_frame = hasattr(source, "columns") and hasattr(source, "dtypes")
+    if is_frame:
+        source_schema = pa.schema([(f.name, delta_type(f.type)) for f in frame_schema(source)])
+        pieces = pieces_for_frame(source, client)
+    else:
+        files = expand(source)
+        source_schema = merge_schemas([infer_schema(f) for f in files])
+        pieces = pieces_for_files(files)
+    target = _target_schema(table, source_schema, existing, schema, schema_mode, pii)
+    check_columns(target, list(pii), "pii")
+    check_columns(target, list(dedup), "dedup")
+    check_columns(target, list(partition_by), "partition_by")
+    if existing is not None:
+        current = existing.metadata().partition_columns
+        if partition_by and list(partition_by) != list(current):
+            raise LakeError(f"partition_by={list(partition_by)} differs from table {table!r}'s "
+                            f"partitioning {current}: leave it out for an existing table")
+        partition_by = tuple(current)
+
+    spec = Spec(table, target, pii, key, dedup)
+    ingest_id = uuid.uuid4().hex
+    uri = lake.table_uri(table)
+    summaries, adds = _run(client, pieces, spec, uri, partition_by, ingest_id, existing,
+                           progress, table)
+
+    quarantine = _quarantine_rows(pieces, summaries, ingest_id)
+    rows_in = sum(s.rows_in for s in summaries)
+    rows_written = sum(a["rows"] for a in adds)
+    reasons = Counter(_reason_kind(r["reason"]) for r in quarantine)
+    meta = {
+        f"{META}ingest_id": ingest_id,
+        f"{META}rows_in": rows_in,
+        f"{META}rows_written": rows_written,
+        f"{META}rows_quarantined": len(quarantine),
+        f"{META}duplicates_dropped": rows_in - rows_written - len(quarantine),
+        f"{META}pii": json.dumps(list(pii)),
+        f"{META}key_id": pii_mod.key_id(key) if key is not None else "",
+    }
+    if quarantine:
+        _write_quarantine(lake, table, quarantine)
+    version = _commit(uri, target, adds, partition_by, mode, meta, existing, ingest_id)
+    return IngestReport(
+        table=table, version=version, rows_in=rows_in, rows_written=rows_written,
+        rows_quarantined=len(quarantine),
+        duplicates_dropped=rows_in - rows_written - len(quarantine),
+        bytes_in=sum(s.bytes_in for s in summaries), seconds=time.perf_counter() - started,
+        files_written=len(adds), ingest_id=ingest_id, reasons=dict(reasons.most_common()))
+
+
+def _names(value: Any, argument: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise LakeError(f"{argument}={value!r}: pass a list of column names") from None
+    if not all(isinstance(n, str) for n in names):
+        raise LakeError(f"{argument}={value!r}: pass a list of column names")
+    return names
+
+
+def _governance(dt: Any) -> dict:
+    """The PII columns and key id an earlier ingest recorded in the table's history."""
+    if dt is None:
+        return {}
+    for entry in dt.history():
+        if f"{META}pii" in entry:
+            return {"pii": json.loads(entry[f"{META}pii"]),
+                    "key_id": entry.get(f"{META}key_id") or None}
+    return {}
+
+
+def _target_schema(table: str, source: pa.Schema, existing: Any, schema: Any,
+                   schema_mode: str | None, pii: tuple[str, ...]) -> pa.Schema:
+    if schema is not None:
+        schema = _as_schema(schema)
+    if existing is not None:
+        current = pa.schema(existing.schema().to_arrow())
+        if schema is not None and schema != current:
+            changed = [f.name for f in schema if f.name in current.names
+                       and current.field(f.name).type != f.type]
+            if changed:
+                raise SchemaError(f"schema= changes the type of column(s) {changed} of table "
+                                  f"{table!r}; a table's types are fixed once written")
+        base = current
+    else:
+        base = schema if schema is not None else source
+    new = [f for f in (schema or source) if f.name not in base.names]
+    if new and existing is None and schema is not None and schema_mode != "merge":
+        raise SchemaError(f"the source has column(s) {[f.name for f in new]} that schema= does "
+                          "not name: add them to schema=, or pass schema_mode='merge'")
+    if new and existing is not None and schema_mode != "merge":
+        raise SchemaError(f"the source has new column(s) {[f.name for f in new]} that table "
+                          f"{table!r} does not have: pass schema_mode='merge' to add them")
+    fields = list(base) + (new if schema_mode == "merge" else [])
+    return pa.schema([pa.field(f.name, pa.string()) if f.name in pii else f for f in fields])
+
+
+def _as_schema(schema: Any) -> pa.Schema:
+    if isinstance(schema, pa.Schema):
+        return pa.schema([(f.name, delta_type(f.type)) for f in schema])
+    if isinstance(schema, dict):
+        fields = []
+        for name, t in schema.items():
+            if isinstance(t, str):
+                try:
+                    t = pa.type_for_alias(t)
+                except ValueError:
+                    raise SchemaError(f"schema={{{name!r}: {t!r}}}: unknown type name; use "
+                                      "e.g. 'int64', 'float64', 'string', 'bool', "
+                                      "'timestamp[us]', 'date32'") from None
+            fields.append((name, delta_type(t)))
+        return pa.schema(fields)
+    raise SchemaError(f"schema={schema!r}: pass a pyarrow.Schema or a dict of column -> type")
+
+
+def _parse_and_write(piece: Piece, spec: Spec, uri: str, partition_by: tuple[str, ...],
+                     prefix: str) -> tuple[Parsed, list[dict]]:
+    parsed = parse_piece(piece, spec)
+    adds = write_files(parsed.table, uri, partition_by, f"{prefix}-{piece.index:05d}")
+    return parsed.summary(), adds
+
+
+def _write_kept(parsed: Parsed, keep: np.ndarray, uri: str, partition_by: tuple[str, ...],
+                prefix: str) -> list[dict]:
+    table = parsed.table if keep.all() else parsed.table.filter(pa.array(keep))
+    return write_files(table, uri, partition_by, prefix)
+
+
+def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: tuple[str, ...],
+         ingest_id: str, existing: Any, progress: bool, table: str):
+    """Submit the pieces; with dedup, parse everything first, decide, then write."""
+    prefix = f"part-{ingest_id[:12]}"
+    bar = _progress(len(pieces) * (2 if spec.dedup else 1), table, progress)
+    if not spec.dedup:
+        futures = [client.submit(_parse_and_write, p, spec, uri, partition_by, prefix, pure=False)
+                   for p in pieces]
+        results = _gather(client, futures, bar)
+        bar.close()
+        return [r[0] for r in results], [a for r in results for a in r[1]]
+    parsed = [client.submit(parse_piece, p, spec, pure=False) for p in pieces]
+    summaries = _gather(client, [client.submit(Parsed.summary, f, pure=False) for f in parsed],
+                        bar)
+    keep = _first_occurrences(summaries, spec, existing)
+    writes = [client.submit(_write_kept, f, k, uri, partition_by, f"{prefix}-{i:05d}",
+                            pure=False) for i, (f, k) in enumerate(zip(parsed, keep))]
+    adds = [a for r in _gather(client, writes, bar) for a in r]
+    bar.close()
+    del parsed
+    return summaries, adds
+
+
+def _gather(client: Any, futures: list, bar: Any) -> list:
+    from distributed import as_completed
+
+    for future in as_completed(futures):
+        if future.status == "error":
+            client.cancel(futures)
+            future.result()  # re-raises the worker's exception, traceback included
+        bar.update(1)
+    return client.gather(futures)
+
+
+def _progress(total: int, table: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    # delay=1: ingests shorter than a second show no bar at all.
+    return tqdm(total=total, desc=f"ingest {table}", unit="piece", delay=1.0,
+                disable=not enabled)
+
+
+def _first_occurrences(summaries: list[Parsed], spec: Spec, existing: Any) -> list[np.ndarray]:
+    """Per piece, which rows to keep: the first of each key in this batch, and not in the table."""
+    import pandas as pd
+
+    batch = [s.keys for s in summaries]
+    sizes = [len(k) for k in batch]
+    stacked = [np.concatenate(batch)] if batch else []
+    n_existing = 0
+    if existing is not None:
+        old = pa.table(existing.to_pyarrow_table(columns=list(spec.dedup)))
+        if old.num_rows:
+            stacked.insert(0, dedup_keys(old, spec.dedup))
+            n_existing = old.num_rows
+    if not stacked:
+        return []
+    keys = np.concatenate(stacked)
+    # pandas' hash table on the two 64-bit halves: exact on the 128-bit keys, O(n).
+    dup = pd.DataFrame({"a": keys[:, 0], "b": keys[:, 1]}).duplicated(keep="first").to_numpy()
+    keep = ~dup[n_existing:]
+    return np.split(keep, np.cumsum(sizes)[:-1])
+
+
+def _quarantine_rows(pieces: list[Piece], summaries: list[Parsed], ingest_id: str) -> list[dict]:
+    """All quarantine records, their line numbers made absolute within each text file."""
+    offsets: dict[int, int] = {}
+    seen: dict[str, int] = {}
+    for piece, s in zip(pieces, summaries):
+        if piece.source is not None and piece.source.format in ("csv", "json"):
+            offsets[piece.index] = seen.get(piece.source.path, 0)
+            seen[piece.source.path] = offsets[piece.index] + s.lines
+    now = pa.scalar(time.time_ns() // 1000, pa.timestamp("us", tz="UTC"))
+    rows = []
+    for s in summaries:
+        for rec in s.quarantine:
+            rec = dict(rec)
+            rec["line"] += offsets.get(rec.pop("_piece"), 0)
+            rec["ingest_id"] = ingest_id
+            rec["ingested_at"] = now.as_py()
+            rows.append(rec)
+    return rows
+
+
+def _reason_kind(reason: str) -> str:
+    """The reason without row-specific detail, for counting."""
+    return reason.split(":")[0] if reason.startswith(("malformed", "column")) else reason
+
+
+def _write_quarantine(lake: Lake, table: str, rows: list[dict]) -> None:
+    from deltalake import write_deltalake
+
+    data = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
+    write_deltalake(lake.table_uri(table + QUARANTINE_SUFFIX), data, mode="append",
+                    storage_options=lake.storage_options)
+
+
+def _commit(uri: str, schema: pa.Schema, adds: list[dict], partition_by: tuple[str, ...],
+            mode: str, meta: dict, existing: Any, ingest_id: str) -> int:
+    """One Delta transaction for all of the ingest's files; returns the version it made."""
+    from deltalake import CommitProperties, DeltaTable
+    from deltalake import Schema as DeltaSchema
+    from deltalake.exceptions import DeltaError
+    from deltalake.transaction import create_table_with_add_actions
+
+    props = CommitProperties(custom_metadata=meta)
+    actions = add_actions(adds)
+    if existing is None:
+        try:
+            create_table_with_add_actions(uri, DeltaSchema.from_arrow(schema), actions,
+                                          mode="error", partition_by=list(partition_by) or None,
+                                          commit_properties=props)
+            return 0
+        except DeltaError:
+            existing = DeltaTable(uri)  # another writer created it first: append to theirs
+    current = pa.schema(existing.schema().to_arrow())
+    added = [f for f in schema if f.name not in current.names]
+    if added:
+        existing.alter.add_columns(DeltaSchema.from_arrow(pa.schema(added)).fields)
+        existing = DeltaTable(uri)
+    existing.create_write_transaction(actions, mode=mode, schema=schema,
+                                      partition_by=list(partition_by) or None,
+                                      commit_properties=props)
+    for entry in DeltaTable(uri).history(limit=50):
+        if entry.get(f"{META}ingest_id") == ingest_id:
+            return int(entry["version"])
+    raise LakeError(f"commit of ingest {ingest_id} into {uri} is not in the table's history")

@@ -1,0 +1,115 @@
+"""A lake: a directory (or object-store prefix) of Delta tables."""
+
+from __future__ import annotations
+
+import html
+import os
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+
+from workbench.lake.errors import LakeError, TableNotFoundError
+from workbench.lake.files import filesystem
+from workbench.lake.ingest import QUARANTINE_SUFFIX, check_name, ingest
+from workbench.lake.report import IngestReport
+from workbench.lake.table import Table
+
+
+class Lake:
+    """Delta tables under one root: ``wb.Lake("lake/")`` or ``wb.Lake("s3://bucket/lake")``.
+
+    The embedded default is a local directory and needs no server; object-store URLs go through
+    the same code (pyarrow filesystems and deltalake), with ``storage_options`` passed along.
+    """
+
+    def __init__(self, path_or_url: str | os.PathLike, *,
+                 storage_options: dict[str, str] | None = None) -> None:
+        uri = os.fspath(path_or_url)
+        if "://" not in uri or uri.startswith("file://"):
+            uri = os.path.abspath(uri.removeprefix("file://"))
+            if os.path.exists(uri) and not os.path.isdir(uri):
+                raise LakeError(f"lake path {uri} is a file: a lake is a directory of tables")
+            os.makedirs(uri, exist_ok=True)
+        self.uri = uri.rstrip("/")
+        self.storage_options = storage_options
+
+    def table_uri(self, name: str) -> str:
+        return f"{self.uri}/{check_name(name)}"
+
+    def _delta(self, name: str) -> Any:
+        """The DeltaTable ``name``, or None when it does not exist."""
+        from deltalake import DeltaTable
+
+        uri = self.table_uri(name)
+        if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
+            return None
+        return DeltaTable(uri, storage_options=self.storage_options)
+
+    def ingest(self, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
+               partition_by=(), mode: str = "append", schema_mode: str | None = None,
+               progress: bool = True) -> IngestReport:
+        """Parse, validate, pseudonymise and dedup ``source`` on the Dask cluster and commit it
+        to ``table`` in one Delta transaction.
+
+        ``source``: a path, glob, directory or URL of CSV / JSON-lines / Parquet files (mixed
+        allowed), a list of those, or a pandas or Dask DataFrame. ``schema`` pins the types on
+        the first ingest (a pyarrow schema or ``{"col": "int64"}``); later ingests enforce the
+        table's schema and quarantine rows that do not fit. ``pii`` columns are replaced by keyed
+        tokens before anything is written. ``dedup`` drops rows whose key repeats in the batch or
+        is already in the table. Returns an :class:`IngestReport`.
+        """
+        return ingest(self, source, table, schema=schema, pii=pii, dedup=dedup,
+                      partition_by=partition_by, mode=mode, schema_mode=schema_mode,
+                      progress=progress)
+
+    def names(self) -> list[str]:
+        """Names of the lake's tables (quarantine tables are reached through their table)."""
+        fs, root = filesystem(self.uri)
+        from pyarrow.fs import FileSelector, FileType
+
+        infos = fs.get_file_info(FileSelector(root, allow_not_found=True))
+        names = []
+        for info in sorted(infos, key=lambda i: i.base_name):
+            if info.type != FileType.Directory or info.base_name.endswith(QUARANTINE_SUFFIX):
+                continue
+            if fs.get_file_info(f"{info.path}/_delta_log").type == FileType.Directory:
+                names.append(info.base_name)
+        return names
+
+    def table(self, name: str) -> Table:
+        """The table ``name``; a clear error when the lake has none of that name."""
+        check_name(name)
+        dt = self._delta(name)
+        if dt is None:
+            names = self.names()
+            hint = f"its tables are {names}" if names else "it has no tables yet; ingest first"
+            raise TableNotFoundError(f"lake {self.uri} has no table {name!r}: {hint}")
+        return Table(self, name, dt)
+
+    def __contains__(self, name: str) -> bool:
+        return self._delta(check_name(name)) is not None
+
+    def tables(self) -> pd.DataFrame:
+        """One row per table: name, version, rows, bytes, columns, quarantined, updated."""
+        rows = []
+        for name in self.names():
+            t = self.table(name)
+            files = t.files()
+            q = self._delta(name + QUARANTINE_SUFFIX)
+            rows.append({
+                "name": name, "version": t.version, "rows": int(files["num_records"].sum()),
+                "bytes": int(files["size_bytes"].sum()), "columns": len(t.schema),
+                "quarantined": len(q.to_pyarrow_table(columns=["line"])) if q else 0,
+                "updated": datetime.fromtimestamp(t._dt.history(limit=1)[0]["timestamp"] / 1000,
+                                                  tz=timezone.utc),
+            })
+        columns = ["name", "version", "rows", "bytes", "columns", "quarantined", "updated"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def __repr__(self) -> str:
+        return f"Lake({self.uri!r}, tables={self.names()})"
+
+    def _repr_html_(self) -> str:
+        return (f"<p><b>Lake</b> <code>{html.escape(self.uri)}</code></p>"
+                + self.tables().to_html(index=False))

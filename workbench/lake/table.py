@@ -1,0 +1,161 @@
+"""One Delta table of a lake: versions, history, reads, profile, maintenance, quarantine."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from workbench.lake.lake import Lake
+    from workbench.lake.profile import Profile
+
+
+class Table:
+    """A lake table: ``lake.table("events")``. Old versions stay readable until vacuumed."""
+
+    def __init__(self, lake: Lake, name: str, dt: Any) -> None:
+        self.lake = lake
+        self.name = name
+        self._dt = dt
+
+    @property
+    def uri(self) -> str:
+        return self.lake.table_uri(self.name)
+
+    def _at(self, version: int | None) -> Any:
+        from deltalake import DeltaTable
+
+        if version is None:
+            self._dt.update_incremental()
+            return self._dt
+        latest = self.version
+        if not isinstance(version, int) or not 0 <= version <= latest:
+            raise ValueError(f"version={version!r}: table {self.name!r} has versions 0..{latest}")
+        return DeltaTable(self.uri, version=version, storage_options=self.lake.storage_options)
+
+    @property
+    def version(self) -> int:
+        self._dt.update_incremental()
+        return self._dt.version()
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema(self._at(None).schema().to_arrow())
+
+    @property
+    def partition_by(self) -> list[str]:
+        return list(self._dt.metadata().partition_columns)
+
+    def history(self) -> pd.DataFrame:
+        """One row per version, newest first: time, operation, and the ingest's row accounting."""
+        rows = []
+        for e in self._at(None).history():
+            rows.append({
+                "version": e.get("version"),
+                "timestamp": pd.Timestamp(e["timestamp"], unit="ms", tz="UTC"),
+                "operation": e.get("operation"),
+                "rows_in": e.get("workbench.rows_in"),
+                "rows_written": e.get("workbench.rows_written"),
+                "rows_quarantined": e.get("workbench.rows_quarantined"),
+                "duplicates_dropped": e.get("workbench.duplicates_dropped"),
+                "ingest_id": e.get("workbench.ingest_id"),
+            })
+        return pd.DataFrame(rows)
+
+    def files(self, version: int | None = None) -> pd.DataFrame:
+        """The data files of a version: path, size_bytes, num_records, partition values."""
+        return pa.table(self._at(version).get_add_actions(flatten=True)).to_pandas()
+
+    def to_arrow(self, version: int | None = None, columns: list[str] | None = None) -> pa.Table:
+        return pa.table(self._at(version).to_pyarrow_table(columns=columns))
+
+    def to_pandas(self, version: int | None = None, columns: list[str] | None = None
+                  ) -> pd.DataFrame:
+        """The rows of the latest version, or of an older ``version`` (time travel)."""
+        return self.to_arrow(version, columns).to_pandas()
+
+    def to_dask(self, version: int | None = None, columns: list[str] | None = None):
+        """A Dask DataFrame with one partition per data file, read on the cluster."""
+        import dask.dataframe as dd
+
+        dt = self._at(version)
+        schema = pa.schema(dt.schema().to_arrow())
+        if columns:
+            schema = pa.schema([schema.field(c) for c in columns])
+        meta = schema.empty_table().to_pandas()
+        parts = file_parts(dt)
+        if not parts:
+            return dd.from_pandas(meta, npartitions=1)
+        return dd.from_map(_read_pandas, parts, schema=schema, meta=meta,
+                           enforce_metadata=False)
+
+    def profile(self, version: int | None = None, *, bins: int = 30) -> Profile:
+        """Per-column statistics computed per file on the cluster and merged (see Profile)."""
+        from workbench.lake.profile import profile
+
+        return profile(self, version, bins=bins)
+
+    def compact(self, target_size: int | None = None) -> dict:
+        """Rewrite small files into larger ones (a new version; the data is unchanged)."""
+        metrics = self._at(None).optimize.compact(target_size=target_size)
+        return dict(metrics)
+
+    def vacuum(self, retention_hours: int = 168, *, dry_run: bool = False) -> list[str]:
+        """Delete files no version newer than ``retention_hours`` needs; old versions older than
+        that stop being readable. Returns the files removed (or that would be)."""
+        enforce = retention_hours >= 168
+        return self._at(None).vacuum(retention_hours=retention_hours, dry_run=dry_run,
+                                     enforce_retention_duration=enforce)
+
+    def quarantine(self) -> pd.DataFrame:
+        """Rows rejected by committed ingests: source, line, raw text (PII tokenised), column,
+        reason. Records of an ingest that never committed (a crash) are left out."""
+        from workbench.lake.ingest import QUARANTINE_SCHEMA, QUARANTINE_SUFFIX
+
+        q = self.lake._delta(self.name + QUARANTINE_SUFFIX)
+        if q is None:
+            return QUARANTINE_SCHEMA.empty_table().to_pandas()
+        df = pa.table(q.to_pyarrow_table()).to_pandas()
+        committed = set(self.history()["ingest_id"].dropna())
+        return df[df["ingest_id"].isin(committed)].reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r}, version={self.version}, columns={self.schema.names})"
+
+    def _repr_html_(self) -> str:
+        schema = "".join(f"<tr><td>{html.escape(f.name)}</td><td>{html.escape(str(f.type))}"
+                         "</td></tr>" for f in self.schema)
+        return (f"<p><b>{html.escape(self.name)}</b> version {self.version}</p>"
+                f"<table><tr><th>column</th><th>type</th></tr>{schema}</table>")
+
+
+def file_parts(dt: Any) -> list[tuple[str, dict]]:
+    """(file URI, partition values) of each data file of a DeltaTable version."""
+    actions = pa.table(dt.get_add_actions(flatten=False)).to_pylist()
+    root = dt.table_uri.rstrip("/")
+    return [(f"{root}/{a['path']}", a.get("partition_values") or {}) for a in actions]
+
+
+def read_file(part: tuple[str, dict], schema: pa.Schema) -> pa.Table:
+    """One data file's ``schema`` columns, partition columns restored from its values."""
+    import pyarrow.parquet as pq
+
+    from workbench.lake.files import filesystem
+
+    uri, values = part
+    fs, path = filesystem(uri)
+    stored = [n for n in schema.names if n not in values]
+    table = pq.read_table(path, filesystem=fs, columns=stored)
+    for name, value in values.items():
+        if name in schema.names:
+            t = schema.field(name).type
+            table = table.append_column(name, pa.array([value] * table.num_rows,
+                                                       pa.string()).cast(t))
+    return table.select(schema.names)
+
+
+def _read_pandas(part: tuple[str, dict], schema: pa.Schema) -> pd.DataFrame:
+    return read_file(part, schema).to_pandas()
