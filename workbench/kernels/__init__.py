@@ -1,0 +1,59 @@
+"""Hot-path array kernels: keyed hashing, moments, histograms, quantiles, distinct counts.
+
+Every function takes numpy or pyarrow input (pandas and cupy too); the backend follows the
+array (``array_module``). Submodules load on first use, so ``import workbench.kernels`` stays
+cheap and numba compiles (and caches) each loop the first time it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._backend import array_module
+    from .exact_quantiles import quantiles
+    from .hashing import keyed_hash
+    from .histograms import Histogram, histogram
+    from .hyperloglog import HyperLogLog, approx_distinct
+    from .kll import QuantileSketch
+    from .moment_stats import Moments, moments
+
+_EXPORTS = {
+    "array_module": "_backend",
+    "keyed_hash": "hashing",
+    "Moments": "moment_stats",
+    "moments": "moment_stats",
+    "Histogram": "histograms",
+    "histogram": "histograms",
+    "quantiles": "exact_quantiles",
+    "QuantileSketch": "kll",
+    "HyperLogLog": "hyperloglog",
+    "approx_distinct": "hyperloglog",
+}
+
+__all__ = [
+    "Histogram",
+    "HyperLogLog",
+    "Moments",
+    "QuantileSketch",
+    "approx_distinct",
+    "array_module",
+    "histogram",
+    "keyed_hash",
+    "moments",
+    "quantiles",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
