@@ -1,1 +1,47 @@
-"""Workbench: a Jupyter-first workbench for AI infrastructure."""
+"""Workbench: a Jupyter-first workbench for AI infrastructure.
+
+``import workbench as wb`` is cheap: every name below loads its module on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from workbench import kernels, lake, widgets
+    from workbench.compute import Cluster, cluster, clusters
+    from workbench.env import env
+    from workbench.lake import IngestReport, Lake, Profile, Table
+
+_EXPORTS = {
+    "cluster": "workbench.compute",
+    "clusters": "workbench.compute",
+    "Cluster": "workbench.compute",
+    "env": "workbench.env",
+    "Lake": "workbench.lake",
+    "Table": "workbench.lake",
+    "Profile": "workbench.lake",
+    "IngestReport": "workbench.lake",
+}
+_SUBMODULES = {"compute", "kernels", "lake", "widgets"}
+
+__all__ = ["Cluster", "IngestReport", "Lake", "Profile", "Table", "cluster", "clusters",
+           "compute", "env", "kernels", "lake", "widgets"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"workbench.{name}")
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    else:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

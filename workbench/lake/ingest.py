@@ -197,8 +197,8 @@ def _as_schema(schema: Any) -> pa.Schema:
 
 
 def _parse_and_write(piece: Piece, spec: Spec, uri: str, partition_by: tuple[str, ...],
-                     prefix: str) -> tuple[Parsed, list[dict]]:
-    parsed = parse_piece(piece, spec)
+                     prefix: str, data: Any = None) -> tuple[Parsed, list[dict]]:
+    parsed = parse_piece(piece, spec, data)
     adds = write_files(parsed.table, uri, partition_by, f"{prefix}-{piece.index:05d}")
     return parsed.summary(), adds
 
@@ -215,12 +215,13 @@ def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: t
     prefix = f"part-{ingest_id[:12]}"
     bar = _progress(len(pieces) * (2 if spec.dedup else 1), table, progress)
     if not spec.dedup:
-        futures = [client.submit(_parse_and_write, p, spec, uri, partition_by, prefix, pure=False)
-                   for p in pieces]
+        futures = [client.submit(_parse_and_write, p.without_data(), spec, uri, partition_by,
+                                 prefix, p.data, pure=False) for p in pieces]
         results = _gather(client, futures, bar)
         bar.close()
         return [r[0] for r in results], [a for r in results for a in r[1]]
-    parsed = [client.submit(parse_piece, p, spec, pure=False) for p in pieces]
+    parsed = [client.submit(parse_piece, p.without_data(), spec, p.data, pure=False)
+              for p in pieces]
     summaries = _gather(client, [client.submit(Parsed.summary, f, pure=False) for f in parsed],
                         bar)
     keep = _first_occurrences(summaries, spec, existing)
@@ -237,8 +238,10 @@ def _gather(client: Any, futures: list, bar: Any) -> list:
 
     for future in as_completed(futures):
         if future.status == "error":
-            client.cancel(futures)
-            future.result()  # re-raises the worker's exception, traceback included
+            try:
+                future.result()  # re-raises the worker's exception, traceback included
+            finally:
+                client.cancel(futures)
         bar.update(1)
     return client.gather(futures)
 

@@ -53,10 +53,10 @@ class Parsed:
                       self.bytes_in, self.keys)
 
 
-def parse_piece(piece: Piece, spec: Spec) -> Parsed:
-    """Parse, validate, pseudonymise and key one piece."""
+def parse_piece(piece: Piece, spec: Spec, data: Any = None) -> Parsed:
+    """Parse, validate, pseudonymise and key one piece (``data``: a frame piece's rows, passed
+    apart from the piece so Dask resolves it when it is a future)."""
     if piece.source is None:
-        data = piece.data
         if not isinstance(data, pa.Table):
             data = pa.Table.from_pandas(data, preserve_index=False)
         table, bad, raws = _conform_records(data, spec, piece.row_offset)
@@ -220,27 +220,42 @@ def _parse_csv_lines(data: bytes, piece: Piece, spec: Spec, n_lines: int) -> Par
                    lines=n_lines, bytes_in=len(data), piece=piece)
 
 
-def convert_strings(values: list[str], target: pa.DataType) -> tuple[pa.Array, list[int]]:
-    """Text values as ``target``; the indices that do not convert become null and are returned."""
+def convert_strings(values: list[str], target: pa.DataType,
+                    limit: int | None = None) -> tuple[pa.Array, list[int]]:
+    """Text values as ``target``; the indices that do not convert become null and are returned.
+
+    With ``limit``, gives up (raising ``TooManyFailures``) once more than ``limit`` values fail.
+    """
     if pa.types.is_string(target):
         return pa.array(values, pa.string()), []
-    cleaned = [None if v in _NULLS else v for v in values]
-    arr = pa.array(cleaned, pa.string())
+    arr = pa.array([None if v in _NULLS else v for v in values], pa.string())
+    failed: list[int] = []
+    parts = _cast_halving(arr, target, 0, failed, limit)
+    out = pa.concat_arrays(parts) if parts else pa.array([], target)
+    return out, failed
+
+
+class TooManyFailures(Exception):
+    """More values failed to convert than the caller allows."""
+
+
+def _cast_halving(arr: pa.Array, target: pa.DataType, offset: int, failed: list[int],
+                  limit: int | None) -> list[pa.Array]:
+    """Cast ``arr``; where that fails, cast each half, down to single values.
+
+    One vectorised cast per clean stretch: k bad values among n cost O(k log n) casts, not n.
+    """
     try:
-        return pc.cast(arr, target), []
+        return [pc.cast(arr, target)]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    out, failed = [], []
-    for i, v in enumerate(cleaned):
-        if v is None:
-            out.append(None)
-            continue
-        try:
-            out.append(pc.cast(pa.array([v], pa.string()), target)[0].as_py())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            out.append(None)
-            failed.append(i)
-    return pa.array(out, target), failed
+        if len(arr) == 1:
+            failed.append(offset)
+            if limit is not None and len(failed) > limit:
+                raise TooManyFailures from None
+            return [pa.nulls(1, target)]
+    mid = len(arr) // 2
+    return (_cast_halving(arr.slice(0, mid), target, offset, failed, limit)
+            + _cast_halving(arr.slice(mid), target, offset + mid, failed, limit))
 
 
 def convert_values(values: list[Any], target: pa.DataType) -> tuple[pa.Array, list[int]]:

@@ -4,6 +4,7 @@ cutting the work into pieces that the Dask cluster parses in parallel."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import glob
 import io
 import json
@@ -56,6 +57,10 @@ class Piece:
     @property
     def name(self) -> str:
         return self.source.path if self.source is not None else self.label
+
+    def without_data(self) -> Piece:
+        """The piece minus its rows: the rows travel as their own task argument."""
+        return dataclasses.replace(self, data=None)
 
 
 def expand(source: Any) -> list[SourceFile]:
@@ -124,10 +129,10 @@ def _file(path: str, size: int, fs: Any, shown: str) -> SourceFile:
     return SourceFile(path=path, format=fmt, size=size, filesystem=fs, delimiter=delimiter)
 
 
-def read_head(src: SourceFile, nbytes: int = HEAD_BYTES) -> bytes:
-    """The first complete lines of a text file (up to ``nbytes``)."""
+def read_head(src: SourceFile) -> bytes:
+    """The first complete lines of a text file (up to ``HEAD_BYTES``)."""
     with src.filesystem.open_input_file(src.path) as f:
-        data = f.read(min(nbytes, src.size))
+        data = f.read(min(HEAD_BYTES, src.size))
     if len(data) < src.size:
         cut = data.rfind(b"\n")
         data = data[: cut + 1] if cut >= 0 else data
@@ -162,11 +167,14 @@ def infer_schema(src: SourceFile) -> pa.Schema:
 def _csv_schema(src: SourceFile, head: bytes, text: str) -> pa.Schema:
     import pyarrow.csv as pcsv
 
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    try:
-        rows = list(csv.reader(lines[:200], delimiter=src.delimiter))
-    except csv.Error as err:
-        raise SourceError(f"file {src.path}: cannot read its header ({err})") from err
+    lines = [ln.removesuffix("\r") for ln in text.split("\n")]
+    lines = [ln for ln in lines if ln]
+    # Each line on its own: one unclosed quote must not swallow the lines after it.
+    rows = [_fields(ln, src.delimiter) for ln in lines[:200]]
+    if rows[0] is None:
+        raise SourceError(f"file {src.path}: its first line is not a readable CSV header: "
+                          "fix the quoting of the header row")
+    rows = [r for r in rows if r is not None]
     header = [h.strip() for h in rows[0]]
     where = f"file {src.path}: header row"
     for i, name in enumerate(header):
@@ -193,7 +201,7 @@ def _csv_schema(src: SourceFile, head: bytes, text: str) -> pa.Schema:
             parse_options=pcsv.ParseOptions(delimiter=src.delimiter,
                                             invalid_row_handler=lambda row: "skip"),
             convert_options=pcsv.ConvertOptions(column_types={h: pa.string() for h in header}))
-    except pa.ArrowInvalid:  # e.g. an unclosed quote in the head: the Python reader copes
+    except pa.ArrowInvalid:  # e.g. a stray carriage return in the head: the Python reader copes
         body = [r for r in rows[1:] if len(r) == len(header)]
         table = pa.table({h: pa.array([r[i] for r in body], pa.string())
                           for i, h in enumerate(header)})
@@ -211,24 +219,28 @@ def infer_text_type(values: pa.ChunkedArray | pa.Array) -> pa.DataType:
     sampled values (and at least one, once there are five) fail to parse as it. The stragglers
     are then quarantined row by row, rather than the whole column losing its type.
     """
-    import pyarrow.compute as pc
-
-    from workbench.lake.parse import convert_strings
+    from workbench.lake.parse import TooManyFailures, convert_strings
 
     present = [v for v in values.to_pylist() if v is not None and v not in NULL_VALUES]
     if not present:
         return pa.string()
     allowed = max(len(present) // 100, 1 if len(present) >= 5 else 0)
-    sample = pa.array(present, pa.string())
+    sample = present[:: max(len(present) // 100, 1)]  # a quick look rules most types out
     for t in _CANDIDATES:
         try:
-            pc.cast(sample, t)
+            convert_strings(sample, t, limit=max(allowed * len(sample) // len(present), 1))
+            convert_strings(present, t, limit=allowed)
             return t
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-        if allowed and len(convert_strings(present, t)[1]) <= allowed:
-            return t
+        except TooManyFailures:
+            continue
     return pa.string()
+
+
+def _fields(line: str, delimiter: str) -> list[str] | None:
+    try:
+        return next(csv.reader([line], delimiter=delimiter, strict=True))
+    except csv.Error:
+        return None
 
 
 def _looks_numeric(text: str) -> bool:
@@ -257,15 +269,23 @@ def _json_schema(src: SourceFile, head: bytes, text: str) -> pa.Schema:
         if not records:
             raise SourceError(f"file {src.path}: no line of its head is a JSON object; JSON "
                               "lines files hold one object per line") from None
-        columns: dict[str, pa.DataType] = {}
-        for rec in records:
-            for k, v in rec.items():
-                try:
-                    t = pa.array([v]).type
-                except (pa.ArrowInvalid, pa.ArrowTypeError):
-                    t = pa.string()
-                columns[k] = unify_types(columns[k], t) if k in columns else t
-        return pa.schema(list(columns.items()))
+        names = list(dict.fromkeys(k for rec in records for k in rec))
+        return pa.schema([(n, _infer_values([rec.get(n) for rec in records])) for n in names])
+
+
+def _infer_values(values: list) -> pa.DataType:
+    """The type of a JSON column: its values' type, or, when they disagree, the text type that
+    (nearly) all of them parse as, so a few stragglers are quarantined, not the column's type."""
+    present = [v for v in values if v is not None]
+    kinds = {type(v) for v in present}
+    if len(kinds) == 1 or kinds & {dict, list}:
+        try:
+            return pa.array(present).type
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            if kinds & {dict, list}:
+                return pa.string()
+    return infer_text_type(pa.array([v if isinstance(v, str) else json.dumps(v)
+                                     for v in present], pa.string()))
 
 
 def unify_types(a: pa.DataType, b: pa.DataType) -> pa.DataType:
@@ -324,8 +344,8 @@ def frame_schema(frame: Any) -> pa.Schema:
     return pa.Schema.from_pandas(meta, preserve_index=False)
 
 
-def pieces_for_files(files: list[SourceFile], block_size: int = BLOCK_SIZE) -> list[Piece]:
-    """Cut files into pieces: byte ranges for text, row groups for Parquet."""
+def pieces_for_files(files: list[SourceFile]) -> list[Piece]:
+    """Cut files into pieces: byte ranges of ``BLOCK_SIZE`` for text, row groups for Parquet."""
     pieces: list[Piece] = []
     for src in files:
         if src.format == "parquet":
@@ -339,8 +359,8 @@ def pieces_for_files(files: list[SourceFile], block_size: int = BLOCK_SIZE) -> l
                                       ) from err
             pieces += [Piece(len(pieces) + i, src, row_group=i) for i in range(groups)]
             continue
-        for start in range(0, src.size, block_size):
-            pieces.append(Piece(len(pieces), src, start, min(start + block_size, src.size)))
+        for start in range(0, src.size, BLOCK_SIZE):
+            pieces.append(Piece(len(pieces), src, start, min(start + BLOCK_SIZE, src.size)))
     return pieces
 
 

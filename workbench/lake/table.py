@@ -136,7 +136,7 @@ def file_parts(dt: Any) -> list[tuple[str, dict]]:
     """(file URI, partition values) of each data file of a DeltaTable version."""
     actions = pa.table(dt.get_add_actions(flatten=False)).to_pylist()
     root = dt.table_uri.rstrip("/")
-    return [(f"{root}/{a['path']}", a.get("partition_values") or {}) for a in actions]
+    return [(f"{root}/{a['path']}", a.get("partition") or {}) for a in actions]
 
 
 def read_file(part: tuple[str, dict], schema: pa.Schema) -> pa.Table:

@@ -1,0 +1,37 @@
+"""Shared fixtures: an isolated WORKBENCH_HOME, a PII key, and one real Dask LocalCluster."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def workbench_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own registry/key home, so nothing touches the real ~/.workbench."""
+    home = tmp_path_factory.mktemp("wbhome")
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    monkeypatch.delenv("WORKBENCH_PII_KEY_FILE", raising=False)
+    return home
+
+
+@pytest.fixture
+def pii_key(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_PII_KEY", "test-secret")
+    return "test-secret"
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A real LocalCluster with worker processes, shared by the lake tests (it becomes current)."""
+    from workbench.compute import cluster
+
+    c = cluster(n_workers=2, threads_per_worker=1, processes=True, dashboard=False)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def lake(tmp_path, dask_cluster):
+    import workbench as wb
+
+    return wb.Lake(tmp_path / "lake")

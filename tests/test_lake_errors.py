@@ -1,0 +1,89 @@
+"""Bad input gets an error that names the file, table or argument and says what to do."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.lake import LakeError, SourceError, TableNotFoundError
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "a.b", "", "1abc", "x y", None])
+def test_table_names_with_path_characters_are_refused(lake, tmp_path, name):
+    (tmp_path / "a.csv").write_text("id\n1\n")
+    with pytest.raises(LakeError, match="not a valid table name"):
+        lake.ingest(tmp_path / "a.csv", name)
+    with pytest.raises(LakeError, match="not a valid table name"):
+        lake.table(name)
+    assert not (tmp_path / "x").exists()
+
+
+def test_missing_table(lake):
+    with pytest.raises(TableNotFoundError, match="has no table 'nope'.*no tables yet"):
+        lake.table("nope")
+
+
+def test_missing_path_and_empty_glob(lake, tmp_path):
+    with pytest.raises(SourceError, match=r"missing\.csv does not exist"):
+        lake.ingest(tmp_path / "missing.csv", "t")
+    with pytest.raises(SourceError, match="matches no file"):
+        lake.ingest(str(tmp_path / "*.csv"), "t")
+
+
+def test_unknown_format(lake, tmp_path):
+    (tmp_path / "data.xlsx").write_bytes(b"PK")
+    with pytest.raises(SourceError, match=r"unknown format '\.xlsx' for file .*data\.xlsx"):
+        lake.ingest(tmp_path / "data.xlsx", "t")
+
+
+def test_empty_file(lake, tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(SourceError, match=r"empty\.csv is empty"):
+        lake.ingest(tmp_path / "empty.csv", "t")
+
+
+def test_corrupt_parquet(lake, tmp_path):
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 this is not parquet PAR1")
+    with pytest.raises(SourceError, match=r"bad\.parquet is not a readable Parquet file"):
+        lake.ingest(tmp_path / "bad.parquet", "t")
+
+
+def test_non_utf8_csv(lake, tmp_path):
+    (tmp_path / "latin.csv").write_bytes("name\nJos\u00e9\n".encode("latin-1"))
+    with pytest.raises(SourceError, match=r"latin\.csv is not UTF-8.*line 2.*iconv"):
+        lake.ingest(tmp_path / "latin.csv", "t")
+
+
+def test_non_utf8_beyond_the_sampled_head_names_the_file(lake, tmp_path, monkeypatch):
+    import workbench.lake.sources as sources
+
+    monkeypatch.setattr(sources, "HEAD_BYTES", 64)
+    body = "".join(f"{i},name{i}\n" for i in range(50)).encode()
+    body += "99,Jos\u00e9\n".encode("latin-1")
+    (tmp_path / "late.csv").write_bytes(b"id,name\n" + body)
+    with pytest.raises(SourceError, match=r"late\.csv is not UTF-8 \(invalid byte at offset"):
+        lake.ingest(tmp_path / "late.csv", "t")
+    assert "t" not in lake
+
+
+def test_ragged_and_missing_headers(lake, tmp_path):
+    (tmp_path / "ragged.csv").write_text("a,b\n1,2,3\n4,5,6\n7,8,9\n")
+    with pytest.raises(SourceError, match=r"ragged\.csv: header row has 2 columns but most rows "
+                                          r"have 3"):
+        lake.ingest(tmp_path / "ragged.csv", "t")
+    (tmp_path / "nohead.csv").write_text("1,2.5,3\n4,5,6\n")
+    with pytest.raises(SourceError, match=r"nohead\.csv: header row looks like data"):
+        lake.ingest(tmp_path / "nohead.csv", "t")
+    (tmp_path / "dup.csv").write_text("a,a\n1,2\n")
+    with pytest.raises(SourceError, match="names column 'a' twice"):
+        lake.ingest(tmp_path / "dup.csv", "t")
+    (tmp_path / "blank.csv").write_text("a,,c\n1,2,3\n")
+    with pytest.raises(SourceError, match="empty column name at position 2"):
+        lake.ingest(tmp_path / "blank.csv", "t")
+
+
+def test_lake_path_that_is_a_file(tmp_path):
+    import workbench as wb
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(LakeError, match="is a file"):
+        wb.Lake(tmp_path / "f")

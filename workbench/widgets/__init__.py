@@ -1,0 +1,17 @@
+"""Notebook views (ipywidgets and plotly FigureWidgets); each loads on first use."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {"LakeBrowser": "lake_browser", "ProfileView": "profile"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'workbench.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"workbench.widgets.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
