@@ -79,15 +79,16 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
 
     from workbench.compute import current_cluster
 
-    client = current_cluster().client
     is_frame = hasattr(source, "columns") and hasattr(source, "dtypes")
     if is_frame:
-        source_schema = pa.schema([(f.name, delta_type(f.type)) for f in frame_schema(source)])
+        source_schema = frame_schema(source)
+        client = current_cluster().client
         pieces = pieces_for_frame(source, client)
     else:
-        files = expand(source)
+        files = expand(source)  # sources are checked before any cluster starts
         source_schema = merge_schemas([infer_schema(f) for f in files])
         pieces = pieces_for_files(files)
+        client = current_cluster().client
     target = _target_schema(table, source_schema, existing, schema, schema_mode, pii)
     check_columns(target, list(pii), "pii")
     check_columns(target, list(dedup), "dedup")
@@ -108,7 +109,7 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
     quarantine = _quarantine_rows(pieces, summaries, ingest_id)
     rows_in = sum(s.rows_in for s in summaries)
     rows_written = sum(a["rows"] for a in adds)
-    reasons = Counter(_reason_kind(r["reason"]) for r in quarantine)
+    reasons = Counter(reason_kind(r["reason"]) for r in quarantine)
     meta = {
         f"{META}ingest_id": ingest_id,
         f"{META}rows_in": rows_in,
@@ -296,8 +297,8 @@ def _quarantine_rows(pieces: list[Piece], summaries: list[Parsed], ingest_id: st
     return rows
 
 
-def _reason_kind(reason: str) -> str:
-    """The reason without row-specific detail, for counting."""
+def reason_kind(reason: str) -> str:
+    """A quarantine reason without row-specific detail (the parser's message), for counting."""
     return reason.split(":")[0] if reason.startswith(("malformed", "column")) else reason
 
 

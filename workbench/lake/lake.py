@@ -19,6 +19,8 @@ from workbench.lake.table import Table
 class Lake:
     """Delta tables under one root: ``wb.Lake("lake/")`` or ``wb.Lake("s3://bucket/lake")``.
 
+    Opening a lake writes nothing; the directory appears with its first table.
+
     The embedded default is a local directory and needs no server; object-store URLs go through
     the same code (pyarrow filesystems and deltalake), with ``storage_options`` passed along.
     """
@@ -30,7 +32,6 @@ class Lake:
             uri = os.path.abspath(uri.removeprefix("file://"))
             if os.path.exists(uri) and not os.path.isdir(uri):
                 raise LakeError(f"lake path {uri} is a file: a lake is a directory of tables")
-            os.makedirs(uri, exist_ok=True)
         self.uri = uri.rstrip("/")
         self.storage_options = storage_options
 

@@ -259,7 +259,13 @@ def _cast_halving(arr: pa.Array, target: pa.DataType, offset: int, failed: list[
 
 
 def convert_values(values: list[Any], target: pa.DataType) -> tuple[pa.Array, list[int]]:
-    """Python values (from JSON or a frame) as ``target``, with the indices that do not fit."""
+    """Python values (from JSON or a frame) as ``target``, with the indices that do not fit.
+
+    A text column takes any JSON value as its text (``50`` becomes ``"50"``), as a CSV would.
+    """
+    if pa.types.is_string(target):
+        return pa.array([v if v is None or isinstance(v, str) else json.dumps(v, default=str)
+                         for v in values], pa.string()), []
     if all(v is None or isinstance(v, str) for v in values) and not pa.types.is_string(target):
         return convert_strings(["" if v is None else v for v in values], target)
     try:

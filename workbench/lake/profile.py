@@ -171,12 +171,20 @@ def _stats_table(merged: dict[str, ColumnSketch]) -> pd.DataFrame:
             row[f"p{round(q * 100):02d}"] = np.nan
         if s.moments is not None and s.moments.count:
             m = s.moments
-            row.update(min=_back(m.min, s.type), max=_back(m.max, s.type), mean=m.mean,
-                       std=m.std)
+            timelike = pa.types.is_timestamp(s.type) or pa.types.is_date(s.type)
+            row.update(min=_back(m.min, s.type), max=_back(m.max, s.type),
+                       mean=_back(m.mean, s.type) if timelike else m.mean,
+                       std=_span(m.std, s.type) if timelike else m.std)
             for q, v in zip(QUANTILES, s.quantiles.quantiles(list(QUANTILES))):
-                row[f"p{round(q * 100):02d}"] = float(v)
+                row[f"p{round(q * 100):02d}"] = _back(v, s.type) if timelike else float(v)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _span(value: float, t: pa.DataType) -> pd.Timedelta:
+    """A spread of a time column as a duration."""
+    unit = t.unit if pa.types.is_timestamp(t) else "D" if t == pa.date32() else "ms"
+    return pd.Timedelta(value, unit=unit)
 
 
 def _back(value: float, t: pa.DataType) -> Any:

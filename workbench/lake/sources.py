@@ -339,9 +339,12 @@ def merge_schemas(schemas: list[pa.Schema]) -> pa.Schema:
 
 
 def frame_schema(frame: Any) -> pa.Schema:
-    """The Arrow schema of a pandas or Dask DataFrame."""
-    meta = frame._meta if hasattr(frame, "_meta") else frame.head(0)
-    return pa.Schema.from_pandas(meta, preserve_index=False)
+    """The Arrow schema of a pandas or Dask DataFrame, from its dtypes and, for object columns
+    (dates, mixed values), from a sample of its first rows."""
+    sample = frame.head(1000, npartitions=1) if hasattr(frame, "npartitions") else \
+        frame.head(1000)
+    schema = pa.Schema.from_pandas(sample, preserve_index=False)
+    return pa.schema([(f.name, delta_type(f.type)) for f in schema])
 
 
 def pieces_for_files(files: list[SourceFile]) -> list[Piece]:

@@ -77,6 +77,19 @@ class Table:
         """The rows of the latest version, or of an older ``version`` (time travel)."""
         return self.to_arrow(version, columns).to_pandas()
 
+    def head(self, n: int = 50, version: int | None = None) -> pd.DataFrame:
+        """The first ``n`` rows of a version, reading data files one at a time until there are
+        enough (a preview of a large table reads one file, not the table)."""
+        dt = self._at(version)
+        schema = pa.schema(dt.schema().to_arrow())
+        parts, left = [], n
+        for part in file_parts(dt):
+            if left <= 0:
+                break
+            parts.append(read_file(part, schema).slice(0, left))
+            left -= parts[-1].num_rows
+        return pa.concat_tables(parts).to_pandas() if parts else schema.empty_table().to_pandas()
+
     def to_dask(self, version: int | None = None, columns: list[str] | None = None):
         """A Dask DataFrame with one partition per data file, read on the cluster."""
         import dask.dataframe as dd
@@ -112,15 +125,16 @@ class Table:
 
     def quarantine(self) -> pd.DataFrame:
         """Rows rejected by committed ingests: source, line, raw text (PII tokenised), column,
-        reason. Records of an ingest that never committed (a crash) are left out."""
-        from workbench.lake.ingest import QUARANTINE_SCHEMA, QUARANTINE_SUFFIX
+        reason, and ``kind`` (the reason without row-specific detail, for counting). Records of
+        an ingest that never committed (a crash) are left out."""
+        from workbench.lake.ingest import QUARANTINE_SCHEMA, QUARANTINE_SUFFIX, reason_kind
 
         q = self.lake._delta(self.name + QUARANTINE_SUFFIX)
-        if q is None:
-            return QUARANTINE_SCHEMA.empty_table().to_pandas()
-        df = pa.table(q.to_pyarrow_table()).to_pandas()
+        df = (pa.table(q.to_pyarrow_table()) if q is not None
+              else QUARANTINE_SCHEMA.empty_table()).to_pandas()
         committed = set(self.history()["ingest_id"].dropna())
-        return df[df["ingest_id"].isin(committed)].reset_index(drop=True)
+        df = df[df["ingest_id"].isin(committed)].reset_index(drop=True)
+        return df.assign(kind=df["reason"].map(reason_kind).astype(object))
 
     def __repr__(self) -> str:
         return f"Table({self.name!r}, version={self.version}, columns={self.schema.names})"

@@ -1,0 +1,243 @@
+"""`LakeBrowser`: a lake's tables in one widget (schema, versions, preview, profile, quarantine).
+
+Plain ipywidgets and plotly FigureWidgets, so it renders in JupyterLab and in Voila alike. The
+state lives in attributes (`tables`, `selected`, `version_picker`, `preview`, ...) that tests and
+dashboards read. Profiles run in a background thread, so the notebook stays usable meanwhile.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.lake import Lake, Profile, Table
+
+PREVIEW_ROWS = 50
+QUARANTINE_ROWS = 50
+EMPTY_MESSAGE = "No tables yet — run <code>lake.ingest(...)</code> to create one."
+_TABS = ("Schema", "Versions", "Preview", "Profile", "Quarantine")
+_HISTORY_COLUMNS = ["version", "timestamp", "operation", "rows_in", "rows_written",
+                    "rows_quarantined", "duplicates_dropped"]
+_BOX = "<div style='overflow:auto; max-height:{}px'>{}</div>"
+
+
+class LakeBrowser(widgets.VBox):
+    """Browse ``lake``: pick a table on the left, read its tabs on the right.
+
+    The version picker drives Preview and Profile; Schema and Quarantine are table-wide.
+    ``Refresh`` re-reads the lake (new tables, new versions).
+    """
+
+    def __init__(self, lake: Lake, **kwargs: Any) -> None:
+        import plotly.graph_objects as go
+
+        self.lake = lake
+        self.tables: pd.DataFrame | None = None
+        self.table: Table | None = None
+        self.history: pd.DataFrame | None = None
+        self.profiles: dict[tuple[str, int], Profile] = {}
+        self.profile_view: widgets.Widget | None = None
+        self.profile_future: Future | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake-profile")
+
+        self.title = widgets.HTML(f"<b>Lake</b> <code>{html.escape(lake.uri)}</code>")
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
+                                             tooltip="Re-read the lake's tables and versions")
+        self.message = widgets.HTML()
+        self.table_picker = widgets.Select(options=[], rows=10,
+                                           layout=widgets.Layout(width="240px"))
+        self.heading = widgets.HTML()
+        self.version_picker = widgets.Dropdown(description="Version",
+                                               layout=widgets.Layout(width="420px"))
+        self.schema = widgets.HTML()
+        self.versions = widgets.HTML()
+        self.preview = widgets.HTML()
+        self.profile_button = widgets.Button(description="Compute profile", icon="bar-chart",
+                                             tooltip="Profile the picked version on the cluster")
+        self.profile_status = widgets.HTML()
+        self.profile_box = widgets.VBox()
+        self.quarantine_summary = widgets.HTML()
+        self.quarantine_chart = go.FigureWidget(layout=go.Layout(
+            height=260, margin=dict(l=50, r=20, t=30, b=40), yaxis_title="rows",
+            title_text="Quarantined rows by reason"))
+        self.quarantine_chart.add_bar(x=[], y=[], marker_line_width=0)
+        self.quarantine_chart_box = widgets.Box([self.quarantine_chart])
+        self.quarantine_rows = widgets.HTML()
+        self.tabs = widgets.Tab(titles=_TABS, children=[
+            self.schema,
+            self.versions,
+            self.preview,
+            widgets.VBox([widgets.HBox([self.profile_button, self.profile_status]),
+                          self.profile_box]),
+            widgets.VBox([self.quarantine_summary, self.quarantine_chart_box,
+                          self.quarantine_rows]),
+        ])
+        self.detail = widgets.VBox([widgets.HBox([self.heading, self.version_picker]),
+                                    self.tabs], layout=widgets.Layout(flex="1 1 auto"))
+        self.body = widgets.HBox([self.table_picker, self.detail])
+
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self._quiet = False  # set while refresh() rewrites the pickers' options
+        self.table_picker.observe(self._on_table, names="value")
+        self.version_picker.observe(self._on_version, names="value")
+        self.profile_button.on_click(lambda _: self.compute_profile())
+        super().__init__(children=[widgets.HBox([self.title, self.refresh_button]),
+                                   self.message, self.body], **kwargs)
+        self.refresh()
+
+    @property
+    def selected(self) -> str | None:
+        """The name of the table shown, or None when the lake has none."""
+        return self.table_picker.value
+
+    @property
+    def version(self) -> int | None:
+        """The version picked for Preview and Profile."""
+        return self.version_picker.value
+
+    def select(self, name: str, version: int | None = None) -> None:
+        """Show table ``name`` (at ``version``, default the latest)."""
+        names = [] if self.tables is None else list(self.tables["name"])
+        if name not in names:
+            raise KeyError(f"lake {self.lake.uri} has no table {name!r}; it has {names} "
+                           "(refresh() to re-read the lake)")
+        self.table_picker.value = name
+        if version is not None:
+            self.version_picker.value = version
+
+    def refresh(self) -> None:
+        """Re-read the lake: the table list, and the selected table's versions and tabs."""
+        self.tables = self.lake.tables()
+        keep = self.selected
+        names = list(self.tables["name"])
+        options = [(f"{t.name}  ({t.rows:,} rows)", t.name)
+                   for t in self.tables.itertuples(index=False)]
+        self.message.value = "" if names else f"<p>{EMPTY_MESSAGE}</p>"
+        self.body.layout.display = None if names else "none"
+        self._quiet = True
+        try:
+            self.table_picker.options = options
+            self.table_picker.value = keep if keep in names else (names or [None])[0]
+        finally:
+            self._quiet = False
+        self._show_table(self.selected)
+
+    def compute_profile(self) -> Future:
+        """Profile the selected table at the picked version in the background; the result shows
+        in the Profile tab and is kept in ``profiles``. Returns the Future of the Profile."""
+        table, version = self.table, self.version
+        if table is None:
+            raise LookupError(f"lake {self.lake.uri} has no tables to profile yet")
+        self.profile_button.disabled = True
+        self.profile_status.value = (f"Profiling <b>{html.escape(table.name)}</b> version "
+                                     f"{version} on the cluster&hellip;")
+        self.profile_future = self._executor.submit(self._profile, table, version)
+        return self.profile_future
+
+    def _profile(self, table: Table, version: int) -> Profile:
+        started = time.perf_counter()
+        try:
+            profile = table.profile(version)
+        except Exception as exc:
+            self.profile_status.value = _error(f"profile failed: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self.profile_button.disabled = False
+        self.profiles[(table.name, version)] = profile
+        self.profile_status.value = (f"Profiled version {version} in "
+                                     f"{time.perf_counter() - started:.1f} s")
+        if (self.selected, self.version) == (table.name, version):
+            self._show_profile()
+        return profile
+
+    def _on_table(self, change: dict) -> None:
+        if not self._quiet:
+            self._show_table(change["new"])
+
+    def _on_version(self, change: dict) -> None:
+        if not self._quiet:
+            self._show_version()
+
+    def _show_table(self, name: str | None) -> None:
+        if name is None:
+            self.table = self.history = None
+            return
+        self.table = table = self.lake.table(name)
+        self.history = history = table.history()
+        self.schema.value = _schema_html(table)
+        self.versions.value = _BOX.format(420, history[_HISTORY_COLUMNS].to_html(
+            index=False, na_rep="", border=0))
+        self._quiet = True
+        try:
+            self.version_picker.options = [
+                (f"{h.version} · {h.operation} · {h.timestamp:%Y-%m-%d %H:%M:%S}",
+                 int(h.version)) for h in history.itertuples(index=False)]
+            self.version_picker.value = int(history["version"].max())
+        finally:
+            self._quiet = False
+        self.heading.value = (f"<b>{html.escape(name)}</b> &middot; {len(history)} "
+                              f"version{'s' if len(history) != 1 else ''}&nbsp;")
+        self._show_quarantine(table.quarantine())
+        self._show_version()
+
+    def _show_version(self) -> None:
+        if self.table is None or self.version is None:
+            return
+        rows = self.table.head(PREVIEW_ROWS, self.version)
+        caption = (f"<p>First {len(rows):,} rows of version {self.version}</p>"
+                   if len(rows) else f"<p>Version {self.version} has no rows.</p>")
+        self.preview.value = caption + _BOX.format(480, rows.to_html(
+            index=False, na_rep="", border=0))
+        self._show_profile()
+
+    def _show_profile(self) -> None:
+        """The cached profile of the picked version, or an invitation to compute it."""
+        from workbench.widgets.profile import ProfileView
+
+        profile = self.profiles.get((self.selected, self.version))
+        if profile is None:
+            self.profile_view = None
+            self.profile_box.children = [widgets.HTML(
+                f"<i>Press “Compute profile” to profile version {self.version} on the "
+                "cluster.</i>")]
+        else:
+            self.profile_view = ProfileView(profile)
+            self.profile_box.children = [self.profile_view]
+
+    def _show_quarantine(self, rows: pd.DataFrame) -> None:
+        counts = rows["kind"].value_counts()
+        with self.quarantine_chart.batch_update():
+            self.quarantine_chart.data[0].x = list(counts.index)
+            self.quarantine_chart.data[0].y = list(counts.to_numpy())
+        self.quarantine_chart_box.layout.display = None if len(rows) else "none"
+        if not len(rows):
+            self.quarantine_summary.value = "<p>No rows quarantined: every row fit.</p>"
+            self.quarantine_rows.value = ""
+            return
+        self.quarantine_summary.value = (f"<p>{len(rows):,} rows quarantined "
+                                         f"(first {min(len(rows), QUARANTINE_ROWS)} below)</p>")
+        shown = rows.sort_values(["ingested_at", "source", "line"]).head(QUARANTINE_ROWS)
+        shown = shown[["source", "line", "reason", "raw"]].assign(
+            raw=shown["raw"].str.slice(0, 200))
+        self.quarantine_rows.value = _BOX.format(360, shown.to_html(index=False, border=0))
+
+
+def _schema_html(table: Table) -> str:
+    import pandas as pd
+
+    schema = pd.DataFrame({"column": table.schema.names,
+                           "type": [str(t) for t in table.schema.types]})
+    parts = table.partition_by
+    note = (f"<p>Partitioned by {', '.join(html.escape(p) for p in parts)}</p>" if parts else "")
+    return note + schema.to_html(index=False, border=0)
+
+
+def _error(text: str) -> str:
+    return f"<span style='color:#b00020'>{html.escape(text)}</span>"
