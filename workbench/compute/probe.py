@@ -1,0 +1,54 @@
+"""Cheap checks of a scheduler address with a plain socket, no Dask client.
+
+The registry uses `reachable` to prune clusters that are gone; `cluster(address)` uses
+`speaks_dask` too, because distributed waits forever for a handshake from a port that accepts
+connections but is not a Dask server (a dashboard's 8787 given in place of the scheduler's 8786).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from urllib.parse import SplitResult, urlsplit
+
+# Schemes whose address is a host:port that accepts TCP connections.
+_SOCKET_SCHEMES = {"tcp", "tls", "ws", "wss"}
+
+# A Dask handshake is one length-prefixed message of a few hundred bytes.
+_HEADER = struct.Struct("Q")
+_MAX_HANDSHAKE = 2**26
+
+
+def reachable(address: str, timeout: float = 0.5) -> bool:
+    """Whether a scheduler address accepts a TCP connection within `timeout` seconds.
+
+    Addresses with no socket behind them (`inproc://`, `ucx://`) count as reachable: only
+    their owner can tell, and its liveness is checked separately.
+    """
+    parts = _split(address)
+    if parts.scheme not in _SOCKET_SCHEMES:
+        return True
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            return True
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+def speaks_dask(address: str, timeout: float) -> bool:
+    """Whether a `tcp://` address opens with a Dask handshake: a Dask server sends its own
+    first, so a silent or garbled peer is something else. Other schemes are not checked."""
+    parts = _split(address)
+    if parts.scheme != "tcp":
+        return True
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+            header = sock.recv(_HEADER.size, socket.MSG_WAITALL)
+    except (OSError, TypeError, ValueError):
+        return False
+    return len(header) == _HEADER.size and 0 < _HEADER.unpack(header)[0] < _MAX_HANDSHAKE
+
+
+def _split(address: str) -> SplitResult:
+    """The address as URL parts; a bare host:port means tcp, as it does for distributed."""
+    return urlsplit(address if "://" in address else f"tcp://{address}")

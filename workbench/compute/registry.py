@@ -1,0 +1,119 @@
+"""The cluster registry: one JSON file per cluster a process started or joined, so that other
+processes (a second notebook, the JupyterLab sidebar) can list them.
+
+Files live in `$WORKBENCH_HOME/clusters/` (default `~/.workbench/clusters/`). Listing prunes
+entries whose owner process has died or whose scheduler no longer accepts connections.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.compute.probe import reachable
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLUMNS = [
+    "id",
+    "address",
+    "kind",
+    "workers",
+    "threads",
+    "memory",
+    "gpus",
+    "dashboard_link",
+    "pid",
+    "created",
+]
+
+
+def home() -> Path:
+    """The workbench's own directory: `$WORKBENCH_HOME`, else `~/.workbench`."""
+    return Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".workbench")
+
+
+def registry_dir() -> Path:
+    """The registry directory, created private to this user (mode 0700) when missing."""
+    path = home() / "clusters"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def register(entry: dict[str, Any]) -> Path:
+    """Write one cluster's entry atomically: a reader sees the old file or the new one."""
+    directory = registry_dir()
+    target = directory / f"{entry['id']}.json"
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(entry, fh)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def unregister(entry_id: str) -> None:
+    """Remove a cluster's entry; removing one that is already gone is fine."""
+    (registry_dir() / f"{entry_id}.json").unlink(missing_ok=True)
+
+
+def clusters(timeout: float = 0.5) -> pd.DataFrame:
+    """Every live cluster on this machine's registry, oldest first, one row each.
+
+    Entries whose owner process is gone, or whose scheduler refuses a TCP connection within
+    `timeout` seconds, are deleted as they are found.
+    """
+    import pandas as pd
+
+    rows = []
+    for path in sorted(registry_dir().glob("*.json")):
+        entry = _read(path)
+        if entry is None or not _owner_alive(entry) or not reachable(entry["address"], timeout):
+            path.unlink(missing_ok=True)
+            continue
+        rows.append(entry)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["created"] = pd.to_datetime(table["created"], unit="s", utc=True)
+    return table.sort_values("created", ignore_index=True)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """One entry, or None when the file is unreadable or not an entry (it is then pruned)."""
+    try:
+        entry = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict) or not {"address", "pid", "pid_created"} <= entry.keys():
+        return None
+    return entry
+
+
+def _owner_alive(entry: dict[str, Any]) -> bool:
+    """Whether the process that wrote the entry still runs: same pid and same start time, so a
+    recycled pid does not keep a dead cluster listed."""
+    import psutil
+
+    try:
+        process = psutil.Process(entry["pid"])
+        created = process.create_time()
+        zombie = process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True  # another user's process: it exists, and we cannot tell more
+    return not zombie and abs(created - entry["pid_created"]) < 1.0
+
+
+def owner_fields() -> dict[str, Any]:
+    """The fields that identify this process as an entry's owner."""
+    import psutil
+
+    return {"pid": os.getpid(), "pid_created": psutil.Process().create_time()}
