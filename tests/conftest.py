@@ -25,7 +25,7 @@ def dask_cluster():
     """A real LocalCluster with worker processes, shared by the lake tests (it becomes current)."""
     from workbench.compute import cluster
 
-    c = cluster(n_workers=2, threads_per_worker=1, processes=True, dashboard=False)
+    c = cluster(n_workers=2, threads_per_worker=1, processes=True, dashboard=False, gpu=False)
     yield c
     c.close()
 

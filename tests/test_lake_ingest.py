@@ -214,3 +214,13 @@ def test_bad_arguments_are_named(lake, tmp_path):
     with pytest.raises(LakeError, match="reserved"):
         lake.ingest(tmp_path / "a.csv", "x__quarantine")
     assert "x" not in lake
+
+
+def test_json_lines_with_broken_lines_keep_their_time_column(lake, tmp_path):
+    records = [f'{{"id": {i}, "ts": "2026-11-0{1 + i % 9}T10:00:00"}}' for i in range(20)]
+    records[4] = '{"id": 4, "ts": "not-a-time"}'
+    records[9] = '{"id": 9, "ts": '
+    (tmp_path / "a.jsonl").write_text("\n".join(records) + "\n")
+    report = lake.ingest(tmp_path / "a.jsonl", "times")
+    assert lake.table("times").schema.field("ts").type == pa.timestamp("us")
+    assert (report.rows_written, report.rows_quarantined) == (18, 2)

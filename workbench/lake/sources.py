@@ -210,9 +210,11 @@ def _csv_schema(src: SourceFile, head: bytes, text: str) -> pa.Schema:
 
 #: Types tried, in order, for a text column; the first that (nearly) every value parses as wins.
 _CANDIDATES = (pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us"), pa.date32())
+_TIME_CANDIDATES = (pa.timestamp("us"), pa.date32())
 
 
-def infer_text_type(values: pa.ChunkedArray | pa.Array) -> pa.DataType:
+def infer_text_type(values: pa.ChunkedArray | pa.Array,
+                    candidates: tuple[pa.DataType, ...] = _CANDIDATES) -> pa.DataType:
     """The type of a column of text values.
 
     A few stragglers do not make a numeric column text: a type wins when at most 1% of the
@@ -226,7 +228,7 @@ def infer_text_type(values: pa.ChunkedArray | pa.Array) -> pa.DataType:
         return pa.string()
     allowed = max(len(present) // 100, 1 if len(present) >= 5 else 0)
     sample = present[:: max(len(present) // 100, 1)]  # a quick look rules most types out
-    for t in _CANDIDATES:
+    for t in candidates:
         try:
             convert_strings(sample, t, limit=max(allowed * len(sample) // len(present), 1))
             convert_strings(present, t, limit=allowed)
@@ -278,6 +280,8 @@ def _infer_values(values: list) -> pa.DataType:
     (nearly) all of them parse as, so a few stragglers are quarantined, not the column's type."""
     present = [v for v in values if v is not None]
     kinds = {type(v) for v in present}
+    if kinds == {str}:  # as pyarrow's JSON reader does: text that is all times is a time
+        return infer_text_type(pa.array(present, pa.string()), _TIME_CANDIDATES)
     if len(kinds) == 1 or kinds & {dict, list}:
         try:
             return pa.array(present).type
