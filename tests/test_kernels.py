@@ -520,3 +520,29 @@ def test_import_is_cheap() -> None:
         "assert 'numba' not in set(sys.modules) - before; assert callable(k.moments)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), max_size=200),
+       st.integers(1, 5))
+def test_keyset_marks_first_occurrences_across_batches(pairs, n_batches):
+    from workbench.kernels import KeySet
+
+    keys = np.array(pairs, dtype=np.uint64).reshape(-1, 2)
+    expected = ~pd.DataFrame(keys).duplicated().to_numpy()
+    ks = KeySet(capacity=4)  # tiny: the set grows while batches arrive
+    got = np.concatenate([ks.add(b) for b in np.array_split(keys, n_batches)])
+    assert got.tolist() == expected.tolist()
+    assert len(ks) == len({tuple(p) for p in pairs})
+
+
+def test_keyset_on_hashed_keys_at_scale():
+    from workbench.kernels import KeySet
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 2**63, size=(200_000, 2), dtype=np.int64).astype(np.uint64)
+    keys[100_000:150_000] = keys[:50_000]  # 50k repeats of earlier keys
+    fresh = KeySet().add(keys)
+    assert fresh.sum() == 150_000 and not fresh[100_000:150_000].any()
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        KeySet().add(keys[:, 0])

@@ -1,4 +1,5 @@
-"""Hot-path array kernels: keyed hashing, moments, histograms, quantiles, distinct counts.
+"""Hot-path array kernels: keyed hashing, moments, histograms, quantiles, distinct counts,
+first-occurrence sets for dedup.
 
 Every function takes numpy or pyarrow input (pandas and cupy too); the backend follows the
 array (``array_module``). Submodules load on first use, so ``import workbench.kernels`` stays
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .hashing import keyed_hash
     from .histograms import Histogram, histogram
     from .hyperloglog import HyperLogLog, approx_distinct
+    from .keyset import KeySet
     from .kll import QuantileSketch
     from .moment_stats import Moments, moments
 
@@ -28,6 +30,7 @@ _EXPORTS = {
     "histogram": "histograms",
     "quantiles": "exact_quantiles",
     "QuantileSketch": "kll",
+    "KeySet": "keyset",
     "HyperLogLog": "hyperloglog",
     "approx_distinct": "hyperloglog",
 }
@@ -35,6 +38,7 @@ _EXPORTS = {
 __all__ = [
     "Histogram",
     "HyperLogLog",
+    "KeySet",
     "Moments",
     "QuantileSketch",
     "approx_distinct",

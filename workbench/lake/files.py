@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
@@ -27,9 +27,13 @@ def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
 
 
 def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
-                prefix: str) -> list[dict]:
+                prefix: str, plain: tuple[str, ...] = ()) -> list[dict]:
     """Write ``table`` as Parquet file(s) under the table (one per partition value); return the
-    add actions (as dicts) that a commit makes visible. Nothing is visible before the commit."""
+    add actions (as dicts) that a commit makes visible. Nothing is visible before the commit.
+
+    Only text columns are dictionary-encoded, and not those in ``plain`` (tokens, ids): a
+    dictionary over unique values costs time and grows the file.
+    """
     if table.num_rows == 0:
         return []
     fs, root = filesystem(table_uri)
@@ -41,9 +45,13 @@ def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
         name = f"{prefix}-{uuid.uuid4().hex[:12]}.parquet"
         rel = f"{directory}/{name}" if directory else name
         data = part.drop_columns(list(partition_by)) if partition_by else part
+        dictionary = [f.name for f in data.schema
+                      if pa.types.is_string(f.type) and f.name not in plain]
         fs.create_dir(f"{root}/{directory}" if directory else root, recursive=True)
+        collected: list = []
         with fs.open_output_stream(f"{root}/{rel}") as out:
-            pq.write_table(data, out, compression="snappy")
+            pq.write_table(data, out, compression="snappy", use_dictionary=dictionary,
+                           metadata_collector=collected)
         size = fs.get_file_info(f"{root}/{rel}").size
         adds.append({
             "path": rel,
@@ -51,7 +59,7 @@ def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
             "partition_values": {c: None if v is None else str(v)
                                  for c, v in zip(partition_by, values)},
             "modification_time": int(time.time() * 1000),
-            "stats": json.dumps(stats(data)),
+            "stats": json.dumps(stats(collected[0], data.schema)),
             "rows": part.num_rows,
         })
     return adds
@@ -75,31 +83,37 @@ def _split(table: pa.Table, columns: tuple[str, ...]) -> list[tuple[tuple, pa.Ta
     return out
 
 
-def stats(table: pa.Table) -> dict:
-    """Delta file statistics: row count, and per primitive column min, max and null count."""
+def stats(metadata: pq.FileMetaData, schema: pa.Schema) -> dict:
+    """Delta file statistics (row count; per primitive column min, max and null count), read
+    from the statistics the Parquet writer already gathered rather than a second pass."""
     mins, maxs, nulls = {}, {}, {}
-    for f in table.schema:
-        col = table.column(f.name)
-        t = f.type
-        if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_string(t)
-                or pa.types.is_boolean(t) or pa.types.is_timestamp(t) or pa.types.is_date(t)):
+    for j, f in enumerate(schema):
+        if pa.types.is_nested(f.type) or pa.types.is_binary(f.type):
             continue
-        nulls[f.name] = col.null_count
-        if pa.types.is_boolean(t) or col.null_count == len(col):
+        chunks = [metadata.row_group(i).column(j).statistics
+                  for i in range(metadata.num_row_groups)]
+        if any(c is None for c in chunks):
             continue
-        mm = pc.min_max(col)
-        lo, hi = mm["min"].as_py(), mm["max"].as_py()
-        if pa.types.is_floating(t) and (lo is None or np.isnan(lo) or np.isnan(hi)):
+        nulls[f.name] = sum(c.null_count for c in chunks)
+        bounds = [(c.min, c.max) for c in chunks if c.has_min_max]
+        if not bounds or pa.types.is_boolean(f.type):
             continue
-        if pa.types.is_string(t) and (len(lo) > STATS_STRING_MAX or len(hi) > STATS_STRING_MAX):
+        lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+        if pa.types.is_string(f.type) and (len(lo) > STATS_STRING_MAX or
+                                           len(hi) > STATS_STRING_MAX):
             continue
-        if pa.types.is_timestamp(t) or pa.types.is_date(t):
-            lo, hi = lo.isoformat(), hi.isoformat()
-            if pa.types.is_timestamp(t):
-                lo, hi = (v if "+" in v else v + "Z" for v in (lo, hi))
+        if isinstance(lo, (datetime, date)):
+            lo, hi = _iso(lo, f.type), _iso(hi, f.type)
         mins[f.name], maxs[f.name] = lo, hi
-    return {"numRecords": table.num_rows, "minValues": mins, "maxValues": maxs,
+    return {"numRecords": metadata.num_rows, "minValues": mins, "maxValues": maxs,
             "nullCount": nulls}
+
+
+def _iso(value: date, t: pa.DataType) -> str:
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    text = value.isoformat(timespec="microseconds")
+    return text if value.tzinfo is not None or not pa.types.is_timestamp(t) else text + "Z"
 
 
 def add_actions(adds: list[dict]) -> list:

@@ -200,51 +200,71 @@ def _as_schema(schema: Any) -> pa.Schema:
 def _parse_and_write(piece: Piece, spec: Spec, uri: str, partition_by: tuple[str, ...],
                      prefix: str, data: Any = None) -> tuple[Parsed, list[dict]]:
     parsed = parse_piece(piece, spec, data)
-    adds = write_files(parsed.table, uri, partition_by, f"{prefix}-{piece.index:05d}")
+    adds = write_files(parsed.table, uri, partition_by, prefix, plain=spec.pii)
     return parsed.summary(), adds
 
 
 def _write_kept(parsed: Parsed, keep: np.ndarray, uri: str, partition_by: tuple[str, ...],
-                prefix: str) -> list[dict]:
+                prefix: str, plain: tuple[str, ...]) -> list[dict]:
     table = parsed.table if keep.all() else parsed.table.filter(pa.array(keep))
-    return write_files(table, uri, partition_by, prefix)
+    return write_files(table, uri, partition_by, prefix, plain=plain)
 
 
 def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: tuple[str, ...],
          ingest_id: str, existing: Any, progress: bool, table: str):
-    """Submit the pieces; with dedup, parse everything first, decide, then write."""
+    """Submit the pieces. With dedup, the driver takes the parsed pieces' keys in source order
+    as they arrive and starts each piece's write as soon as its first occurrences are known,
+    so writing overlaps parsing and the first of each key (in source order) is the one kept."""
     prefix = f"part-{ingest_id[:12]}"
     bar = _progress(len(pieces) * (2 if spec.dedup else 1), table, progress)
     if not spec.dedup:
         futures = [client.submit(_parse_and_write, p.without_data(), spec, uri, partition_by,
-                                 prefix, p.data, pure=False) for p in pieces]
-        results = _gather(client, futures, bar)
+                                 f"{prefix}-{p.index:05d}", p.data, pure=False) for p in pieces]
+        for _ in _completed(client, futures, bar):
+            pass  # progress; results are gathered in source order below
         bar.close()
+        results = client.gather(futures)
         return [r[0] for r in results], [a for r in results for a in r[1]]
+    from workbench.kernels import KeySet
+
     parsed = [client.submit(parse_piece, p.without_data(), spec, p.data, pure=False)
               for p in pieces]
-    summaries = _gather(client, [client.submit(Parsed.summary, f, pure=False) for f in parsed],
-                        bar)
-    keep = _first_occurrences(summaries, spec, existing)
-    writes = [client.submit(_write_kept, f, k, uri, partition_by, f"{prefix}-{i:05d}",
-                            pure=False) for i, (f, k) in enumerate(zip(parsed, keep))]
-    adds = [a for r in _gather(client, writes, bar) for a in r]
+    summaries = [client.submit(Parsed.summary, f, pure=False) for f in parsed]
+    order = {f.key: i for i, f in enumerate(summaries)}
+    seen = KeySet()
+    if existing is not None:
+        old = pa.table(existing.to_pyarrow_table(columns=list(spec.dedup)))
+        seen.add(dedup_keys(old, spec.dedup))
+    arrived: dict[int, Parsed] = {}
+    done: list[Parsed] = []
+    writes = []
+    for future in _completed(client, summaries, bar):
+        arrived[order[future.key]] = future.result()
+        while len(done) in arrived:
+            i = len(done)
+            done.append(arrived.pop(i))
+            keep = seen.add(done[i].keys)
+            writes.append(client.submit(_write_kept, parsed[i], keep, uri, partition_by,
+                                        f"{prefix}-{i:05d}", spec.pii, pure=False))
+            parsed[i] = None  # the write task holds the rows now; release them after it
+    adds = [a for f in _completed(client, writes, bar) for a in f.result()]
     bar.close()
-    del parsed
-    return summaries, adds
+    return done, adds
 
 
-def _gather(client: Any, futures: list, bar: Any) -> list:
+def _completed(client: Any, futures: list, bar: Any):
+    """The futures as they finish; the first failure cancels the rest and re-raises the
+    worker's exception with its traceback."""
     from distributed import as_completed
 
     for future in as_completed(futures):
         if future.status == "error":
             try:
-                future.result()  # re-raises the worker's exception, traceback included
+                future.result()
             finally:
                 client.cancel(futures)
         bar.update(1)
-    return client.gather(futures)
+        yield future
 
 
 def _progress(total: int, table: str, enabled: bool):
@@ -253,28 +273,6 @@ def _progress(total: int, table: str, enabled: bool):
     # delay=1: ingests shorter than a second show no bar at all.
     return tqdm(total=total, desc=f"ingest {table}", unit="piece", delay=1.0,
                 disable=not enabled)
-
-
-def _first_occurrences(summaries: list[Parsed], spec: Spec, existing: Any) -> list[np.ndarray]:
-    """Per piece, which rows to keep: the first of each key in this batch, and not in the table."""
-    import pandas as pd
-
-    batch = [s.keys for s in summaries]
-    sizes = [len(k) for k in batch]
-    stacked = [np.concatenate(batch)] if batch else []
-    n_existing = 0
-    if existing is not None:
-        old = pa.table(existing.to_pyarrow_table(columns=list(spec.dedup)))
-        if old.num_rows:
-            stacked.insert(0, dedup_keys(old, spec.dedup))
-            n_existing = old.num_rows
-    if not stacked:
-        return []
-    keys = np.concatenate(stacked)
-    # pandas' hash table on the two 64-bit halves: exact on the 128-bit keys, O(n).
-    dup = pd.DataFrame({"a": keys[:, 0], "b": keys[:, 1]}).duplicated(keep="first").to_numpy()
-    keep = ~dup[n_existing:]
-    return np.split(keep, np.cumsum(sizes)[:-1])
 
 
 def _quarantine_rows(pieces: list[Piece], summaries: list[Parsed], ingest_id: str) -> list[dict]:

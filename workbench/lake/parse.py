@@ -102,8 +102,13 @@ def read_range(src: SourceFile, start: int, end: int) -> bytes:
     return data
 
 
-def line_numbers(data: bytes) -> tuple[np.ndarray, int]:
-    """1-based numbers of the non-empty lines in ``data``, and the count of all lines."""
+def count_lines(data: bytes) -> int:
+    """The number of lines in ``data``, a last one without a newline included."""
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+def line_numbers(data: bytes) -> np.ndarray:
+    """1-based numbers of the non-blank lines in ``data`` (a lone CR counts as blank)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
     ends = newlines if not len(buf) or buf[-1] == 10 else np.append(newlines, len(buf))
@@ -111,8 +116,7 @@ def line_numbers(data: bytes) -> tuple[np.ndarray, int]:
     lengths = ends - starts
     crlf = lengths > 0
     crlf[crlf] = buf[ends[crlf] - 1] == 13
-    nonempty = (lengths - crlf) > 0
-    return np.flatnonzero(nonempty) + 1, len(ends)
+    return np.flatnonzero((lengths - crlf) > 0) + 1
 
 
 def _parse_csv(data: bytes, piece: Piece, spec: Spec) -> Parsed:
@@ -121,8 +125,7 @@ def _parse_csv(data: bytes, piece: Piece, spec: Spec) -> Parsed:
     src = piece.source
     assert src is not None and src.header is not None
     first = piece.start == 0
-    numbers, n_lines = line_numbers(data)
-    expected_rows = len(numbers) - (1 if first else 0)
+    n_lines = count_lines(data)
     ragged: list[tuple[int, str]] = []
 
     def on_invalid(row: Any) -> str:
@@ -142,15 +145,28 @@ def _parse_csv(data: bytes, piece: Piece, spec: Spec) -> Parsed:
                                                 null_values=NULL_VALUES,
                                                 strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        table = None
-    if table is not None and table.num_rows + len(ragged) == expected_rows:
-        quarantine = [_record(piece, int(numbers[n - 1]), text, None,
-                              f"expected {len(src.header)} fields, got "
-                              f"{_field_count(text, src.delimiter)}") for n, text in ragged]
-        raws = {}
-        return _finish(table, {}, raws, piece.source.path, spec, rows_in=expected_rows,
-                       quarantine=quarantine, lines=n_lines, bytes_in=len(data), piece=piece)
-    return _parse_csv_lines(data, piece, spec, n_lines)
+        return _parse_csv_lines(data, piece, spec, n_lines)
+    header = 1 if first else 0
+    rows_in = table.num_rows + len(ragged)
+    if not _rows_match(rows_in, data, n_lines, header):
+        return _parse_csv_lines(data, piece, spec, n_lines)
+    numbers = line_numbers(data) if ragged else None
+    quarantine = [_record(piece, int(numbers[n - 1]), text, None,
+                          f"expected {len(src.header)} fields, got "
+                          f"{_field_count(text, src.delimiter)}") for n, text in ragged]
+    return _finish(table, {}, {}, src.path, spec, rows_in=rows_in, quarantine=quarantine,
+                   lines=n_lines, bytes_in=len(data), piece=piece)
+
+
+def _rows_match(rows: int, data: bytes, n_lines: int, header: int = 0) -> bool:
+    """Whether a reader's row count is exactly the non-blank lines (less the header).
+
+    Every line a row and no carriage return (which a reader may take for a line break): then
+    the count is right without numbering lines. Else number them, and compare.
+    """
+    if rows == n_lines - header and b"\r" not in data:
+        return True
+    return rows == len(line_numbers(data)) - header
 
 
 def _field_count(text: str, delimiter: str) -> int:
@@ -291,7 +307,7 @@ def convert_values(values: list[Any], target: pa.DataType) -> tuple[pa.Array, li
 def _parse_json(data: bytes, piece: Piece, spec: Spec) -> Parsed:
     import pyarrow.json as pjson
 
-    numbers, n_lines = line_numbers(data)
+    n_lines = count_lines(data)
     schema = pa.schema([pa.field(f.name, pa.string() if f.name in spec.pii else f.type)
                         for f in spec.schema])
     try:
@@ -303,9 +319,9 @@ def _parse_json(data: bytes, piece: Piece, spec: Spec) -> Parsed:
                                              newlines_in_values=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         table = None
-    if (table is not None and table.num_rows == len(numbers)
-            and set(table.column_names) <= set(schema.names)):
-        return _finish(table, {}, {}, piece.name, spec, rows_in=len(numbers),
+    if (table is not None and set(table.column_names) <= set(schema.names)
+            and _rows_match(table.num_rows, data, n_lines)):
+        return _finish(table, {}, {}, piece.name, spec, rows_in=table.num_rows,
                        lines=n_lines, bytes_in=len(data), piece=piece)
     return _parse_json_lines(data, piece, spec, n_lines)
 
