@@ -222,6 +222,7 @@ def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    from workbench.kernels import KeySet
     from workbench.lake import ingest as ingest_mod
     from workbench.lake import pii as pii_mod
     from workbench.lake.parse import Spec, dedup_keys, parse_piece
@@ -248,7 +249,7 @@ def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
     t1 = time.perf_counter()
     keep = np.ones(parsed.table.num_rows, bool)
     keep[::50] = False
-    ingest_mod._write_kept(parsed, keep, uri, (), "part-prof")
+    ingest_mod._write_kept(parsed, keep, uri, (), "part-prof", pii)
     prof.disable()
     t2 = time.perf_counter()
     shutil.rmtree(work / "profile-lake", ignore_errors=True)
@@ -274,13 +275,14 @@ def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
         ids = pcsv.read_csv(f, convert_options=pcsv.ConvertOptions(
             include_columns=["event_id"], column_types={"event_id": pa.int64()}))
         keys.append(SimpleNamespace(keys=dedup_keys(ids, ("event_id",))))
+    seen = KeySet()
     t0 = time.perf_counter()
-    kept = ingest_mod._first_occurrences(keys, spec, None)
+    kept = [seen.add(k.keys) for k in keys]
     t_dedup = time.perf_counter() - t0
     dropped = sum(int((~k).sum()) for k in kept)
     print(f"driver: schema inference over {len(files)} files {t_schema:.2f} s; dedup decision "
-          f"(_first_occurrences) over {sum(len(k.keys) for k in keys):,} keys {t_dedup:.2f} s "
-          f"({dropped:,} duplicates)")
+          f"(KeySet.add, piece by piece) over {sum(len(k.keys) for k in keys):,} keys "
+          f"{t_dedup:.2f} s ({dropped:,} duplicates)")
 
 
 def load() -> str:

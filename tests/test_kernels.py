@@ -530,7 +530,7 @@ def test_keyset_marks_first_occurrences_across_batches(pairs, n_batches):
 
     keys = np.array(pairs, dtype=np.uint64).reshape(-1, 2)
     expected = ~pd.DataFrame(keys).duplicated().to_numpy()
-    ks = KeySet(capacity=4)  # tiny: the set grows while batches arrive
+    ks = KeySet(expected=2)  # tiny: the set grows while batches arrive
     got = np.concatenate([ks.add(b) for b in np.array_split(keys, n_batches)])
     assert got.tolist() == expected.tolist()
     assert len(ks) == len({tuple(p) for p in pairs})

@@ -31,7 +31,7 @@ def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
     """Write ``table`` as Parquet file(s) under the table (one per partition value); return the
     add actions (as dicts) that a commit makes visible. Nothing is visible before the commit.
 
-    Only text columns are dictionary-encoded, and not those in ``plain`` (tokens, ids): a
+    Only text columns are dictionary-encoded, and not those in ``plain`` (PII tokens): a
     dictionary over unique values costs time and grows the file.
     """
     if table.num_rows == 0:
@@ -47,10 +47,12 @@ def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
         data = part.drop_columns(list(partition_by)) if partition_by else part
         dictionary = [f.name for f in data.schema
                       if pa.types.is_string(f.type) and f.name not in plain]
+        # Tokens are random: compressing them costs time and saves nothing.
+        compression = {f.name: "none" if f.name in plain else "snappy" for f in data.schema}
         fs.create_dir(f"{root}/{directory}" if directory else root, recursive=True)
         collected: list = []
         with fs.open_output_stream(f"{root}/{rel}") as out:
-            pq.write_table(data, out, compression="snappy", use_dictionary=dictionary,
+            pq.write_table(data, out, compression=compression, use_dictionary=dictionary,
                            metadata_collector=collected)
         size = fs.get_file_info(f"{root}/{rel}").size
         adds.append({

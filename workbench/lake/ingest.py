@@ -84,10 +84,12 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
         source_schema = frame_schema(source)
         client = current_cluster().client
         pieces = pieces_for_frame(source, client)
+        expected_rows = len(source) if not hasattr(source, "npartitions") else 0
     else:
         files = expand(source)  # sources are checked before any cluster starts
         source_schema = merge_schemas([infer_schema(f) for f in files])
         pieces = pieces_for_files(files)
+        expected_rows = sum(f.rows_estimate for f in files)
         client = current_cluster().client
     target = _target_schema(table, source_schema, existing, schema, schema_mode, pii)
     check_columns(target, list(pii), "pii")
@@ -104,7 +106,7 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
     ingest_id = uuid.uuid4().hex
     uri = lake.table_uri(table)
     summaries, adds = _run(client, pieces, spec, uri, partition_by, ingest_id, existing,
-                           progress, table)
+                           progress, table, expected_rows)
 
     quarantine = _quarantine_rows(pieces, summaries, ingest_id)
     rows_in = sum(s.rows_in for s in summaries)
@@ -211,7 +213,7 @@ def _write_kept(parsed: Parsed, keep: np.ndarray, uri: str, partition_by: tuple[
 
 
 def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: tuple[str, ...],
-         ingest_id: str, existing: Any, progress: bool, table: str):
+         ingest_id: str, existing: Any, progress: bool, table: str, expected_rows: int):
     """Submit the pieces. With dedup, the driver takes the parsed pieces' keys in source order
     as they arrive and starts each piece's write as soon as its first occurrences are known,
     so writing overlaps parsing and the first of each key (in source order) is the one kept."""
@@ -231,9 +233,10 @@ def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: t
               for p in pieces]
     summaries = [client.submit(Parsed.summary, f, pure=False) for f in parsed]
     order = {f.key: i for i, f in enumerate(summaries)}
-    seen = KeySet()
-    if existing is not None:
-        old = pa.table(existing.to_pyarrow_table(columns=list(spec.dedup)))
+    old = (pa.table(existing.to_pyarrow_table(columns=list(spec.dedup))) if existing is not None
+           else None)
+    seen = KeySet(expected_rows + (old.num_rows if old is not None else 0))
+    if old is not None:
         seen.add(dedup_keys(old, spec.dedup))
     arrived: dict[int, Parsed] = {}
     done: list[Parsed] = []

@@ -26,7 +26,7 @@ NULL_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-n
                "1.#QNAN", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null"]
 BLOCK_SIZE = 64 << 20  # bytes of CSV or JSON lines per piece
 FRAME_ROWS = 1 << 20  # rows of an in-memory DataFrame per piece
-HEAD_BYTES = 1 << 20  # bytes read from each file's head to infer its schema
+HEAD_BYTES = 256 << 10  # bytes read from each file's head to infer its schema
 
 
 @dataclass
@@ -39,6 +39,7 @@ class SourceFile:
     filesystem: Any = field(repr=False, default=None)
     header: list[str] | None = None
     delimiter: str = ","
+    rows_estimate: int = 0  # from the sampled head (text) or the footer (Parquet)
 
 
 @dataclass
@@ -146,7 +147,9 @@ def infer_schema(src: SourceFile) -> pa.Schema:
 
         try:
             with src.filesystem.open_input_file(src.path) as f:
-                return pq.read_schema(f)
+                meta = pq.read_metadata(f)
+            src.rows_estimate = meta.num_rows
+            return meta.schema.to_arrow_schema()
         except (pa.ArrowInvalid, OSError) as err:
             raise SourceError(f"file {src.path} is not a readable Parquet file ({err}); "
                               "re-export it, or remove it from the source") from err
@@ -159,6 +162,7 @@ def infer_schema(src: SourceFile) -> pa.Schema:
                           "re-encode it as UTF-8, e.g. `iconv -f latin1 -t utf-8`") from err
     if not text.strip():
         raise SourceError(f"file {src.path} holds only blank lines: nothing to ingest")
+    src.rows_estimate = round(head.count(b"\n") * src.size / len(head))
     if src.format == "csv":
         return _csv_schema(src, head, text)
     return _json_schema(src, head, text)
