@@ -153,7 +153,10 @@ def test_registry_directory_is_private_and_entries_are_plain_json(home):
     assert [p.name for p in (home / "clusters").iterdir()] == ["abc.json"]  # no temp files
 
 
-def test_current_cluster_reuses_the_latest_and_forgets_closed_ones():
+def test_current_cluster_reuses_the_latest_and_forgets_closed_ones(monkeypatch):
+    # The module, not the function of the same name that the package exports.
+    cluster_module = importlib.import_module("workbench.compute.cluster")
+    monkeypatch.setattr(cluster_module, "_live", [])  # clusters of other tests stay out of it
     with wc.cluster(n_workers=1, threads_per_worker=1, processes=False, dashboard=False) as c:
         assert wc.current_cluster() is c
         assert wc.current_cluster(start=False) is c

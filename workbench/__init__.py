@@ -13,14 +13,14 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from workbench import kernels, lake, widgets
     from workbench.compute import Cluster, cluster, clusters
-    from workbench.env import env
+    from workbench.environment import env
     from workbench.lake import IngestReport, Lake, Profile, Table
 
 _EXPORTS = {
     "cluster": "workbench.compute",
     "clusters": "workbench.compute",
     "Cluster": "workbench.compute",
-    "env": "workbench.env",
+    "env": "workbench.environment",
     "Lake": "workbench.lake",
     "Table": "workbench.lake",
     "Profile": "workbench.lake",

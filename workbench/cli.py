@@ -177,7 +177,7 @@ def _keygen(args: argparse.Namespace) -> None:
 
 
 def _env(args: argparse.Namespace) -> None:
-    from workbench.env import env
+    from workbench.environment import env
 
     _print(env().table.to_string(index=False))
 

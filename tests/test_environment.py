@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-import workbench.env as wenv
+import workbench.environment as wenv
 from workbench.compute.gpus import gpus, has_gpu
 
 
