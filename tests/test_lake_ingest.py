@@ -224,3 +224,17 @@ def test_json_lines_with_broken_lines_keep_their_time_column(lake, tmp_path):
     report = lake.ingest(tmp_path / "a.jsonl", "times")
     assert lake.table("times").schema.field("ts").type == pa.timestamp("us")
     assert (report.rows_written, report.rows_quarantined) == (18, 2)
+
+
+def test_vacuum_removes_files_no_version_needs(lake, tmp_path):
+    (tmp_path / "a.csv").write_text("id\n1\n2\n")
+    lake.ingest(tmp_path / "a.csv", "vac")
+    lake.ingest(tmp_path / "a.csv", "vac", mode="overwrite")
+    t = lake.table("vac")
+    assert sorted(t.to_pandas(version=0)["id"]) == [1, 2]
+    assert t.vacuum(dry_run=True) == []  # within the default 7-day retention: nothing goes
+    removed = t.vacuum(retention_hours=0)
+    assert len(removed) == 1 and removed[0].endswith(".parquet")
+    assert sorted(t.to_pandas()["id"]) == [1, 2]
+    with pytest.raises(OSError):
+        t.to_pandas(version=0)  # its file is gone: old versions last until vacuumed

@@ -123,7 +123,8 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
     }
     if quarantine:
         _write_quarantine(lake, table, quarantine)
-    version = _commit(uri, target, adds, partition_by, mode, meta, existing, ingest_id)
+    version = _commit(uri, target, adds, partition_by, mode, meta, existing, ingest_id,
+                      lake.storage_options)
     return IngestReport(
         table=table, version=version, rows_in=rows_in, rows_written=rows_written,
         rows_quarantined=len(quarantine),
@@ -312,7 +313,8 @@ def _write_quarantine(lake: Lake, table: str, rows: list[dict]) -> None:
 
 
 def _commit(uri: str, schema: pa.Schema, adds: list[dict], partition_by: tuple[str, ...],
-            mode: str, meta: dict, existing: Any, ingest_id: str) -> int:
+            mode: str, meta: dict, existing: Any, ingest_id: str,
+            storage_options: dict[str, str] | None) -> int:
     """One Delta transaction for all of the ingest's files; returns the version it made."""
     from deltalake import CommitProperties, DeltaTable
     from deltalake import Schema as DeltaSchema
@@ -325,19 +327,21 @@ def _commit(uri: str, schema: pa.Schema, adds: list[dict], partition_by: tuple[s
         try:
             create_table_with_add_actions(uri, DeltaSchema.from_arrow(schema), actions,
                                           mode="error", partition_by=list(partition_by) or None,
+                                          storage_options=storage_options,
                                           commit_properties=props)
             return 0
         except DeltaError:
-            existing = DeltaTable(uri)  # another writer created it first: append to theirs
+            # another writer created it first: append to theirs
+            existing = DeltaTable(uri, storage_options=storage_options)
     current = pa.schema(existing.schema().to_arrow())
     added = [f for f in schema if f.name not in current.names]
     if added:
         existing.alter.add_columns(DeltaSchema.from_arrow(pa.schema(added)).fields)
-        existing = DeltaTable(uri)
+        existing = DeltaTable(uri, storage_options=storage_options)
     existing.create_write_transaction(actions, mode=mode, schema=schema,
                                       partition_by=list(partition_by) or None,
                                       commit_properties=props)
-    for entry in DeltaTable(uri).history(limit=50):
+    for entry in DeltaTable(uri, storage_options=storage_options).history(limit=50):
         if entry.get(f"{META}ingest_id") == ingest_id:
             return int(entry["version"])
     raise LakeError(f"commit of ingest {ingest_id} into {uri} is not in the table's history")
