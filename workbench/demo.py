@@ -60,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": round(r.seconds, 2)} for r in reports]).to_string(index=False))
         events = lake.table("events")
         print("\nQuarantined events by reason")
-        print(events.quarantine().groupby("reason").size().sort_values(ascending=False)
-              .to_string())
+        print(events.quarantine()["kind"].value_counts().to_string())
         print("\nProfile of events")
         print(events.profile().table[["column", "type", "count", "null_fraction", "distinct",
                                       "min", "max", "mean", "p50"]].to_string(index=False))

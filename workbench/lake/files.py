@@ -27,12 +27,12 @@ def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
 
 
 def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
-                prefix: str, plain: tuple[str, ...] = ()) -> list[dict]:
+                prefix: str) -> list[dict]:
     """Write ``table`` as Parquet file(s) under the table (one per partition value); return the
     add actions (as dicts) that a commit makes visible. Nothing is visible before the commit.
 
-    Only text columns are dictionary-encoded, and not those in ``plain`` (PII tokens): a
-    dictionary over unique values costs time and grows the file.
+    Only text columns are dictionary-encoded (pyarrow falls back to plain pages where a column
+    has too many distinct values); numbers and times rarely repeat enough to gain from it.
     """
     if table.num_rows == 0:
         return []
@@ -45,14 +45,11 @@ def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
         name = f"{prefix}-{uuid.uuid4().hex[:12]}.parquet"
         rel = f"{directory}/{name}" if directory else name
         data = part.drop_columns(list(partition_by)) if partition_by else part
-        dictionary = [f.name for f in data.schema
-                      if pa.types.is_string(f.type) and f.name not in plain]
-        # Tokens are random: compressing them costs time and saves nothing.
-        compression = {f.name: "none" if f.name in plain else "snappy" for f in data.schema}
+        dictionary = [f.name for f in data.schema if pa.types.is_string(f.type)]
         fs.create_dir(f"{root}/{directory}" if directory else root, recursive=True)
         collected: list = []
         with fs.open_output_stream(f"{root}/{rel}") as out:
-            pq.write_table(data, out, compression=compression, use_dictionary=dictionary,
+            pq.write_table(data, out, compression="snappy", use_dictionary=dictionary,
                            metadata_collector=collected)
         size = fs.get_file_info(f"{root}/{rel}").size
         adds.append({

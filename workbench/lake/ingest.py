@@ -203,14 +203,14 @@ def _as_schema(schema: Any) -> pa.Schema:
 def _parse_and_write(piece: Piece, spec: Spec, uri: str, partition_by: tuple[str, ...],
                      prefix: str, data: Any = None) -> tuple[Parsed, list[dict]]:
     parsed = parse_piece(piece, spec, data)
-    adds = write_files(parsed.table, uri, partition_by, prefix, plain=spec.pii)
+    adds = write_files(parsed.table, uri, partition_by, prefix)
     return parsed.summary(), adds
 
 
 def _write_kept(parsed: Parsed, keep: np.ndarray, uri: str, partition_by: tuple[str, ...],
-                prefix: str, plain: tuple[str, ...]) -> list[dict]:
+                prefix: str) -> list[dict]:
     table = parsed.table if keep.all() else parsed.table.filter(pa.array(keep))
-    return write_files(table, uri, partition_by, prefix, plain=plain)
+    return write_files(table, uri, partition_by, prefix)
 
 
 def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: tuple[str, ...],
@@ -249,7 +249,7 @@ def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: t
             done.append(arrived.pop(i))
             keep = seen.add(done[i].keys)
             writes.append(client.submit(_write_kept, parsed[i], keep, uri, partition_by,
-                                        f"{prefix}-{i:05d}", spec.pii, pure=False))
+                                        f"{prefix}-{i:05d}", pure=False))
             parsed[i] = None  # the write task holds the rows now; release them after it
     adds = [a for f in _completed(client, writes, bar) for a in f.result()]
     bar.close()
