@@ -28,6 +28,19 @@ settings_ = settings(max_examples=25, deadline=None,
                                             HealthCheck.too_slow])
 
 
+def splice(good: list[str], broken_lines, data) -> list[str]:
+    """The good lines with fewer broken ones drawn and inserted at random places."""
+    lines = list(good)
+    for b in data.draw(st.lists(broken_lines, max_size=len(good) - 1)):
+        lines.insert(data.draw(st.integers(0, len(lines))), b)
+    return lines
+
+
+def rows(lines: list[str]) -> int:
+    """A row is a non-blank line (a lone carriage return also ends a line for readers)."""
+    return sum(1 for ln in lines if ln.strip("\r") != "")
+
+
 def check_accounting(lake, report, table, expected_rows):
     assert report.rows_in == expected_rows
     assert report.rows_in == report.rows_written + report.rows_quarantined + \
@@ -41,17 +54,12 @@ def check_accounting(lake, report, table, expected_rows):
 @given(good=st.lists(good_csv, min_size=3, max_size=30), data=st.data())
 def test_csv_row_accounting_with_random_broken_lines(dask_cluster, tmp_path_factory, good,
                                                      data):
-    broken = data.draw(st.lists(broken_csv, max_size=len(good) - 1))
-    lines = list(good)
-    for b in broken:
-        lines.insert(data.draw(st.integers(0, len(lines))), b)
+    lines = splice(good, broken_csv, data)
     tmp = tmp_path_factory.mktemp("csv")
     (tmp / "in.csv").write_text("id,name,x\n" + "\n".join(lines) + "\n", encoding="utf-8")
     lake = wb.Lake(tmp / "lake")
     report = lake.ingest(tmp / "in.csv", "t", dedup=["id"], progress=False)
-    # A row is a non-blank line; a lone carriage return also ends a line for CSV readers.
-    expected = sum(1 for ln in lines if ln.strip("\r") != "")
-    check_accounting(lake, report, "t", expected)
+    check_accounting(lake, report, "t", rows(lines))
 
 
 good_json = st.builds(lambda i, s: json.dumps({"id": i, "name": s}), st.integers(-10**6, 10**6),
@@ -69,13 +77,10 @@ broken_json = st.one_of(
 @given(good=st.lists(good_json, min_size=3, max_size=30), data=st.data())
 def test_jsonl_row_accounting_with_random_broken_lines(dask_cluster, tmp_path_factory, good,
                                                        data):
-    broken = data.draw(st.lists(broken_json, max_size=len(good) - 1))
-    lines = list(good)
-    for b in broken:
-        lines.insert(data.draw(st.integers(0, len(lines))), b)
+    lines = splice(good, broken_json, data)
     tmp = tmp_path_factory.mktemp("json")
     (tmp / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     lake = wb.Lake(tmp / "lake")
     report = lake.ingest(tmp / "in.jsonl", "t", schema={"id": "int64", "name": "string"},
                          progress=False)
-    check_accounting(lake, report, "t", sum(1 for ln in lines if ln.strip("\r") != ""))
+    check_accounting(lake, report, "t", rows(lines))
