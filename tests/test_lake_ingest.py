@@ -97,6 +97,9 @@ def test_dedup_within_batch_and_against_table(lake, tmp_path):
     r1 = lake.ingest(tmp_path / "b.csv", "ev", dedup=["event_id"])
     assert (r1.rows_written, r1.duplicates_dropped) == (2, 2)
     assert sorted(lake.table("ev").to_pandas()["event_id"]) == [1, 2, 3, 4, 5]
+    r2 = lake.ingest(tmp_path / "b.csv", "ev", dedup=["event_id"], mode="overwrite")
+    assert (r2.rows_written, r2.duplicates_dropped) == (3, 1)  # the old rows are replaced
+    assert sorted(lake.table("ev").to_pandas()["event_id"]) == [3, 4, 5]
 
 
 def test_dedup_on_several_columns_across_pieces(lake, tmp_path, monkeypatch):

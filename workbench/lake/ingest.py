@@ -105,19 +105,22 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
     spec = Spec(table, target, pii, key, dedup)
     ingest_id = uuid.uuid4().hex
     uri = lake.table_uri(table)
-    summaries, adds = _run(client, pieces, spec, uri, partition_by, ingest_id, existing,
-                           progress, table, expected_rows)
+    # An overwrite replaces the table: dedup then looks at this batch alone.
+    summaries, adds = _run(client, pieces, spec, uri, partition_by, ingest_id,
+                           existing if mode == "append" else None, progress, table,
+                           expected_rows)
 
     quarantine = _quarantine_rows(pieces, summaries, ingest_id)
     rows_in = sum(s.rows_in for s in summaries)
     rows_written = sum(a["rows"] for a in adds)
+    duplicates = rows_in - rows_written - len(quarantine)
     reasons = Counter(reason_kind(r["reason"]) for r in quarantine)
     meta = {
         f"{META}ingest_id": ingest_id,
         f"{META}rows_in": rows_in,
         f"{META}rows_written": rows_written,
         f"{META}rows_quarantined": len(quarantine),
-        f"{META}duplicates_dropped": rows_in - rows_written - len(quarantine),
+        f"{META}duplicates_dropped": duplicates,
         f"{META}pii": json.dumps(list(pii)),
         f"{META}key_id": pii_mod.key_id(key) if key is not None else "",
     }
@@ -127,8 +130,7 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
                       lake.storage_options)
     return IngestReport(
         table=table, version=version, rows_in=rows_in, rows_written=rows_written,
-        rows_quarantined=len(quarantine),
-        duplicates_dropped=rows_in - rows_written - len(quarantine),
+        rows_quarantined=len(quarantine), duplicates_dropped=duplicates,
         bytes_in=sum(s.bytes_in for s in summaries), seconds=time.perf_counter() - started,
         files_written=len(adds), ingest_id=ingest_id, reasons=dict(reasons.most_common()))
 
