@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test chromium lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,8 +20,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m workbench.demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -m "not gpu" tests
+
+# The `browser` tests drive Debian's Chromium (Playwright never downloads a browser here).
+# Install it when missing if we can (root with apt-get); otherwise say once that those tests
+# will be skipped, rather than failing the whole run.
+chromium:
+	@command -v chromium >/dev/null || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "chromium not found: the browser tests will be skipped (apt-get install chromium)"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check workbench tests benchmarks

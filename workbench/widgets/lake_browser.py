@@ -16,6 +16,7 @@ import ipywidgets as widgets
 
 if TYPE_CHECKING:
     import pandas as pd
+    import plotly.graph_objects as go
 
     from workbench.lake import Lake, Profile, Table
 
@@ -36,8 +37,6 @@ class LakeBrowser(widgets.VBox):
     """
 
     def __init__(self, lake: Lake, **kwargs: Any) -> None:
-        import plotly.graph_objects as go
-
         self.lake = lake
         self.tables: pd.DataFrame | None = None
         self.table: Table | None = None
@@ -64,10 +63,7 @@ class LakeBrowser(widgets.VBox):
         self.profile_status = widgets.HTML()
         self.profile_box = widgets.VBox()
         self.quarantine_summary = widgets.HTML()
-        self.quarantine_chart = go.FigureWidget(layout=go.Layout(
-            height=260, margin=dict(l=50, r=20, t=30, b=40), yaxis_title="rows",
-            title_text="Quarantined rows by reason"))
-        self.quarantine_chart.add_bar(x=[], y=[], marker_line_width=0)
+        self.quarantine_chart = _quarantine_chart([], [])
         self.quarantine_chart_box = widgets.Box([self.quarantine_chart])
         self.quarantine_rows = widgets.HTML()
         self.tabs = widgets.Tab(titles=_TABS, children=[
@@ -213,9 +209,11 @@ class LakeBrowser(widgets.VBox):
 
     def _show_quarantine(self, rows: pd.DataFrame) -> None:
         counts = rows["kind"].value_counts()
-        with self.quarantine_chart.batch_update():
-            self.quarantine_chart.data[0].x = list(counts.index)
-            self.quarantine_chart.data[0].y = list(counts.to_numpy())
+        # A new figure rather than an edit of the old one: see _quarantine_chart.
+        old = self.quarantine_chart
+        self.quarantine_chart = _quarantine_chart(list(counts.index), list(counts.to_numpy()))
+        self.quarantine_chart_box.children = [self.quarantine_chart]
+        old.close()
         self.quarantine_chart_box.layout.display = None if len(rows) else "none"
         if not len(rows):
             self.quarantine_summary.value = "<p>No rows quarantined: every row fit.</p>"
@@ -227,6 +225,22 @@ class LakeBrowser(widgets.VBox):
         shown = shown[["source", "line", "reason", "raw"]].assign(
             raw=shown["raw"].str.slice(0, 200))
         self.quarantine_rows.value = _BOX.format(360, shown.to_html(index=False, border=0))
+
+
+def _quarantine_chart(reasons: list[str], counts: list[int]) -> go.FigureWidget:
+    """A bar chart of quarantined rows by reason, its bars given to the FigureWidget constructor.
+
+    A FigureWidget's front-end state holds only what it was built with; later edits
+    (``add_bar``, ``batch_update``) travel as one-off messages that a front end connecting
+    afterwards never receives. Voila runs the notebook before the page connects (and a reloaded
+    JupyterLab page reconnects), so an edited figure would show empty axes there.
+    """
+    import plotly.graph_objects as go
+
+    return go.FigureWidget(
+        data=[go.Bar(x=reasons, y=counts, marker_line_width=0)],
+        layout=go.Layout(height=260, margin=dict(l=50, r=20, t=30, b=40), yaxis_title="rows",
+                         title_text="Quarantined rows by reason"))
 
 
 def _schema_html(table: Table) -> str:

@@ -27,8 +27,6 @@ class ProfileView(widgets.VBox):
     histogram of the numeric column picked in `column_picker`, drawn in `figure`."""
 
     def __init__(self, profile: Profile, **kwargs: Any) -> None:
-        import plotly.graph_objects as go
-
         self.profile = profile
         self.header = widgets.HTML(
             f"<b>Profile of {html.escape(profile.name)}</b> &middot; version {profile.version}"
@@ -37,11 +35,9 @@ class ProfileView(widgets.VBox):
         columns = list(profile.histograms)
         self.column_picker = widgets.Dropdown(options=columns, description="Histogram",
                                               layout=widgets.Layout(width="320px"))
-        self.figure = go.FigureWidget(layout=go.Layout(
-            height=280, margin=dict(l=50, r=20, t=40, b=40), bargap=0,
-            yaxis_title="rows", showlegend=False))
-        self.figure.add_bar(x=[], y=[], marker_line_width=0)
-        charts: list[widgets.Widget] = [self.column_picker, self.figure]
+        self.figure: Any = None
+        self.chart_box = widgets.Box()
+        charts: list[widgets.Widget] = [self.column_picker, self.chart_box]
         if not columns:
             charts = [widgets.HTML("<i>No numeric columns: nothing to chart.</i>")]
         self.column_picker.observe(lambda _: self._draw(), names="value")
@@ -49,16 +45,27 @@ class ProfileView(widgets.VBox):
         super().__init__(children=[self.header, self.stats, *charts], **kwargs)
 
     def _draw(self) -> None:
-        """Redraw `figure` with the histogram of the picked column."""
+        """Show the histogram of the picked column in a new `figure`.
+
+        A new FigureWidget with its bars given to the constructor, not an edit of the old one:
+        edits travel as one-off messages that a front end connecting later (Voila, a reloaded
+        page) never receives, so it would show empty axes.
+        """
+        import plotly.graph_objects as go
+
         column = self.column_picker.value
         if column is None:
             return
         type_name = str(self.profile.table.set_index("column").at[column, "type"])
         bars = histogram_bars(self.profile.histograms[column], type_name)
-        with self.figure.batch_update():
-            self.figure.data[0].update(**bars)
-            self.figure.layout.title.text = f"{column} ({type_name})"
-            self.figure.layout.xaxis.title.text = column
+        old, self.figure = self.figure, go.FigureWidget(
+            data=[go.Bar(**bars, marker_line_width=0)],
+            layout=go.Layout(height=280, margin=dict(l=50, r=20, t=40, b=40), bargap=0,
+                             yaxis_title="rows", showlegend=False, xaxis_title=column,
+                             title_text=f"{column} ({type_name})"))
+        self.chart_box.children = [self.figure]
+        if old is not None:
+            old.close()
 
 
 def histogram_bars(hist: Histogram, type_name: str) -> dict[str, Any]:
