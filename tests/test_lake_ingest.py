@@ -241,3 +241,16 @@ def test_vacuum_removes_files_no_version_needs(lake, tmp_path):
     assert sorted(t.to_pandas()["id"]) == [1, 2]
     with pytest.raises(OSError):
         t.to_pandas(version=0)  # its file is gone: old versions last until vacuumed
+
+
+def test_progress_bar_only_for_ingests_longer_than_a_second(lake, tmp_path, monkeypatch, capsys):
+    import workbench.lake.sources as sources
+
+    (tmp_path / "small.csv").write_text("id\n1\n")
+    lake.ingest(tmp_path / "small.csv", "quick")
+    assert "ingest quick" not in capsys.readouterr().err
+    monkeypatch.setattr(sources, "BLOCK_SIZE", 64)  # hundreds of pieces: well over a second
+    (tmp_path / "big.csv").write_text("id\n" + "".join(f"{i}\n" for i in range(10_000)))
+    lake.ingest(tmp_path / "big.csv", "slow")
+    err = capsys.readouterr().err
+    assert "ingest slow" in err and "piece" in err
