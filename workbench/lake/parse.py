@@ -186,6 +186,7 @@ def _decode(data: bytes, piece: Piece) -> str:
 
 
 def _lines(text: str):
+    """(number, line) of each non-blank line; a trailing carriage return is dropped."""
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.removesuffix("\r")
         if line:
@@ -228,9 +229,7 @@ def _parse_csv_lines(data: bytes, piece: Piece, spec: Spec, n_lines: int) -> Par
             bad.setdefault(i, (name, f"column {name!r}: cannot convert to {target}"))
         arrays.append(values)
         names.append(name)
-    table = pa.Table.from_arrays(arrays, names=names) if names else pa.table({})
-    if not names:
-        table = pa.table({"__rows": pa.nulls(len(rows))})
+    table = pa.Table.from_arrays(arrays, names=names)  # the header's columns are the schema's
     raws = {i: (row_lines[i], row_raws[i]) for i in bad}
     return _finish(table, bad, raws, src.path, spec, rows_in=rows_in, quarantine=quarantine,
                    lines=n_lines, bytes_in=len(data), piece=piece)
