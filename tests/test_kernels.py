@@ -27,6 +27,8 @@ from workbench.kernels import (
     keyed_hash,
     moments,
     quantiles,
+    standardize,
+    to_torch,
 )
 
 KEY = bytes(range(16))
@@ -506,12 +508,129 @@ def test_hll_widths_nulls_pickle_errors() -> None:
         HyperLogLog(3)
 
 
+# -- standardize ---------------------------------------------------------------------------
+
+
+def ref_standardize(x: np.ndarray, mean, std, fill: float, clip) -> np.ndarray:
+    """The plain numpy composition the fused kernel replaces."""
+    out = (np.asarray(x, dtype=np.float64) - mean) / std
+    out = np.clip(out, *clip) if clip is not None else out
+    return np.where(np.isnan(np.asarray(x, dtype=np.float64)), fill, out)
+
+
+@FAST
+@given(
+    values=st.lists(
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64)), max_size=60
+    ),
+    mean=st.floats(-1e6, 1e6),
+    std=st.floats(1e-3, 1e6),
+    fill=st.floats(-10, 10),
+    clip=st.one_of(st.none(), st.tuples(st.floats(-5, 0), st.floats(0, 5))),
+)
+def test_standardize_matches_numpy(values, mean, std, fill, clip) -> None:
+    x = np.array(values, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        expected = ref_standardize(x, mean, std, fill, clip)
+    got = standardize(x, mean, std, fill=fill, clip=clip)
+    assert got.dtype == np.float64 and got.shape == x.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+@FAST
+@given(
+    values=st.lists(st.one_of(st.none(), st.integers(-1000, 1000)), max_size=40),
+    cols=st.integers(1, 4),
+)
+def test_standardize_nulls_columns_and_dtypes(values: list[int | None], cols: int) -> None:
+    arr = pa.array(values, type=pa.int64())
+    got = standardize(arr, 3.0, 2.0, fill=-1.0, clip=4)
+    series = pd.Series(values, dtype="float64")
+    expected = ((series - 3.0) / 2.0).clip(-4, 4).fillna(-1.0).to_numpy()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=0)
+    grid = np.arange(len(values) * cols, dtype=np.float32).reshape(-1, cols)
+    mean, std = np.arange(cols, dtype=np.float64), np.arange(1, cols + 1, dtype=np.float64)
+    out = standardize(grid, mean, std)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, (grid - mean) / std, rtol=1e-6)
+
+
+def test_standardize_edge_cases_and_errors() -> None:
+    assert standardize(np.empty(0), 0.0, 1.0).shape == (0,)
+    assert standardize(np.empty((0, 3)), [0, 0, 0], [1, 1, 1]).shape == (0, 3)
+    np.testing.assert_array_equal(
+        standardize(np.array([np.inf, -np.inf, np.nan]), 0, 1, clip=(-2, 3)), [3, -2, 0]
+    )
+    np.testing.assert_array_equal(standardize(np.arange(4)[::-2], 1, 1), [2, 0])
+    with pytest.raises(ValueError, match="std"):
+        standardize(np.ones(3), 0.0, 0.0)
+    with pytest.raises(ValueError, match="mean"):
+        standardize(np.ones(3), np.nan, 1.0)
+    with pytest.raises(ValueError, match="clip"):
+        standardize(np.ones(3), 0.0, 1.0, clip=(2, 1))
+    with pytest.raises(TypeError, match="clip"):
+        standardize(np.ones(3), 0.0, 1.0, clip="x")
+    with pytest.raises(ValueError, match="per column"):
+        standardize(np.ones((2, 3)), [0, 0], 1.0)
+    with pytest.raises(TypeError, match="dtype"):
+        standardize(np.array(["a"]), 0.0, 1.0)
+    with pytest.raises(ValueError, match="1-d or 2-d"):
+        standardize(np.ones((1, 1, 1)), 0.0, 1.0)
+
+
+# -- to_torch ------------------------------------------------------------------------------
+
+
+@FAST
+@given(
+    values=st.lists(st.integers(0, 255), min_size=1, max_size=30),
+    dtype=st.sampled_from([np.float64, np.float32, np.int64, np.int32, np.uint8, np.bool_]),
+)
+def test_to_torch_shares_numpy_memory(values: list[int], dtype) -> None:
+    x = np.array(values).astype(dtype)
+    t = to_torch(x)
+    assert t.device.type == "cpu" and tuple(t.shape) == x.shape
+    np.testing.assert_array_equal(t.numpy(), x)
+    assert t.data_ptr() == x.__array_interface__["data"][0]  # zero-copy
+
+
+def test_to_torch_copies_only_when_it_must() -> None:
+    grid = np.arange(12.0).reshape(3, 4)[:, ::2]  # strided: shared, with its strides
+    t = to_torch(grid)
+    assert t.data_ptr() == grid.__array_interface__["data"][0] and t.stride() == (4, 2)
+    rev = np.arange(5.0)[::-1]  # negative strides: copied
+    np.testing.assert_array_equal(to_torch(rev).numpy(), rev)
+    arr = pa.array([1.5, 2.5, 3.5]).slice(1)
+    t = to_torch(arr)
+    assert t.data_ptr() == arr.buffers()[1].address + 8  # Arrow without nulls: shared
+    np.testing.assert_array_equal(to_torch(pa.array([1, None, 3])).numpy(), [1, np.nan, 3])
+    np.testing.assert_array_equal(to_torch(pa.array([True, False])).numpy(), [True, False])
+    chunked = pa.chunked_array([[1, 2], [3]])
+    np.testing.assert_array_equal(to_torch(chunked).numpy(), [1, 2, 3])
+    series = pd.Series([1, None], dtype="Int64")
+    np.testing.assert_array_equal(to_torch(series).numpy(), [1, np.nan])
+    assert to_torch(np.empty(0)).shape == (0,)
+    with pytest.raises(TypeError, match="dtype"):
+        to_torch(np.array(["2020-01-01"], dtype="datetime64[s]"))
+
+
 # -- package ------------------------------------------------------------------------------
 
 
 def test_backend_follows_the_array() -> None:
     assert array_module(np.zeros(2)) is np
     assert array_module(pa.array([1])) is np
+
+
+def test_keyed_hash_offsets_pair_matches_arrow() -> None:
+    arr = pa.array(["", "a", "hello", "longer than eight bytes"])
+    offsets = np.frombuffer(arr.buffers()[1], np.int32)[: len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], np.uint8)
+    np.testing.assert_array_equal(keyed_hash((offsets, data), KEY), keyed_hash(arr, KEY))
+    with pytest.raises(ValueError, match="outside"):
+        keyed_hash((offsets + 100, data), KEY)
+    with pytest.raises(TypeError, match="uint8"):
+        keyed_hash((offsets, data.astype(np.int8)), KEY)
 
 
 def test_import_is_cheap() -> None:
@@ -523,8 +642,7 @@ def test_import_is_cheap() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), max_size=200),
-       st.integers(1, 5))
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), max_size=200), st.integers(1, 5))
 def test_keyset_marks_first_occurrences_across_batches(pairs, n_batches):
     from workbench.kernels import KeySet
 

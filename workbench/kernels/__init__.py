@@ -1,5 +1,5 @@
-"""Hot-path array kernels: keyed hashing, moments, histograms, quantiles, distinct counts,
-first-occurrence sets for dedup.
+"""Hot-path array kernels: keyed hashing, standardisation, moments, histograms, quantiles,
+distinct counts, first-occurrence sets for dedup, and the DLPack handoff to torch.
 
 Every function takes numpy or pyarrow input (pandas and cupy too); the backend follows the
 array (``array_module``). Submodules load on first use, so ``import workbench.kernels`` stays
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from .keyset import KeySet
     from .kll import QuantileSketch
     from .moment_stats import Moments, moments
+    from .standardize import standardize
+    from .torch_handoff import to_torch
 
 _EXPORTS = {
     "array_module": "_backend",
@@ -33,6 +35,8 @@ _EXPORTS = {
     "KeySet": "keyset",
     "HyperLogLog": "hyperloglog",
     "approx_distinct": "hyperloglog",
+    "standardize": "standardize",
+    "to_torch": "torch_handoff",
 }
 
 __all__ = [
@@ -47,6 +51,8 @@ __all__ = [
     "keyed_hash",
     "moments",
     "quantiles",
+    "standardize",
+    "to_torch",
 ]
 
 

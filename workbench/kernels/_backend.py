@@ -1,5 +1,7 @@
 """Pick the array module (numpy or cupy) from the array itself, like ``cupy.get_array_module``.
 
+This is the one backend switch of the kernels: each public function asks ``array_module`` (or
+``common_module`` for several arrays) once at its edge and calls its CuPy or its CPU twin.
 cupy is never imported here: an array can only be a cupy array if cupy is already in
 ``sys.modules``, so looking there keeps CPU-only installs free of it.
 """
@@ -7,6 +9,7 @@ cupy is never imported here: an array can only be a cupy array if cupy is alread
 from __future__ import annotations
 
 import sys
+from numbers import Number
 from types import ModuleType
 from typing import Any
 
@@ -25,14 +28,26 @@ def array_module(x: Any) -> ModuleType:
     return np
 
 
+def common_module(op: str, *arrays: Any) -> ModuleType:
+    """The one array module of ``arrays`` (scalars and ``None`` go with either).
+
+    Raises ``TypeError`` naming ``op`` when cupy and host arrays are mixed: copying one side
+    silently would hide a transfer over PCIe in the hot path.
+    """
+    modules = {array_module(a) for a in arrays if not (a is None or isinstance(a, Number))}
+    if len(modules) > 1:
+        raise TypeError(
+            f"{op}: arrays from two backends mixed (cupy and host); move them to one device "
+            "first (cupy.asarray(x) or x.get())"
+        )
+    return modules.pop() if modules else np
+
+
 def is_device_array(x: Any) -> bool:
     """True when ``x`` lives on a GPU (a cupy array)."""
     return array_module(x) is not np
 
 
 def to_host(x: Any) -> Any:
-    """Copy a cupy array to a numpy one; anything else is returned unchanged.
-
-    The CPU kernels are the fallback for device arrays until their CuPy twins exist.
-    """
+    """Copy a cupy array to a numpy one; anything else is returned unchanged."""
     return x.get() if is_device_array(x) else x

@@ -5,6 +5,10 @@ little-endian int64 value (int32 5 and int64 5 give one token; uint64 above 2**6
 bits, and so its token, with the negative int64), floats as float64 bits with -0.0 -> 0.0 and
 one canonical NaN, bools as int64 0/1, temporals as their integer representation, strings and
 binaries as their (UTF-8) bytes.
+
+The backend follows the array: cupy input is hashed on the GPU by the CUDA twins in
+``siphash`` (integers, floats, bools, and strings as an Arrow ``(offsets, data)`` buffer pair),
+giving tokens bit-identical to the CPU ones.
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._backend import array_module, to_host
-from .siphash import siphash_offsets, siphash_words, split_key
+from ._backend import common_module
+from ._cuda import THREADS, blocks
+from .siphash import cuda_offsets, cuda_words, siphash_offsets, siphash_words, split_key
 
 SUPPORTED_TYPES = (
     "string, large_string, string_view, binary, large_binary, binary_view, fixed_size_binary, "
     "int8..int64, uint8..uint64, float16/32/64, bool, timestamp, date, time, duration, "
     "dictionary of these, null; numpy integer, float, bool, datetime64/timedelta64, str/bytes "
-    "and object arrays of str/bytes"
+    "and object arrays of str/bytes; an (offsets, data) pair of Arrow string buffers (int32 or "
+    "int64 offsets, uint8 data); cupy integer, float and bool arrays and (offsets, data) pairs"
 )
 
 
@@ -162,13 +168,61 @@ def _hash_numpy(x: np.ndarray, k: tuple[np.uint64, np.uint64]) -> np.ndarray:
     return out.reshape(x.shape)
 
 
-def keyed_hash(values: Any, key: bytes) -> np.ndarray | pa.UInt64Array:
+def _check_pair(pair: tuple[Any, Any]) -> tuple[Any, Any]:
+    """Validate an Arrow ``(offsets, data)`` string pair (numpy or cupy)."""
+    if len(pair) != 2:
+        raise TypeError("keyed_hash: a tuple 'values' must be an (offsets, data) pair")
+    offsets, data = pair
+    common_module("keyed_hash", offsets, data)
+    if getattr(offsets, "dtype", None) not in (np.int32, np.int64) or offsets.ndim != 1:
+        raise TypeError("keyed_hash: offsets of an (offsets, data) pair must be 1-d int32/int64")
+    if getattr(data, "dtype", None) != np.uint8 or data.ndim != 1:
+        raise TypeError("keyed_hash: data of an (offsets, data) pair must be 1-d uint8")
+    if offsets.shape[0] == 0:
+        raise ValueError("keyed_hash: offsets of an (offsets, data) pair hold n + 1 entries")
+    if int(offsets[0]) < 0 or int(offsets[-1]) > data.shape[0]:
+        raise ValueError(
+            f"keyed_hash: offsets of an (offsets, data) pair point outside data "
+            f"([{int(offsets[0])}, {int(offsets[-1])}] vs {data.shape[0]} bytes)"
+        )
+    return offsets, data
+
+
+def _hash_cupy(x: Any, k: tuple[np.uint64, np.uint64]) -> Any:
+    """Tokens of a cupy integer/float/bool array, on the GPU (same shape, uint64)."""
+    kind = x.dtype.kind
+    if kind not in "iubf":
+        raise _unsupported(f"cupy {x.dtype}")
+    if x.dtype == np.float16:  # no float16 -> double conversion in the kernel's C
+        x = x.astype(np.float32)
+    return cuda_words(kind == "f")(x, k[0], k[1])
+
+
+def _hash_cupy_offsets(offsets: Any, data: Any, k: tuple[np.uint64, np.uint64]) -> Any:
+    import cupy
+
+    n = offsets.shape[0] - 1
+    out = cupy.empty(n, dtype=np.uint64)
+    if n:
+        kernel = cuda_offsets("int" if offsets.dtype == np.int32 else "long long")
+        args = (cupy.ascontiguousarray(data), cupy.ascontiguousarray(offsets))
+        kernel((blocks(n),), (THREADS,), (*args, k[0], k[1], out, np.int64(n)))
+    return out
+
+
+def keyed_hash(values: Any, key: bytes) -> Any:
     """SipHash-2-4 of every value under a 16-byte secret ``key``.
 
-    pyarrow input (Array or ChunkedArray) gives a ``pa.UInt64Array`` with the same nulls;
-    numpy input gives a uint64 ``np.ndarray`` of the same shape. Deterministic across processes
-    and machines. Raises ``ValueError`` for a key that is not 16 bytes and ``TypeError`` for an
-    unsupported dtype.
+    - pyarrow input (Array or ChunkedArray) gives a ``pa.UInt64Array`` with the same nulls;
+    - numpy input gives a uint64 ``np.ndarray`` of the same shape;
+    - cupy input gives a uint64 cupy array of the same shape, hashed on the GPU;
+    - an ``(offsets, data)`` pair of Arrow string/binary buffers (numpy or cupy, e.g.
+      ``cupy.asarray`` of a pyarrow array's buffers) gives one token per slot, uint64 of
+      length ``len(offsets) - 1`` on the pair's backend; the caller keeps the validity bitmap.
+
+    Tokens are deterministic across processes, machines and backends (bit-identical).
+    Raises ``ValueError`` for a key that is not 16 bytes, ``TypeError`` for an unsupported
+    dtype or for a pair mixing cupy and host arrays.
     """
     k = _check_key(key)
     if isinstance(values, pa.ChunkedArray):
@@ -179,12 +233,16 @@ def keyed_hash(values: Any, key: bytes) -> np.ndarray | pa.UInt64Array:
         return chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
     if isinstance(values, pa.Array):
         return _hash_arrow_array(values, k)
-    xp = array_module(values)
-    if xp is not np:  # GPU array: hash on the host until the CuPy twin lands
-        return xp.asarray(_hash_numpy(to_host(values), k))
+    if isinstance(values, tuple):
+        offsets, data = _check_pair(values)
+        if common_module("keyed_hash", offsets, data) is not np:
+            return _hash_cupy_offsets(offsets, data, k)
+        return _hash_offsets(pa.py_buffer(np.ascontiguousarray(data)), offsets, k)
+    if common_module("keyed_hash", values) is not np:
+        return _hash_cupy(values, k)
     if not isinstance(values, np.ndarray):
         raise TypeError(
-            f"keyed_hash: argument 'values' must be a pyarrow or numpy array, "
+            f"keyed_hash: argument 'values' must be a pyarrow or numpy array (or cupy), "
             f"got {type(values).__name__}"
         )
     return _hash_numpy(values, k)

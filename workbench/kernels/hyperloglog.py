@@ -1,7 +1,10 @@
 """``HyperLogLog``: mergeable distinct-count estimate in 2**p bytes (Flajolet et al. 2007).
 
 Values are hashed with ``keyed_hash`` under a fixed public key, so equal values count once
-across int widths and partitions, and sketches built on different Dask workers merge.
+across int widths and partitions, and sketches built on different Dask workers merge. cupy
+input is hashed on its GPU and the registers are raised there with ``atomicMax`` (one CUDA
+kernel); the 2**p registers then come back and merge into the host ones, so GPU-built and
+CPU-built sketches are the same registers.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-from ._backend import to_host
+from ._backend import array_module
+from ._cuda import THREADS, blocks, raw_kernel
 from .hashing import keyed_hash
 
 #: The public key HyperLogLog hashes with (not a secret: these tokens never leave a sketch).
@@ -46,9 +50,42 @@ def _hll_update(tokens, p, registers):
             registers[idx] = rank
 
 
+_CUDA_HLL = r"""
+extern "C" __global__ void hll_update(const unsigned long long* tokens, long long n, int p,
+                                      unsigned int* registers) {
+    unsigned long long guard = 1ULL << (p - 1);  // caps the rank at 64 - p + 1
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+         i += (long long)gridDim.x * blockDim.x) {
+        unsigned long long h = tokens[i];
+        unsigned int idx = (unsigned int)(h >> (64 - p));
+        unsigned int rank = __clzll((long long)((h << p) | guard)) + 1;
+        if (rank > registers[idx]) atomicMax(&registers[idx], rank);
+    }
+}
+"""
+
+
+def _registers_cupy(values: Any, p: int) -> np.ndarray:
+    """HLL registers (uint8, host) of a cupy array or cupy ``(offsets, data)`` pair."""
+    import cupy
+
+    if not isinstance(values, tuple):
+        values = values.ravel()
+        if values.dtype.kind == "f":
+            values = values[~cupy.isnan(values)]
+    tokens = keyed_hash(values, HLL_KEY)
+    registers = cupy.zeros(1 << p, dtype=np.uint32)
+    n = tokens.shape[0]
+    if n:
+        kernel = raw_kernel(_CUDA_HLL, "hll_update")
+        kernel((blocks(n),), (THREADS,), (tokens, np.int64(n), np.int32(p), registers))
+    return registers.get().astype(np.uint8)
+
+
 def _tokens(values: Any) -> np.ndarray:
     """uint64 hashes of the non-null, non-NaN values."""
-    values = to_host(values)
+    if isinstance(values, tuple):  # an Arrow (offsets, data) pair
+        return keyed_hash(values, HLL_KEY)
     if isinstance(values, pa.ChunkedArray | pa.Array):
         if pa.types.is_floating(values.type):
             values = pc.filter(values, pc.invert(pc.is_nan(values)))  # drops nulls too
@@ -99,7 +136,12 @@ class HyperLogLog:
         return f"HyperLogLog(p={self.p}, estimate≈{self.estimate():.0f})"
 
     def update(self, values: Any) -> HyperLogLog:
-        """Add values of any dtype ``keyed_hash`` accepts; returns ``self``."""
+        """Add values of any dtype ``keyed_hash`` accepts (cupy ones on the GPU); returns
+        ``self``."""
+        pair = isinstance(values, tuple) and len(values) == 2
+        if array_module(values[0] if pair else values) is not np:
+            np.maximum(self.registers, _registers_cupy(values, self.p), out=self.registers)
+            return self
         tokens = np.ascontiguousarray(_tokens(values), dtype=np.uint64)
         if tokens.shape[0]:
             _hll_update(tokens, self.p, self.registers)

@@ -3,6 +3,12 @@
 Each partition of a table is sketched on its own Dask worker; the sketches are pickled,
 shipped and merged, and approximate quantiles of the whole column come out of about 3k
 retained values whatever the row count.
+
+A cupy batch is sorted on its GPU and halved there (every other value, random offset) until
+at most ``_DEVICE_TARGET * k`` values remain at some level h; only those, and the odd values
+left at each halving, come to the host. Halving a sorted batch is exactly a KLL compaction
+of a level holding only that batch (its rank error is at most its weight, 2**h), so the
+sketch is the same kind of sketch and merges with CPU-built ones.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from ._backend import array_module
 from ._values import as_float64
 from .exact_quantiles import check_qs
 
 _MIN_WIDTH = 8  # the smallest compactor, as in Apache DataSketches
 _SHRINK = 2.0 / 3.0  # each level below the top holds 2/3 of the one above
+_DEVICE_TARGET = 8  # a GPU batch is halved until at most 8k values remain (rank error 1/(4k))
 
 
 def rank_error(k: int) -> float:
@@ -104,11 +112,41 @@ class QuantileSketch:
                     self._compact(h)
                     break
 
+    def _add_level(self, h: int, values: np.ndarray) -> None:
+        while len(self._levels) <= h:
+            self._levels.append(np.empty(0))
+        self._levels[h] = np.concatenate([self._levels[h], values])
+
+    def _update_cupy(self, x: Any) -> None:
+        """Sort and halve a cupy batch on the GPU; add what is left to the levels."""
+        xp = array_module(x)
+        if x.dtype.kind not in "iubf":
+            raise TypeError(f"QuantileSketch.update: unsupported dtype cupy {x.dtype}")
+        values = x.ravel().astype(np.float64)
+        values = xp.sort(values[~xp.isnan(values)])
+        if values.shape[0] == 0:
+            return
+        self._n += int(values.shape[0])
+        self._min = min(self._min, float(values[0]))
+        self._max = max(self._max, float(values[-1]))
+        h = 0
+        while values.shape[0] > _DEVICE_TARGET * self.k:
+            if values.shape[0] % 2:  # the odd one out stays at this level, as in _compact
+                self._add_level(h, values[-1:].get())
+                values = values[:-1]
+            values = values[int(self._rng.integers(2)) :: 2]
+            h += 1
+        self._add_level(h, values.get())
+        self._compress()
+
     def update(self, x: Any) -> QuantileSketch:
-        """Add the values of a numeric array (numpy, pyarrow, pandas); returns ``self``.
+        """Add the values of a numeric array (numpy, pyarrow, pandas, cupy); returns ``self``.
 
         Pass whole arrays or partitions: each call has a fixed cost of some microseconds.
         """
+        if array_module(x) is not np:
+            self._update_cupy(x)
+            return self
         values = as_float64(x, "QuantileSketch.update")
         values = values[~np.isnan(values)]
         if values.shape[0] == 0:
