@@ -32,6 +32,9 @@ def test_ingest_and_profile_on_a_cuda_cluster(tmp_path, monkeypatch):
         assert df["event_id"].is_unique and len(df) == report.rows_written
         assert not df["user_email"].str.contains("@").any()
         p = lake.table("events").profile()
+        assert p.backend == "cupy"  # the CUDA workers ran the CuPy kernels
         assert p.rows == report.rows_written
-        assert p.table.set_index("column").loc["value", "mean"] == pytest.approx(
-            df["value"].mean())
+        stats = p.table.set_index("column")
+        assert stats.loc["value", "mean"] == pytest.approx(df["value"].mean())
+        assert stats.loc["value", "std"] == pytest.approx(df["value"].std())
+        assert p.histograms["value"].counts.sum() == len(df)

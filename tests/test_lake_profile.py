@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from workbench.kernels import device_module
+
 
 @pytest.fixture
 def frame():
@@ -29,6 +31,7 @@ def test_profile_agrees_with_pandas(lake, frame):
     p = lake.table("data").profile(bins=20)
     stats = p.table.set_index("column")
     assert p.rows == len(frame)
+    assert p.backend == device_module().__name__  # cupy on a GPU machine, else numpy
     for col in ["x", "k"]:
         s = frame[col]
         row = stats.loc[col]

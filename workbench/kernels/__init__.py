@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._backend import array_module
+    from ._backend import array_module, device_module
     from .exact_quantiles import quantiles
     from .hashing import keyed_hash
     from .histograms import Histogram, histogram
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "array_module": "_backend",
+    "device_module": "_backend",
     "keyed_hash": "hashing",
     "Moments": "moment_stats",
     "moments": "moment_stats",
@@ -47,6 +48,7 @@ __all__ = [
     "QuantileSketch",
     "approx_distinct",
     "array_module",
+    "device_module",
     "histogram",
     "keyed_hash",
     "moments",

@@ -8,6 +8,7 @@ cupy is never imported here: an array can only be a cupy array if cupy is alread
 
 from __future__ import annotations
 
+import functools
 import sys
 from numbers import Number
 from types import ModuleType
@@ -51,3 +52,22 @@ def is_device_array(x: Any) -> bool:
 def to_host(x: Any) -> Any:
     """Copy a cupy array to a numpy one; anything else is returned unchanged."""
     return x.get() if is_device_array(x) else x
+
+
+
+@functools.cache
+def device_module() -> ModuleType:
+    """The array module where this process should compute: ``cupy`` when it imports and sees
+    a CUDA device (a dask-cuda worker, a GPU notebook), else ``numpy``. Asked once per process.
+
+    This is the edge where callers that start from host data (Parquet files) pick the backend;
+    every kernel after that follows the array.
+    """
+    try:
+        import cupy
+    except ImportError:
+        return np  # no cupy: the CPU twins run
+    try:
+        return cupy if cupy.cuda.runtime.getDeviceCount() > 0 else np
+    except cupy.cuda.runtime.CUDARuntimeError:
+        return np  # cupy without a usable driver or device: the CPU twins run

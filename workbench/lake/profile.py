@@ -59,39 +59,45 @@ class ColumnSketch:
             both(self.lo, other.lo, min), both(self.hi, other.hi, max))
 
 
-def sketch_file(part: tuple[str, dict], schema: pa.Schema) -> dict[str, ColumnSketch]:
-    """Pass 1 over one data file: moments, quantile and distinct sketches per column."""
-    from workbench.kernels import HyperLogLog, QuantileSketch, moments
+def sketch_file(part: tuple[str, dict], schema: pa.Schema
+                ) -> tuple[dict[str, ColumnSketch], str]:
+    """Pass 1 over one data file: moments, quantile and distinct sketches per column, on the
+    worker's GPU when it has one (the kernels follow the array). Returns the sketches and the
+    array module's name."""
+    from workbench.kernels import HyperLogLog, QuantileSketch, device_module, moments
     from workbench.lake.table import read_file
 
+    xp = device_module()
     table = read_file(part, schema)
     out = {}
     for f in schema:
         col = table.column(f.name)
         s = ColumnSketch(f.type, count=len(col) - col.null_count, nulls=col.null_count)
         if _numeric(f.type):
-            x = _as_numbers(col)
+            x = xp.asarray(_as_numbers(col))
             s.moments = moments(x)
             s.count, s.nulls = s.moments.count, s.moments.nulls
             s.quantiles = QuantileSketch().update(x)
-            s.distinct = HyperLogLog().update(col)
+            s.distinct = HyperLogLog().update(col)  # the exact values, nulls skipped
         elif pa.types.is_string(f.type) or pa.types.is_binary(f.type):
             s.distinct = HyperLogLog().update(col)
             if s.count:
                 mm = pc.min_max(col)
                 s.lo, s.hi = mm["min"].as_py(), mm["max"].as_py()
         out[f.name] = s
-    return out
+    return out, xp.__name__
 
 
 def histogram_file(part: tuple[str, dict], schema: pa.Schema,
                    ranges: dict[str, tuple[float, float]], bins: int) -> dict[str, Histogram]:
     """Pass 2 over one data file: histograms of numeric columns over the global ranges."""
-    from workbench.kernels import histogram
+    from workbench.kernels import device_module, histogram
     from workbench.lake.table import read_file
 
+    xp = device_module()
     table = read_file(part, pa.schema([schema.field(c) for c in ranges]))
-    return {c: histogram(_as_numbers(table.column(c)), bins, r) for c, r in ranges.items()}
+    return {c: histogram(xp.asarray(_as_numbers(table.column(c))), bins, r)
+            for c, r in ranges.items()}
 
 
 @dataclass
@@ -103,6 +109,7 @@ class Profile:
     rows: int
     table: pd.DataFrame
     histograms: dict[str, Histogram] = field(default_factory=dict)
+    backend: str = "numpy"  # where the workers computed it: "numpy" or "cupy"
 
     def widget(self):
         """An ipywidgets view: the statistics table and a plotly histogram per numeric column."""
@@ -133,9 +140,11 @@ def profile(table: Table, version: int | None = None, *, bins: int = 30) -> Prof
     parts = file_parts(dt)
     client = current_cluster().client
     merged = {f.name: ColumnSketch(f.type) for f in schema}
-    for result in client.gather([client.submit(sketch_file, p, schema, pure=False)
-                                 for p in parts]):
+    backends = set()
+    for result, backend in client.gather([client.submit(sketch_file, p, schema, pure=False)
+                                          for p in parts]):
         merged = {c: merged[c].merge(s) for c, s in result.items()}
+        backends.add(backend)
     ranges = {c: _range(s) for c, s in merged.items()
               if s.moments is not None and s.moments.count}
     histograms: dict[str, Histogram] = {}
@@ -145,7 +154,8 @@ def profile(table: Table, version: int | None = None, *, bins: int = 30) -> Prof
             histograms = {c: histograms[c].merge(h) if c in histograms else h
                           for c, h in result.items()}
     rows = sum(s.count + s.nulls for s in list(merged.values())[:1])
-    return Profile(table.name, dt.version(), rows, _stats_table(merged), histograms)
+    return Profile(table.name, dt.version(), rows, _stats_table(merged), histograms,
+                   backend="+".join(sorted(backends)) or "numpy")
 
 
 def _range(s: ColumnSketch) -> tuple[float, float]:
