@@ -37,8 +37,10 @@ chromium:
 lint: $(STAMP)
 	$(BIN)/ruff check workbench tests benchmarks
 
+# Ratio tables for docs/benchmarks.md (minutes; not part of `make test`).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/kernels.py --cpu
 
 clean:
 	rm -rf $(VENV) .pytest_cache
