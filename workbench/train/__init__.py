@@ -1,0 +1,32 @@
+"""Training from a notebook: for now the metrics channel (ranks -> notebook, and JSONL on disk).
+
+Names load on first use, so ``import workbench.train`` pulls in neither zmq nor pandas.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.train.metrics import MetricsSender, MetricsSink, read_run
+
+_EXPORTS = {
+    "MetricsSender": "workbench.train.metrics",
+    "MetricsSink": "workbench.train.metrics",
+    "read_run": "workbench.train.metrics",
+}
+
+__all__ = ["MetricsSender", "MetricsSink", "read_run"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'workbench.train' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
