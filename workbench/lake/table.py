@@ -10,6 +10,7 @@ import pyarrow as pa
 
 if TYPE_CHECKING:
     from workbench.lake.lake import Lake
+    from workbench.lake.loader import TableLoader
     from workbench.lake.profile import Profile
 
 
@@ -111,6 +112,16 @@ class Table:
 
         return profile(self, version, bins=bins)
 
+    def to_torch(self, features: list[str] | str, label: str, batch_size: int,
+                 shuffle: bool = True, seed: int = 0, **options: Any) -> TableLoader:
+        """A streaming PyTorch loader of batches ``{"features", "label", "samples"}``, read
+        row group by row group, normalised, sharded by rank and reshuffled per ``set_epoch``.
+        ``options``: ``version``, ``rank``, ``world_size``, ``normalize``, ``device``,
+        ``drop_last``, ``columns_dtype``, ``buffer_rows``; see ``workbench.lake.loader``."""
+        from workbench.lake.loader import TableLoader
+
+        return TableLoader(self, features, label, batch_size, shuffle, seed, **options)
+
     def compact(self, target_size: int | None = None) -> dict:
         """Rewrite small files into larger ones (a new version; the data is unchanged)."""
         metrics = self._at(None).optimize.compact(target_size=target_size)
@@ -162,13 +173,20 @@ def read_file(part: tuple[str, dict], schema: pa.Schema) -> pa.Table:
     uri, values = part
     fs, path = filesystem(uri)
     stored = [n for n in schema.names if n not in values]
-    table = pq.read_table(path, filesystem=fs, columns=stored)
+    return with_partitions(pq.read_table(path, filesystem=fs, columns=stored), values, schema)
+
+
+def with_partitions(data: pa.Table, values: dict, schema: pa.Schema) -> pa.Table:
+    """``data`` read from one file, with the partition columns its path holds added back as
+    constant columns, in ``schema``'s order."""
     for name, value in values.items():
         if name in schema.names:
             t = schema.field(name).type
-            table = table.append_column(name, pa.array([value] * table.num_rows,
-                                                       pa.string()).cast(t))
-    return table.select(schema.names)
+            # Values come back as text or typed, depending on the table's writer.
+            column = (pa.nulls(data.num_rows, t) if value is None
+                      else pa.array([value] * data.num_rows).cast(t))
+            data = data.append_column(name, column)
+    return data.select(schema.names)
 
 
 def _read_pandas(part: tuple[str, dict], schema: pa.Schema) -> pd.DataFrame:
