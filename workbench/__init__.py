@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from workbench import kernels, lake, widgets
+    from workbench import kernels, lake, train, widgets
     from workbench.compute import Cluster, cluster, clusters
     from workbench.environment import env
     from workbench.lake import IngestReport, Lake, Profile, Table
+    from workbench.train.launcher import launch
 
 _EXPORTS = {
     "cluster": "workbench.compute",
@@ -25,11 +26,12 @@ _EXPORTS = {
     "Table": "workbench.lake",
     "Profile": "workbench.lake",
     "IngestReport": "workbench.lake",
+    "launch": "workbench.train",
 }
-_SUBMODULES = {"compute", "kernels", "lake", "widgets"}
+_SUBMODULES = {"compute", "kernels", "lake", "train", "widgets"}
 
 __all__ = ["Cluster", "IngestReport", "Lake", "Profile", "Table", "cluster", "clusters",
-           "compute", "env", "kernels", "lake", "widgets"]
+           "compute", "env", "kernels", "lake", "launch", "train", "widgets"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,5 @@
-"""Training from a notebook: for now the metrics channel (ranks -> notebook, and JSONL on disk).
+"""Training from a notebook: `launch` a function on every GPU (or 2 CPU processes), the worker
+runtime (`current()` inside it), and the metrics channel (ranks -> notebook, and JSONL on disk).
 
 Names load on first use, so ``import workbench.train`` pulls in neither zmq nor pandas.
 """
@@ -9,15 +10,23 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from workbench.train.launcher import Job, WorkerError, launch
     from workbench.train.metrics import MetricsSender, MetricsSink, read_run
+    from workbench.train.runtime import Run, current
 
 _EXPORTS = {
+    "launch": "workbench.train.launcher",
+    "Job": "workbench.train.launcher",
+    "WorkerError": "workbench.train.launcher",
+    "Run": "workbench.train.runtime",
+    "current": "workbench.train.runtime",
     "MetricsSender": "workbench.train.metrics",
     "MetricsSink": "workbench.train.metrics",
     "read_run": "workbench.train.metrics",
 }
 
-__all__ = ["MetricsSender", "MetricsSink", "read_run"]
+__all__ = ["Job", "MetricsSender", "MetricsSink", "Run", "WorkerError", "current", "launch",
+           "read_run"]
 
 
 def __getattr__(name: str) -> Any:

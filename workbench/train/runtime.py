@@ -1,0 +1,348 @@
+"""The worker side of a training run: one process per rank, started by `wb.launch` or torchrun.
+
+Inside the training function, `run = wb.train.current()` is this rank's `Run`: its `rank`,
+`local_rank`, `world_size` and `device`; `run.log(**metrics)` to the notebook (and to
+`run_dir/metrics-rank{rank}.jsonl`); `run.should_stop()`; `run.save_checkpoint(state)` and
+`run.load_checkpoint()`; and `run.steps(loader)`, which times every step.
+
+Two ways in, one runtime:
+
+- ``wb.launch(fn, ...)`` spawns ``python -m workbench.train.runtime --payload FILE`` per rank; the
+  file holds ``(fn, args, kwargs)`` pickled by value with cloudpickle, and the environment holds
+  the rendezvous (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``),
+  the metrics address and the run directory. Rank 0's return value comes back pickled in
+  ``run_dir/result.pkl``; a failure leaves ``run_dir/error-rank{rank}.json`` with the traceback.
+- Under torchrun (multi-node, or a scheduler's job), the same runtime reads the variables torchrun
+  sets and calls a function named ``module:function`` with no arguments::
+
+      torchrun --nproc-per-node=2 -m workbench.train.runtime mypackage.train:main \\
+          --run-dir runs/today [--metrics tcp://notebook-host:5555]
+
+  Without ``--metrics`` records only go to the JSONL files (`read_run(run_dir)` reads them).
+
+A worker never outlives the process that started it: a watchdog thread polls the parent's pid and
+kills the worker's whole process group (the worker leads its own session, so DataLoader workers
+go too) when the parent is gone, even if it was SIGKILLed and could clean nothing up. A thread
+rather than Linux's PR_SET_PDEATHSIG because that fires when the *thread* that started the child
+exits, which would kill a job launched from a short-lived thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+    from workbench.train.metrics import MetricsSender
+
+__all__ = ["Run", "current"]
+
+STOP_FILE = "STOP"
+RESULT_FILE = "result.pkl"
+CHECKPOINT_FILE = "checkpoint.pt"
+ENV_METRICS = "WORKBENCH_METRICS_ADDRESS"
+ENV_RUN_DIR = "WORKBENCH_RUN_DIR"
+ENV_BACKEND = "WORKBENCH_BACKEND"
+ENV_SYS_PATH = "WORKBENCH_SYS_PATH"
+_NO_SINK = "inproc://workbench-no-sink"  # never bound: records go only to the JSONL file
+_WATCHDOG_S = 0.5
+
+_current: Run | None = None
+
+
+def error_path(run_dir: str | Path, rank: int) -> Path:
+    """Where a failed rank leaves its traceback."""
+    return Path(run_dir) / f"error-rank{rank}.json"
+
+
+def current() -> Run:
+    """This worker's `Run`; only inside a function started by `wb.launch` or the runtime."""
+    if _current is None:
+        raise RuntimeError("wb.train.current() is only available inside a training function "
+                           "started by wb.launch(fn) or `python -m workbench.train.runtime`")
+    return _current
+
+
+class Run:
+    """One rank of a training run: who it is, where it logs, and how it is told to stop."""
+
+    def __init__(self, rank: int, local_rank: int, world_size: int, device: torch.device,
+                 run_dir: Path, sender: MetricsSender) -> None:
+        self.rank = rank
+        self.local_rank = local_rank
+        self.world_size = world_size
+        self.device = device
+        self.run_dir = run_dir
+        self._sender = sender
+        self._logged = 0  # records sent by log() without a step: their default step
+        self._step: int | None = None  # the step run.steps() is in, if any
+
+    def log(self, step: int | None = None, **metrics: Any) -> None:
+        """Send one record to the notebook and this rank's JSONL file; never blocks.
+
+        `step` defaults to the step `run.steps()` is in, else to the number of earlier calls.
+        """
+        if step is None:
+            step = self._step if self._step is not None else self._logged
+        self._logged += 1
+        self._sender.send(step, **metrics)
+
+    def should_stop(self) -> bool:
+        """True once the notebook asked the job to stop (`job.stop()`). Each rank checks on its
+        own, so ranks may see it a step apart: check it where no collective is pending, or
+        agree on it with an all_reduce."""
+        return (self.run_dir / STOP_FILE).exists()
+
+    def save_checkpoint(self, state: Any) -> Path:
+        """`torch.save(state)` to `run_dir/checkpoint.pt`, written by rank 0 only, atomically (a
+        temporary file renamed into place, so a crash never leaves half a checkpoint). Call it
+        on every rank: the ranks meet at a barrier, so every rank can load it afterwards."""
+        import torch
+        import torch.distributed as dist
+
+        path = self.run_dir / CHECKPOINT_FILE
+        if self.rank == 0:
+            tmp = path.with_name(path.name + ".tmp")
+            torch.save(state, tmp)
+            os.replace(tmp, path)
+        if dist.is_initialized() and self.world_size > 1:
+            dist.barrier()
+        return path
+
+    def load_checkpoint(self, **torch_load_kwargs: Any) -> Any:
+        """The last saved checkpoint, its tensors on this rank's device, or None if there is
+        none. Keyword arguments go to `torch.load` (`weights_only=True` by default there)."""
+        import torch
+
+        path = self.run_dir / CHECKPOINT_FILE
+        if not path.exists():
+            return None
+        torch_load_kwargs.setdefault("map_location", self.device)
+        return torch.load(path, **torch_load_kwargs)
+
+    def steps(self, loader: Iterable[Any]) -> Iterator[Any]:
+        """Yield the batches of `loader`, logging per step: `step`, `step_s` (request to next
+        request), `data_s` (time blocked in `next(loader)`), `samples` and, when the batch has
+        a "tokens" entry, `tokens`.
+
+        Compute time is the rest of the step (`step_s - data_s`). No GPU sync per step: on
+        CUDA the step time is measured between CUDA events recorded at each request and read
+        one step later, when the GPU has long passed them; on CPU it is `perf_counter`.
+        """
+        clock = _CudaClock() if self.device.type == "cuda" else _CpuClock()
+        iterator = iter(loader)
+        pending: list[tuple[int, Any, float, dict[str, int]]] = []  # steps not logged yet
+        step = 0
+        try:
+            while True:
+                mark = clock.mark()  # ends the step before, starts this one
+                self._close_steps(clock, pending, mark)
+                t0 = time.perf_counter()
+                try:
+                    batch = next(iterator)
+                except StopIteration:
+                    self._close_steps(clock, pending, mark, final=True)
+                    return
+                pending.append((step, mark, time.perf_counter() - t0, _count(batch)))
+                self._step = step
+                yield batch
+                step += 1
+        finally:  # the loop was left early (break, should_stop): log the steps still pending
+            self._step = None
+            if pending:
+                self._close_steps(clock, pending, clock.mark(), final=True)
+
+    def _close_steps(self, clock: _CpuClock | _CudaClock,
+                     pending: list[tuple[int, Any, float, dict[str, int]]], end: Any,
+                     final: bool = False) -> None:
+        """Log the pending steps whose times can be read now. Each step ends where the next one
+        starts, the newest at `end`. On CUDA the newest step waits for the next call (its end
+        event is then a step old, so reading it costs no wait), except when `final`."""
+        ends = [later[1] for later in pending[1:]] + [end]
+        ready = len(pending) if final or not clock.lagged else max(len(pending) - 1, 0)
+        for (step, start, data_s, counts), stop in zip(pending[:ready], ends[:ready]):
+            self._sender.send(step, step_s=clock.elapsed(start, stop), data_s=data_s, **counts)
+        del pending[:ready]
+
+    def __repr__(self) -> str:
+        return (f"<Run rank={self.rank}/{self.world_size} local_rank={self.local_rank} "
+                f"device={self.device} run_dir={str(self.run_dir)!r}>")
+
+
+class _CpuClock:
+    """Marks are perf_counter readings; readable at once."""
+
+    lagged = False
+
+    def mark(self) -> float:
+        return time.perf_counter()
+
+    def elapsed(self, start: float, stop: float) -> float:
+        return stop - start
+
+
+class _CudaClock:
+    """Marks are CUDA events on the current stream; `elapsed` is read only when the later event
+    has completed in practice (a step later), so the wait it implies is near zero."""
+
+    lagged = True
+
+    def mark(self) -> Any:
+        import torch
+
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def elapsed(self, start: Any, stop: Any) -> float:
+        stop.synchronize()
+        return start.elapsed_time(stop) / 1000.0
+
+
+def _count(batch: Any) -> dict[str, int]:
+    """Samples (batch["samples"], else the length of the batch's first tensor) and tokens
+    (batch["tokens"]: a count, or a tensor whose elements are counted)."""
+    counts: dict[str, int] = {}
+    first = batch
+    if isinstance(batch, dict):
+        if "samples" in batch:
+            counts["samples"] = int(batch["samples"])
+        first = next(iter(batch.values()), None)
+    elif isinstance(batch, (list, tuple)):
+        first = batch[0] if batch else None
+    if "samples" not in counts and hasattr(first, "shape") and len(first.shape) > 0:
+        counts["samples"] = int(first.shape[0])
+    if isinstance(batch, dict) and "tokens" in batch:
+        tokens = batch["tokens"]
+        counts["tokens"] = int(tokens.numel()) if hasattr(tokens, "numel") else int(tokens)
+    return counts
+
+
+def _watch_parent() -> None:
+    """Kill this worker's process group once its parent is gone (see the module docstring)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_WATCHDOG_S)
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="workbench parent watchdog", daemon=True).start()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m workbench.train.runtime",
+        description="Run one rank of a training function (under wb.launch or torchrun).")
+    parser.add_argument("target", nargs="?", help="module:function to call with no arguments")
+    parser.add_argument("--payload", help="a cloudpickled (fn, args, kwargs) file (wb.launch)")
+    parser.add_argument("--run-dir", default=os.environ.get(ENV_RUN_DIR),
+                        help="where metrics, checkpoints and errors go (default: ./runs/NAME)")
+    parser.add_argument("--metrics", default=os.environ.get(ENV_METRICS),
+                        help="a MetricsSink address to push records to")
+    parser.add_argument("--backend", default=os.environ.get(ENV_BACKEND, "auto"),
+                        choices=["auto", "nccl", "gloo"])
+    args = parser.parse_args(argv)
+    if (args.target is None) == (args.payload is None):
+        parser.error("give either module:function or --payload")
+    if args.target is not None and ":" not in args.target:
+        parser.error(f"{args.target!r} is not module:function")
+    return args
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, tuple, dict]:
+    if args.payload:
+        import cloudpickle
+
+        return cloudpickle.loads(Path(args.payload).read_bytes())
+    module, _, name = args.target.partition(":")
+    sys.path.insert(0, os.getcwd())  # as `python -m` would for a script beside it
+    return getattr(importlib.import_module(module), name), (), {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one rank: set up the process group and the `Run`, call the function, report back.
+    Returns the exit status (0, or 1 after writing the traceback to `error-rank{rank}.json`)."""
+    global _current
+    args = _parse(argv)
+    for entry in json.loads(os.environ.get(ENV_SYS_PATH, "[]")):
+        if entry not in sys.path:  # the notebook's path, so by-reference pickles import here
+            sys.path.append(entry)
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    target = args.target or "payload"
+    run_dir = Path(args.run_dir or Path("runs") / target.replace(":", "-"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _watch_parent()
+
+    import torch
+    import torch.distributed as dist
+
+    from workbench.train.metrics import MetricsSender
+
+    backend = args.backend
+    if backend == "auto":
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
+    else:
+        device = torch.device("cpu")
+    sender = MetricsSender(args.metrics or _NO_SINK, rank, run_dir, hwm=1000 if args.metrics else 1)
+    try:
+        fn, fargs, fkwargs = _load(args)
+        if world_size > 1 or "MASTER_ADDR" in os.environ:
+            dist.init_process_group(backend, rank=rank, world_size=world_size,
+                                    device_id=device if device.type == "cuda" else None)
+        _current = Run(rank, local_rank, world_size, device, run_dir, sender)
+        result = fn(*fargs, **fkwargs)
+        if rank == 0 and args.payload:
+            import cloudpickle
+
+            try:
+                data = cloudpickle.dumps(result)
+            except Exception as err:
+                raise TypeError(f"the return value of rank 0 ({type(result).__name__}) cannot "
+                                f"be pickled to send it back: {err}") from err
+            _write_atomically(run_dir / RESULT_FILE, data)
+    except BaseException as err:
+        # No destroy_process_group here: with a peer gone it can hang (NCCL); exiting frees all.
+        record = {"rank": rank, "time": time.time(), "pid": os.getpid(),
+                  "exception": f"{type(err).__name__}: {err}",
+                  "traceback": traceback.format_exc()}
+        _write_atomically(error_path(run_dir, rank), json.dumps(record).encode())
+        sys.stderr.write(record["traceback"])
+        sender.close(linger=1.0)
+        return 1
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    sender.close(linger=1.0)
+    _current = None
+    return 0
+
+
+if __name__ == "__main__":
+    # Run as `python -m`, this file is `__main__`; the function's `wb.train.current()` looks in
+    # `workbench.train.runtime`, so run the main of that module, not of this copy.
+    from workbench.train.runtime import main as _main
+
+    sys.exit(_main())
