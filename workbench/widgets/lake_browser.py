@@ -63,6 +63,7 @@ class LakeBrowser(widgets.VBox):
         self.profile_status = widgets.HTML()
         self.profile_box = widgets.VBox()
         self.quarantine_summary = widgets.HTML()
+        self._quarantine_charts: dict[tuple, Any] = {}
         self.quarantine_chart = _quarantine_chart([], [])
         self.quarantine_chart_box = widgets.Box([self.quarantine_chart])
         self.quarantine_rows = widgets.HTML()
@@ -209,11 +210,13 @@ class LakeBrowser(widgets.VBox):
 
     def _show_quarantine(self, rows: pd.DataFrame) -> None:
         counts = rows["kind"].value_counts()
-        # A new figure rather than an edit of the old one: see _quarantine_chart.
-        old = self.quarantine_chart
-        self.quarantine_chart = _quarantine_chart(list(counts.index), list(counts.to_numpy()))
+        # A figure per distinct chart, built once with its bars (see _quarantine_chart) and
+        # kept: closing the one on screen races with a front end still drawing it.
+        key = (tuple(counts.index), tuple(int(n) for n in counts.to_numpy()))
+        if key not in self._quarantine_charts:
+            self._quarantine_charts[key] = _quarantine_chart(list(key[0]), list(key[1]))
+        self.quarantine_chart = self._quarantine_charts[key]
         self.quarantine_chart_box.children = [self.quarantine_chart]
-        old.close()
         self.quarantine_chart_box.layout.display = None if len(rows) else "none"
         if not len(rows):
             self.quarantine_summary.value = "<p>No rows quarantined: every row fit.</p>"

@@ -36,6 +36,7 @@ class ProfileView(widgets.VBox):
         self.column_picker = widgets.Dropdown(options=columns, description="Histogram",
                                               layout=widgets.Layout(width="320px"))
         self.figure: Any = None
+        self._figures: dict[str, Any] = {}
         self.chart_box = widgets.Box()
         charts: list[widgets.Widget] = [self.column_picker, self.chart_box]
         if not columns:
@@ -45,27 +46,27 @@ class ProfileView(widgets.VBox):
         super().__init__(children=[self.header, self.stats, *charts], **kwargs)
 
     def _draw(self) -> None:
-        """Show the histogram of the picked column in a new `figure`.
+        """Show the histogram of the picked column as `figure`.
 
-        A new FigureWidget with its bars given to the constructor, not an edit of the old one:
+        One FigureWidget per column, built with its bars given to the constructor and kept:
         edits travel as one-off messages that a front end connecting later (Voila, a reloaded
-        page) never receives, so it would show empty axes.
+        page) never receives, and closing the figure on screen races with its drawing.
         """
         import plotly.graph_objects as go
 
         column = self.column_picker.value
         if column is None:
             return
-        type_name = str(self.profile.table.set_index("column").at[column, "type"])
-        bars = histogram_bars(self.profile.histograms[column], type_name)
-        old, self.figure = self.figure, go.FigureWidget(
-            data=[go.Bar(**bars, marker_line_width=0)],
-            layout=go.Layout(height=280, margin=dict(l=50, r=20, t=40, b=40), bargap=0,
-                             yaxis_title="rows", showlegend=False, xaxis_title=column,
-                             title_text=f"{column} ({type_name})"))
+        if column not in self._figures:
+            type_name = str(self.profile.table.set_index("column").at[column, "type"])
+            bars = histogram_bars(self.profile.histograms[column], type_name)
+            self._figures[column] = go.FigureWidget(
+                data=[go.Bar(**bars, marker_line_width=0)],
+                layout=go.Layout(height=280, margin=dict(l=50, r=20, t=40, b=40), bargap=0,
+                                 yaxis_title="rows", showlegend=False, xaxis_title=column,
+                                 title_text=f"{column} ({type_name})"))
+        self.figure = self._figures[column]
         self.chart_box.children = [self.figure]
-        if old is not None:
-            old.close()
 
 
 def histogram_bars(hist: Histogram, type_name: str) -> dict[str, Any]:
