@@ -281,26 +281,32 @@ def convert_values(values: list[Any], target: pa.DataType) -> tuple[pa.Array, li
     if pa.types.is_string(target):
         return pa.array([v if v is None or isinstance(v, str) else json.dumps(v, default=str)
                          for v in values], pa.string()), []
-    if all(v is None or isinstance(v, str) for v in values) and not pa.types.is_string(target):
+    if all(v is None or isinstance(v, str) for v in values):
         return convert_strings(["" if v is None else v for v in values], target)
-    try:
-        return pa.array(values, target), []
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        pass
-    out, failed = [], []
+    whole = _as_array(values, target)
+    if whole is not None:
+        return whole, []
+    out, failed = [], []  # mixed values: one at a time, text parsed as text would be
     for i, v in enumerate(values):
-        try:
-            pa.array([v], target)
-            out.append(v)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            if isinstance(v, str) and not pa.types.is_string(target):
-                arr, bad = convert_strings([v], target)
-                if not bad:
-                    out.append(arr[0].as_py())
-                    continue
-            out.append(None)
+        if isinstance(v, str):
+            arr, bad = convert_strings([v], target)
+            ok = not bad
+            value = arr[0].as_py() if ok else None
+        else:
+            ok = _as_array([v], target) is not None
+            value = v if ok else None
+        out.append(value)
+        if not ok:
             failed.append(i)
     return pa.array(out, target), failed
+
+
+def _as_array(values: list[Any], target: pa.DataType) -> pa.Array | None:
+    """``values`` as an Arrow array of ``target``, or None when they do not fit it."""
+    try:
+        return pa.array(values, target)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
 
 
 def _parse_json(data: bytes, piece: Piece, spec: Spec) -> Parsed:
