@@ -22,7 +22,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import free_port
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -97,7 +97,7 @@ def voila_url(tmp_path, lake_path, dask_cluster):
     notebook = tmp_path / "lake_browser.ipynb"
     nbformat.write(nb, notebook)
 
-    port = _free_port()
+    port = free_port()
     with open(tmp_path / "voila.log", "wb") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
@@ -254,12 +254,6 @@ def _expect_bars(chart, at_least: int) -> None:
             raise AssertionError(f"expected at least {at_least} drawn bars, found {drawn} "
                                  f"(bar heights {heights})")
         time.sleep(0.2)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _stop(server: subprocess.Popen) -> None:

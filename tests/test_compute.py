@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+from conftest import free_port
 from distributed import LocalCluster
 
 import workbench.compute as wc
@@ -87,9 +88,7 @@ def test_address_joins_a_running_scheduler_as_remote(other_cluster):
 
 
 def test_unreachable_address_fails_fast_with_a_clear_error():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     start = time.monotonic()
     with pytest.raises(wc.ClusterConnectionError, match="wb.cluster()") as info:
         wc.cluster(address)
@@ -130,9 +129,7 @@ def test_registry_lists_a_cluster_of_another_process_and_prunes_it_once_killed(h
 
 def test_registry_prunes_reused_pids_and_silent_schedulers(home):
     me = registry.owner_fields()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
+    closed_port = free_port()
     entries = [
         # A live scheduler address but a pid that belongs to a newer process than the owner.
         {"id": "reused", "address": "inproc://x", **me, "pid_created": me["pid_created"] - 60},

@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import torch
+from conftest import free_port
 
 SIZES = (130, 97, 151, 64)  # four ingests: four data files of uneven size
 N = sum(SIZES)
@@ -249,13 +250,10 @@ def _ddp_worker(rank: int, world_size: int, port: int, uri: str, out: str) -> No
 @pytest.mark.slow
 def test_ranks_from_a_real_gloo_process_group(table, tmp_path):
     import json
-    import socket
 
     import torch.multiprocessing as mp
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     out = tmp_path / "ranks.json"
     mp.spawn(_ddp_worker, args=(2, port, table.lake.uri, str(out)), nprocs=2)
     (r0, w0, a), (r1, w1, b) = json.loads(out.read_text())

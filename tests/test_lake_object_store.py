@@ -8,14 +8,9 @@ import sys
 import time
 
 import pytest
+from conftest import free_port
 
 import workbench as wb
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

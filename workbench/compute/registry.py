@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.compute.probe import reachable
+from workbench.home import home
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,11 +31,6 @@ COLUMNS = [
     "pid",
     "created",
 ]
-
-
-def home() -> Path:
-    """The workbench's own directory: `$WORKBENCH_HOME`, else `~/.workbench`."""
-    return Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".workbench")
 
 
 def registry_dir() -> Path:

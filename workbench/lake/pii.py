@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from workbench.home import home
 from workbench.lake.errors import PiiKeyError
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -27,8 +28,7 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 def default_key_file() -> Path:
     """Where the key file is looked for when ``WORKBENCH_PII_KEY_FILE`` is unset."""
-    home = Path(os.environ.get("WORKBENCH_HOME", Path.home() / ".workbench"))
-    return Path(os.environ.get("WORKBENCH_PII_KEY_FILE", home / "pii.key"))
+    return Path(os.environ.get("WORKBENCH_PII_KEY_FILE") or home() / "pii.key")
 
 
 def generate_key_file(path: str | os.PathLike | None = None) -> Path:

@@ -46,6 +46,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.home import home
 from workbench.train.runtime import (
     ENV_BACKEND,
     ENV_METRICS,
@@ -115,8 +116,8 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
 
     name = getattr(fn, "__name__", type(fn).__name__)
     if run_dir is None:
-        home = Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".workbench")
-        run_dir = home / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{uuid.uuid4().hex[:6]}"
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = home() / "runs" / f"{stamp}-{name}-{uuid.uuid4().hex[:6]}"
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in (STOP_FILE, RESULT_FILE, *(error_path(run_dir, r).name for r in range(nprocs))):
