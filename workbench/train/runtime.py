@@ -38,7 +38,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,9 +114,7 @@ class Run:
 
         path = self.run_dir / CHECKPOINT_FILE
         if self.rank == 0:
-            tmp = path.with_name(path.name + ".tmp")
-            torch.save(state, tmp)
-            os.replace(tmp, path)
+            _write_atomically(path, lambda tmp: torch.save(state, tmp))
         if dist.is_initialized() and self.world_size > 1:
             dist.barrier()
         return path
@@ -242,9 +240,11 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="workbench parent watchdog", daemon=True).start()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """``write`` a temporary file beside ``path``, then rename it into place: readers see the
+    old file or the whole new one, never half of it."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
+    write(tmp)
     os.replace(tmp, path)
 
 
@@ -323,13 +323,14 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as err:
                 raise TypeError(f"the return value of rank 0 ({type(result).__name__}) cannot "
                                 f"be pickled to send it back: {err}") from err
-            _write_atomically(run_dir / RESULT_FILE, data)
+            _write_atomically(run_dir / RESULT_FILE, lambda tmp: tmp.write_bytes(data))
     except BaseException as err:
         # No destroy_process_group here: with a peer gone it can hang (NCCL); exiting frees all.
         record = {"rank": rank, "time": time.time(), "pid": os.getpid(),
                   "exception": f"{type(err).__name__}: {err}",
                   "traceback": traceback.format_exc()}
-        _write_atomically(error_path(run_dir, rank), json.dumps(record).encode())
+        _write_atomically(error_path(run_dir, rank),
+                          lambda tmp: tmp.write_text(json.dumps(record)))
         sys.stderr.write(record["traceback"])
         sender.close(linger=1.0)
         return 1
