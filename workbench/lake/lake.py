@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbench.lake.errors import LakeError, TableNotFoundError
 from workbench.lake.files import filesystem
@@ -96,13 +98,16 @@ class Lake:
         rows = []
         for name in self.names():
             t = self.table(name)
-            files = t.files()
-            q = self._delta(name + QUARANTINE_SUFFIX)
+            dt = t._dt  # just opened: read its log once, not once per figure
+            files = pa.table(dt.get_add_actions(flatten=True))
             rows.append({
-                "name": name, "version": t.version, "rows": int(files["num_records"].sum()),
-                "bytes": int(files["size_bytes"].sum()), "columns": len(t.schema),
-                "quarantined": len(q.to_pyarrow_table(columns=["line"])) if q else 0,
-                "updated": datetime.fromtimestamp(t._dt.history(limit=1)[0]["timestamp"] / 1000,
+                "name": name, "version": dt.version(),
+                "rows": pc.sum(files["num_records"]).as_py() or 0,
+                "bytes": pc.sum(files["size_bytes"]).as_py() or 0,
+                "columns": len(dt.schema().fields),
+                # Counted as t.quarantine() shows them: rows of committed ingests only.
+                "quarantined": len(t.quarantine()),
+                "updated": datetime.fromtimestamp(dt.history(limit=1)[0]["timestamp"] / 1000,
                                                   tz=timezone.utc),
             })
         columns = ["name", "version", "rows", "bytes", "columns", "quarantined", "updated"]
