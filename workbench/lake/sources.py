@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from workbench.lake.errors import SchemaError, SourceError
+from workbench.lake.files import filesystem
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json",
            ".parquet": "parquet", ".pq": "parquet"}
@@ -80,7 +81,7 @@ def expand(source: Any) -> list[SourceFile]:
 
 def _expand_one(spec: str) -> list[SourceFile]:
     if "://" in spec and not spec.startswith("file://"):
-        fs, path = pafs.FileSystem.from_uri(spec)
+        fs, path = filesystem(spec)
         info = fs.get_file_info(path)
         if info.type == pafs.FileType.NotFound:
             raise SourceError(f"source {spec} does not exist")
