@@ -66,6 +66,25 @@ class Lake:
                       partition_by=partition_by, mode=mode, schema_mode=schema_mode,
                       progress=progress)
 
+    def record(self, table: str, rows: pd.DataFrame | pa.Table) -> int:
+        """Append result rows (a training run's summary, a benchmark's figures) to ``table``,
+        creating it on first use; returns the new version.
+
+        For the workbench's own results tables (``_runs``, ``_bench``), which need none of
+        ingest's governance (no raw input, no PII, nothing to dedup): one Delta append, new
+        columns merged into the schema, so a later release can add a figure.
+        """
+        from deltalake import write_deltalake
+
+        check_name(table)
+        data = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(
+            rows, preserve_index=False)
+        if data.num_rows == 0:
+            raise LakeError(f"lake.record({table!r}, ...) got no rows; nothing to append")
+        write_deltalake(self.table_uri(table), data, mode="append", schema_mode="merge",
+                        storage_options=self.storage_options)
+        return self.table(table).version
+
     def names(self) -> list[str]:
         """Names of the lake's tables (quarantine tables are reached through their table)."""
         fs, root = filesystem(self.uri)
