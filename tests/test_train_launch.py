@@ -68,6 +68,7 @@ def checkpointing() -> tuple:
 
     run = wb.train.current()
     assert run.load_checkpoint() is None
+    torch.distributed.barrier()  # every rank looked before rank 0 writes
     run.save_checkpoint({"w": torch.arange(3.0), "epoch": 2})
     state = run.load_checkpoint()
     return state["w"].tolist(), state["epoch"], str(run.device), run.world_size

@@ -92,3 +92,71 @@ def _visible(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _text(value: str | bytes) -> str:
     """NVML strings: older pynvml releases return bytes, newer ones str."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+class GpuSampler:
+    """Samples every visible GPU's utilisation and memory through NVML every `interval` seconds
+    on a daemon thread, until `stop()`: what a training job's live view plots. Without NVML
+    or GPUs it starts no thread and `frame()` is empty (`available` says which)."""
+
+    COLUMNS = ("time", "gpu", "name", "util", "memory_used_bytes", "memory_total_bytes")
+
+    def __init__(self, interval: float = 1.0) -> None:
+        import threading
+
+        self.interval = interval
+        self._rows: list[tuple] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+        self.available = bool(_nvml_gpus())
+        if self.available:
+            self._thread = threading.Thread(target=self._sample, daemon=True,
+                                            name="workbench GPU sampler")
+            self._thread.start()
+
+    def _sample(self) -> None:
+        import time
+
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            wanted = {gpu["uuid"] for gpu in _visible(_nvml_gpus() or [])}
+            handles = []
+            for index in range(pynvml.nvmlDeviceGetCount()):
+                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                if _text(pynvml.nvmlDeviceGetUUID(handle)) in wanted:
+                    handles.append((index, _text(pynvml.nvmlDeviceGetName(handle)), handle))
+            while not self._stop.is_set():
+                now = time.time()
+                rows = []
+                for index, name, handle in handles:
+                    util = pynvml.nvmlDeviceGetUtilizationRates(handle).gpu
+                    memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+                    rows.append((now, index, name, float(util), int(memory.used),
+                                 int(memory.total)))
+                with self._lock:
+                    self._rows.extend(rows)
+                self._stop.wait(self.interval)
+        finally:
+            pynvml.nvmlShutdown()
+
+    def frame(self) -> Any:
+        """The samples so far: a DataFrame with `COLUMNS` (util in percent)."""
+        import pandas as pd
+
+        with self._lock:
+            rows = list(self._rows)
+        return pd.DataFrame(rows, columns=list(self.COLUMNS))
+
+    def stop(self) -> None:
+        """Stop sampling (idempotent); the samples stay readable."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __repr__(self) -> str:
+        state = ("no NVML or GPU" if not self.available else
+                 "stopped" if self._stop.is_set() else f"every {self.interval} s")
+        return f"<GpuSampler {state}, {len(self._rows)} samples>"

@@ -55,18 +55,23 @@ from workbench.train.runtime import (
     RESULT_FILE,
     STOP_FILE,
     error_path,
+    write_atomically,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from workbench.compute.gpus import GpuSampler
+    from workbench.lake import Lake
     from workbench.train.metrics import MetricsSink
+    from workbench.train.summary import Summary
 
 __all__ = ["Job", "WorkerError", "launch"]
 
 _POLL_S = 0.05  # how often the monitor looks at the workers
 _KILL_GRACE_S = 3.0  # SIGTERM -> SIGKILL, for ranks terminated because another one failed
 _PAYLOAD_FILE = "payload.pkl"
+JOB_FILE = "job.json"  # name, backend, device, times, status, error: for replay
 
 
 class WorkerError(RuntimeError):
@@ -87,13 +92,15 @@ class WorkerError(RuntimeError):
 
 def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
            backend: str = "auto", run_dir: str | os.PathLike[str] | None = None,
-           **kwargs: Any) -> Job:
+           runs_lake: Lake | str | os.PathLike[str] | None = "default", **kwargs: Any) -> Job:
     """Start `fn(*args, **kwargs)` on `nprocs` ranks and return a `Job` at once.
 
     `nprocs="auto"`: one rank per CUDA GPU, or 2 CPU processes without one. `backend="auto"`:
     nccl on GPUs, gloo on CPU (loopback). `run_dir` (default
     ``$WORKBENCH_HOME/runs/<time>-<fn name>-<id>``) receives the metrics logs, the checkpoint
-    and any error. Inside `fn`, `wb.train.current()` is the rank's `Run`.
+    and any error. When the job ends, its summary and metrics go to `runs_lake`'s `_runs` and
+    `_run_metrics` tables (default: `wb.lake.default_lake()`; None: nowhere). Inside `fn`,
+    `wb.train.current()` is the rank's `Run`.
     """
     import cloudpickle
     import torch
@@ -113,6 +120,10 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
         raise ValueError(f"nccl needs one GPU per rank: nprocs={nprocs} but {gpus} GPU(s) are "
                          "visible; lower nprocs or use backend='gloo'")
     payload = _pickle(cloudpickle, fn, args, kwargs)  # before anything starts or is created
+    if runs_lake is not None and not hasattr(runs_lake, "record"):
+        from workbench.lake import Lake, default_lake
+
+        runs_lake = default_lake() if runs_lake == "default" else Lake(runs_lake)
 
     name = getattr(fn, "__name__", type(fn).__name__)
     if run_dir is None:
@@ -124,9 +135,14 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
         (run_dir / stale).unlink(missing_ok=True)  # leftovers of an earlier run in this dir
     (run_dir / _PAYLOAD_FILE).write_bytes(payload)
 
+    from workbench.compute.gpus import GpuSampler, gpus
     from workbench.train.metrics import MetricsSink
 
+    device = "cpu" if backend == "gloo" else f"cuda ({gpus()[0]['name']})" if gpus() else "cuda"
+    info = {"run_id": run_dir.name, "name": name, "backend": backend, "device": device,
+            "nprocs": nprocs, "started": time.time(), "run_dir": str(run_dir)}
     sink = MetricsSink()
+    sampler = GpuSampler() if backend == "nccl" else None
     port = _free_port()
     procs: list[subprocess.Popen] = []
     try:
@@ -140,17 +156,19 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
                  "--payload", str(run_dir / _PAYLOAD_FILE)],
                 env=env, start_new_session=True))
     except BaseException:
-        _Group(procs, sink, run_dir).kill()
+        _Group(procs, sink, run_dir, info, sampler, None).kill()
         raise
-    return Job(name, _Group(procs, sink, run_dir), backend)
+    return Job(_Group(procs, sink, run_dir, info, sampler, runs_lake))
 
 
 class Job:
-    """A launched training job: `status`, `wait()`, `stop()`, `metrics`, `run_dir`."""
+    """A launched training job: `status`, `wait()`, `stop()`, `metrics`, `summary()`,
+    `monitor()`, `run_dir`."""
 
-    def __init__(self, name: str, group: _Group, backend: str) -> None:
-        self.name = name
-        self.backend = backend
+    def __init__(self, group: _Group) -> None:
+        self.name: str = group.info["name"]
+        self.backend: str = group.info["backend"]
+        self.device: str = group.info["device"]
         self._group = group
         self._result: Any = None
         self._result_loaded = False
@@ -185,6 +203,50 @@ class Job:
         if self._group.done.is_set():
             return read_run(self.run_dir)
         return self._group.sink.frame()
+
+    @property
+    def error(self) -> WorkerError | None:
+        """The failure of a failed job (rank, exit, remote traceback), else None."""
+        return self._group.failure if self.status == "failed" else None
+
+    @property
+    def gpu(self) -> pd.DataFrame:
+        """GPU utilisation and memory, sampled through NVML once a second while the job runs
+        (columns of `GpuSampler.COLUMNS`); empty on CPU."""
+        from workbench.compute.gpus import GpuSampler
+
+        if self._group.sampler is None:
+            import pandas as pd
+
+            return pd.DataFrame(columns=list(GpuSampler.COLUMNS))
+        return self._group.sampler.frame()
+
+    def summary(self, flops_per_sample: float | None = None, dtype: Any = "bf16") -> Summary:
+        """Throughput, step-time percentiles, data-wait share, straggler ratio, peak memory and
+        (given the model's training FLOPs per sample, on a GPU with a known peak for `dtype`)
+        MFU; see `workbench.train.summary`. Live while running."""
+        from workbench.train.summary import summarize
+
+        name = self.device.partition("(")[2].rstrip(")") or None
+        return summarize(self.metrics, flops_per_sample=flops_per_sample, device_name=name,
+                         dtype=dtype)
+
+    def monitor(self, **options: Any) -> Any:
+        """The live view of this job in the notebook: a `wb.widgets.TrainingMonitor`."""
+        from workbench.widgets import TrainingMonitor
+
+        return TrainingMonitor(self, **options)
+
+    @property
+    def recorded(self) -> int | None:
+        """The `_runs` table version this run was written as: None while running or when
+        `runs_lake=None`; once the job ended, waits for the write. Raises its error if it
+        failed."""
+        if self._group.done.is_set():
+            self._group.recorded_event.wait()
+        if self._group.record_error is not None:
+            raise self._group.record_error
+        return self._group.recorded
 
     def wait(self, timeout: float | None = None) -> Any:
         """Block until the job ends; return rank 0's return value (None when stopped before
@@ -239,11 +301,18 @@ class _Group:
     """The processes of one job and the thread that watches them. Holds no reference to the
     `Job`, so a forgotten Job is collected and its finalizer kills the group."""
 
-    def __init__(self, procs: list[subprocess.Popen], sink: MetricsSink, run_dir: Path) -> None:
+    def __init__(self, procs: list[subprocess.Popen], sink: MetricsSink, run_dir: Path,
+                 info: dict[str, Any], sampler: GpuSampler | None, lake: Lake | None) -> None:
         self.procs = procs
         self.sink = sink
         self.run_dir = run_dir
+        self.info = info
+        self.sampler = sampler
+        self.lake = lake
+        self.recorded: int | None = None
+        self.record_error: Exception | None = None
         self.done = threading.Event()
+        self.recorded_event = threading.Event()  # set once the lake has the run (or failed to)
         self.failure: WorkerError | None = None
         self._failed_at: float | None = None
         self._stop_at: float | None = None  # when stop() was asked
@@ -322,8 +391,34 @@ class _Group:
     def _finish(self) -> None:
         self.kill(grace=0)  # nothing of the job may outlive it
         self.sink.close()
+        if self.sampler is not None:
+            self.sampler.stop()
         (self.run_dir / _PAYLOAD_FILE).unlink(missing_ok=True)
         self.done.set()
+        self.info.update(ended=time.time(), status=self.status(),
+                         error=str(self.failure) if self.status() == "failed" else "")
+        write_atomically(self.run_dir / JOB_FILE,
+                          lambda tmp: tmp.write_text(json.dumps(self.info)))
+        if self.lake is not None:
+            self._record()
+        self.recorded_event.set()
+
+    def _record(self) -> None:
+        """The run into the lake's results tables. A failure here does not change the job's
+        outcome; it is kept and raised by `Job.recorded`, and printed, never dropped."""
+        from workbench.train.metrics import read_run
+        from workbench.train.records import save_run
+        from workbench.train.summary import summarize
+
+        try:
+            metrics = read_run(self.run_dir)
+            has_steps = "step_s" in metrics and metrics["step_s"].notna().any()
+            summary = summarize(metrics) if has_steps else None
+            self.recorded = save_run(self.lake, self.info, metrics, summary)
+        except Exception as err:
+            self.record_error = err
+            print(f"workbench: run {self.info['run_id']} could not be written to the lake "
+                  f"{self.lake.uri}: {err}", file=sys.stderr)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -56,6 +56,7 @@ ENV_METRICS = "WORKBENCH_METRICS_ADDRESS"
 ENV_RUN_DIR = "WORKBENCH_RUN_DIR"
 ENV_BACKEND = "WORKBENCH_BACKEND"
 ENV_SYS_PATH = "WORKBENCH_SYS_PATH"
+_MEASURED = {"step_s", "data_s", "peak_memory_bytes"}  # run.steps() owns these names
 _NO_SINK = "inproc://workbench-no-sink"  # never bound: records go only to the JSONL file
 _WATCHDOG_S = 0.5
 
@@ -86,16 +87,26 @@ class Run:
         self.device = device
         self.run_dir = run_dir
         self._sender = sender
-        self._logged = 0  # records sent by log() without a step: their default step
-        self._step: int | None = None  # the step run.steps() is in, if any
+        self._logged = 0  # records sent by log() outside run.steps(): their default step
+        self._next_step = 0  # steps number on across run.steps() calls (epochs)
+        self._open: dict[str, Any] | None = None  # the record of the step run.steps() is in
 
     def log(self, step: int | None = None, **metrics: Any) -> None:
-        """Send one record to the notebook and this rank's JSONL file; never blocks.
+        """Send metrics to the notebook and this rank's JSONL file; never blocks.
 
-        `step` defaults to the step `run.steps()` is in, else to the number of earlier calls.
+        Inside ``run.steps()`` (and `step` left out or equal to the current step) the metrics
+        join that step's record, sent when the step's time is known: one record per step.
+        Elsewhere `step` defaults to the number of earlier such calls.
         """
+        if self._open is not None and step in (None, self._open["step"]):
+            clash = _MEASURED.intersection(metrics)
+            if clash:
+                raise ValueError(f"{sorted(clash)} are measured by run.steps(); log your own "
+                                 "figure under another name")
+            self._open.update(metrics)
+            return
         if step is None:
-            step = self._step if self._step is not None else self._logged
+            step = self._logged
         self._logged += 1
         self._sender.send(step, **metrics)
 
@@ -114,7 +125,7 @@ class Run:
 
         path = self.run_dir / CHECKPOINT_FILE
         if self.rank == 0:
-            _write_atomically(path, lambda tmp: torch.save(state, tmp))
+            write_atomically(path, lambda tmp: torch.save(state, tmp))
         if dist.is_initialized() and self.world_size > 1:
             dist.barrier()
         return path
@@ -130,22 +141,28 @@ class Run:
         torch_load_kwargs.setdefault("map_location", self.device)
         return torch.load(path, **torch_load_kwargs)
 
-    def steps(self, loader: Iterable[Any]) -> Iterator[Any]:
-        """Yield the batches of `loader`, logging per step: `step`, `step_s` (request to next
-        request), `data_s` (time blocked in `next(loader)`), `samples` and, when the batch has
-        a "tokens" entry, `tokens`.
+    def steps(self, loader: Iterable[Any], total: int | None = None) -> Iterator[Any]:
+        """Yield the batches of `loader`, one record per step: `step` (numbered on across
+        calls, so epochs continue), `step_s` (request to next request), `data_s` (time blocked
+        in `next(loader)`), `samples`, `peak_memory_bytes` (so far), `tokens` when the batch
+        has a "tokens" entry, and what `run.log` added during the step. The first record also
+        says `total_steps`: `total` (the whole run's steps, for a progress bar), else the steps
+        so far plus `len(loader)`.
 
         Compute time is the rest of the step (`step_s - data_s`). No GPU sync per step: on
         CUDA the step time is measured between CUDA events recorded at each request and read
         one step later, when the GPU has long passed them; on CPU it is `perf_counter`.
         """
+        if total is None and hasattr(loader, "__len__"):
+            total = self._next_step + len(loader)
         clock = _CudaClock() if self.device.type == "cuda" else _CpuClock()
         iterator = iter(loader)
-        pending: list[tuple[int, Any, float, dict[str, int]]] = []  # steps not logged yet
-        step = 0
+        pending: list[tuple[Any, float, dict[str, Any]]] = []  # steps not sent yet
+        first = True
         try:
             while True:
                 mark = clock.mark()  # ends the step before, starts this one
+                self._open = None
                 self._close_steps(clock, pending, mark)
                 t0 = time.perf_counter()
                 try:
@@ -153,26 +170,43 @@ class Run:
                 except StopIteration:
                     self._close_steps(clock, pending, mark, final=True)
                     return
-                pending.append((step, mark, time.perf_counter() - t0, _count(batch)))
-                self._step = step
+                record = {"step": self._next_step, **_count(batch)}
+                if first and total is not None:
+                    record["total_steps"] = int(total)
+                first = False
+                pending.append((mark, time.perf_counter() - t0, record))
+                self._open = record
                 yield batch
-                step += 1
-        finally:  # the loop was left early (break, should_stop): log the steps still pending
-            self._step = None
+                self._next_step += 1
+        finally:  # the loop was left early (break, should_stop): send the steps still pending
+            self._open = None
             if pending:
                 self._close_steps(clock, pending, clock.mark(), final=True)
 
     def _close_steps(self, clock: _CpuClock | _CudaClock,
-                     pending: list[tuple[int, Any, float, dict[str, int]]], end: Any,
+                     pending: list[tuple[Any, float, dict[str, Any]]], end: Any,
                      final: bool = False) -> None:
-        """Log the pending steps whose times can be read now. Each step ends where the next one
+        """Send the pending steps whose times can be read now. Each step ends where the next one
         starts, the newest at `end`. On CUDA the newest step waits for the next call (its end
         event is then a step old, so reading it costs no wait), except when `final`."""
-        ends = [later[1] for later in pending[1:]] + [end]
+        ends = [later[0] for later in pending[1:]] + [end]
         ready = len(pending) if final or not clock.lagged else max(len(pending) - 1, 0)
-        for (step, start, data_s, counts), stop in zip(pending[:ready], ends[:ready]):
-            self._sender.send(step, step_s=clock.elapsed(start, stop), data_s=data_s, **counts)
+        for (start, data_s, record), stop in zip(pending[:ready], ends[:ready]):
+            step = record.pop("step")
+            self._sender.send(step, step_s=clock.elapsed(start, stop), data_s=data_s,
+                              peak_memory_bytes=self.peak_memory(), **record)
         del pending[:ready]
+
+    def peak_memory(self) -> int:
+        """This rank's peak memory in bytes: CUDA memory allocated by torch on a GPU, else the
+        process's peak resident set size."""
+        if self.device.type == "cuda":
+            import torch
+
+            return int(torch.cuda.max_memory_allocated(self.device))
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # KiB on Linux
 
     def __repr__(self) -> str:
         return (f"<Run rank={self.rank}/{self.world_size} local_rank={self.local_rank} "
@@ -240,7 +274,7 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="workbench parent watchdog", daemon=True).start()
 
 
-def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """``write`` a temporary file beside ``path``, then rename it into place: readers see the
     old file or the whole new one, never half of it."""
     tmp = path.with_name(path.name + ".tmp")
@@ -323,13 +357,13 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as err:
                 raise TypeError(f"the return value of rank 0 ({type(result).__name__}) cannot "
                                 f"be pickled to send it back: {err}") from err
-            _write_atomically(run_dir / RESULT_FILE, lambda tmp: tmp.write_bytes(data))
+            write_atomically(run_dir / RESULT_FILE, lambda tmp: tmp.write_bytes(data))
     except BaseException as err:
         # No destroy_process_group here: with a peer gone it can hang (NCCL); exiting frees all.
         record = {"rank": rank, "time": time.time(), "pid": os.getpid(),
                   "exception": f"{type(err).__name__}: {err}",
                   "traceback": traceback.format_exc()}
-        _write_atomically(error_path(run_dir, rank),
+        write_atomically(error_path(run_dir, rank),
                           lambda tmp: tmp.write_text(json.dumps(record)))
         sys.stderr.write(record["traceback"])
         sender.close(linger=1.0)
