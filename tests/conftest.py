@@ -1,10 +1,26 @@
-"""Shared fixtures: an isolated WORKBENCH_HOME, a PII key, and one real Dask LocalCluster."""
+"""Shared fixtures: an isolated WORKBENCH_HOME, a PII key, one real Dask LocalCluster, and a
+check that the suite leaves no child process behind."""
 
 from __future__ import annotations
 
 import socket
+import time
 
+import psutil
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_children_after_the_suite():
+    """Set up first, torn down last (after the Dask cluster): every process a test started
+    (training ranks, Voila servers, kernels, clusters) must be gone by then."""
+    yield
+    deadline = time.monotonic() + 10
+    while left := psutil.Process().children(recursive=True):
+        if time.monotonic() > deadline:
+            pytest.fail(f"child processes outlived the test suite: "
+                        f"{[(p.pid, ' '.join(p.cmdline()[:4])) for p in left]}")
+        time.sleep(0.1)
 
 
 def free_port() -> int:
