@@ -65,6 +65,30 @@ def test_every_row_once_per_epoch_across_ranks(table, world_size):
     assert sum(loader.rows for loader in loaders) == N
 
 
+def test_the_cache_changes_nothing_but_speed(table):
+    """The same loader over three epochs (its cache filled by the first) gives the same
+    batches, values and order, as one that decodes every epoch from the files."""
+    for rank in (0, 1):
+        cached = table.to_torch(["x", "k"], "id", 16, rank=rank, world_size=2, buffer_rows=64,
+                                cache=True)
+        streamed = table.to_torch(["x", "k"], "id", 16, rank=rank, world_size=2,
+                                  buffer_rows=64, cache=False)
+        for epoch in (0, 1, 2):
+            cached.set_epoch(epoch)
+            streamed.set_epoch(epoch)
+            pairs = list(zip(cached, streamed, strict=True))
+            assert pairs and all(torch.equal(a["features"], b["features"])
+                                 and torch.equal(a["label"], b["label"]) for a, b in pairs)
+        assert cached._cached and not streamed._cached
+    ordered = table.to_torch(["x"], "id", 16, shuffle=False, cache=True)
+    first = [batch["features"].clone() for batch in ordered]
+    for batch in ordered:
+        batch["features"].mul_(0)  # a training loop may change its batch in place
+    assert all(torch.equal(a["features"], b) for a, b in zip(ordered, first, strict=True))
+    with pytest.raises(ValueError, match="cache='yes'"):
+        table.to_torch(["x"], "id", 16, cache="yes")
+
+
 def test_epochs_reshuffle_deterministically(table):
     a = epoch_of(table, 2, epoch=3, buffer_rows=100)
     assert a == epoch_of(table, 2, epoch=3, buffer_rows=100)  # same seed and epoch

@@ -75,6 +75,7 @@ def test_sends_never_block_and_the_log_keeps_everything(tmp_path, peer):
     start = time.perf_counter()
     for step in range(10_000):
         sender.send(step, loss=0.5)
+        sender.flush()  # one message per record, as records come when steps are slow
     elapsed = time.perf_counter() - start
     start = time.perf_counter()
     sender.close(linger=0)
@@ -96,12 +97,14 @@ def test_drops_travel_with_later_records_to_the_sink(tmp_path):
     with MetricsSender(address, 0, tmp_path, hwm=10) as sender:
         for step in range(50):
             sender.send(step, loss=1.0)
+            sender.flush()
         assert sender.dropped > 0
         port = int(address.rsplit(":", 1)[1])
         with MetricsSink(port=port) as sink:  # the notebook comes back on the same port
             wait_for(lambda: len(sink) == sender.sent)  # the queued ones, sent before any drop
             assert sink.drops() == 0
             sender.send(50, loss=1.0)
+            sender.flush()
             wait_for(lambda: len(sink) == sender.sent)
             assert sink.drops() == sender.dropped
             assert "dropped" not in sink.frame().columns

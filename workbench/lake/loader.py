@@ -53,6 +53,15 @@ fewer than two) keeps std 1 and one with no values mean 0. With ``normalize=Fals
 only cast, and nulls are NaN. An integer label with nulls is an error (it has no int64 value);
 a null float label is NaN.
 
+Caching
+-------
+Decoding is the cost of a loader, not reading: a row group is decoded, cast and normalised once
+and, with ``cache=True``, kept in memory as ready arrays, so later epochs only permute and slice
+(what iterating over in-memory tensors does). ``cache="auto"`` (the default) caches when the
+table's decoded features and labels take at most a quarter of the memory available when the
+loader is made; otherwise every epoch streams from the files. Each rank caches the row groups it
+has read; as shards move between epochs a rank may end up holding most of the table.
+
 Tensors reach torch through ``workbench.kernels.to_torch`` (DLPack, no copy). For a CUDA
 ``device`` each batch is copied into pinned host memory and sent with ``non_blocking=True``, so
 the copy overlaps the model's work; for the CPU the tensors are plain, sharing the buffer.
@@ -126,7 +135,7 @@ class TableLoader:
                  normalize: bool | tuple[Sequence[float], Sequence[float]] = True,
                  device: str | torch.device | None = None, drop_last: bool = False,
                  columns_dtype: torch.dtype | None = None,
-                 buffer_rows: int = DEFAULT_BUFFER_ROWS) -> None:
+                 buffer_rows: int = DEFAULT_BUFFER_ROWS, cache: bool | str = "auto") -> None:
         import pyarrow.parquet as pq
         import torch
 
@@ -188,6 +197,16 @@ class TableLoader:
             self.dropped = 0
         self.rows = self._shard[1] - self._shard[0]
         self.epoch = 0
+
+        if cache not in (True, False, "auto"):
+            raise ValueError(f"cache={cache!r}: must be True, False or 'auto'")
+        if cache == "auto":
+            import psutil
+
+            row_bytes = len(self.features) * np.dtype(self._host_dtype).itemsize + 8
+            cache = self.total_rows * row_bytes <= psutil.virtual_memory().available // 4
+        self.cache = bool(cache)
+        self._cached: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # unit -> tensors
 
         self.normalize = normalize is not False
         if normalize is True:
@@ -276,8 +295,8 @@ class TableLoader:
             return self.rows // self.batch_size
         return -(-self.rows // self.batch_size)
 
-    def _slices(self) -> Iterator[tuple[_Unit, int, int]]:
-        """(unit, start, stop) of the rows of this rank's shard, in the epoch's unit order."""
+    def _slices(self) -> Iterator[tuple[int, int, int]]:
+        """(unit index, start, stop) of the rows of this rank's shard, in the epoch's order."""
         order = np.arange(len(self._units))
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch, 0]).permutation(order)
@@ -288,7 +307,7 @@ class TableLoader:
             start, stop = max(lo - offset, 0), min(hi - offset, unit.rows)
             offset += unit.rows
             if start < stop:
-                yield unit, start, stop
+                yield i, start, stop
             if offset >= hi:
                 return
 
@@ -311,34 +330,50 @@ class TableLoader:
             return x, y.cast(pa.int64()).to_numpy()
         return x, y.cast(pa.float64()).to_numpy(zero_copy_only=False)
 
-    def _batch(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-        import torch
+    def _arrays(self, index: int, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows ``start:stop`` of a unit as tensors: from the cache, or read (and cached)."""
+        tensors = self._cached.get(index)
+        if tensors is None:
+            unit = self._units[index]
+            if not self.cache:  # read only the rows needed
+                data = self._read(unit, self._schema).slice(start, stop - start)
+                return self._tensors(*self._convert(data))
+            tensors = self._cached[index] = self._tensors(
+                *self._convert(self._read(unit, self._schema)))
+        x, y = tensors
+        return x[start:stop], y[start:stop]
 
+    def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoded arrays -> CPU tensors of the batch dtypes, once per piece (DLPack, no copy
+        when the dtype already fits), so batches are only slices or gathers of them."""
         from workbench.kernels import to_torch
 
-        features, label = to_torch(x), to_torch(y)
+        features, label = to_torch(x).to(self.dtype), to_torch(y)
         if not self._label_int:
             label = label.to(self.dtype)
-        features = features.to(self.dtype)
+        return features, label
+
+    def _batch(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
         if self.device.type == "cuda":
-            features = features.pin_memory().to(self.device, non_blocking=True)
-            label = label.pin_memory().to(self.device, non_blocking=True)
-        elif self.device != torch.device("cpu"):
-            features, label = features.to(self.device), label.to(self.device)
-        return {"features": features, "label": label, "samples": len(y)}
+            x = x.pin_memory().to(self.device, non_blocking=True)
+            y = y.pin_memory().to(self.device, non_blocking=True)
+        elif self.device.type != "cpu":
+            x, y = x.to(self.device), y.to(self.device)
+        return {"features": x, "label": y, "samples": len(y)}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        import torch
+
         rng = np.random.default_rng([self.seed, self.epoch, 1, self.rank, self.world_size])
         b = self.batch_size
-        xs: list[np.ndarray] = []
-        ys: list[np.ndarray] = []
+        xs: list[torch.Tensor] = []
+        ys: list[torch.Tensor] = []
         held = 0
         slices = self._slices()
         while True:
             piece = next(slices, None)
             if piece is not None:
-                unit, start, stop = piece
-                x, y = self._convert(self._read(unit, self._schema).slice(start, stop - start))
+                x, y = self._arrays(*piece)
                 xs.append(x)
                 ys.append(y)
                 held += len(y)
@@ -346,14 +381,22 @@ class TableLoader:
                     continue
             if not held:
                 return
-            x, y = np.concatenate(xs), np.concatenate(ys)
-            if self.shuffle:
-                perm = rng.permutation(held)
-                x, y = x[perm], y[perm]
+            x, y = (xs[0], ys[0]) if len(xs) == 1 else (torch.cat(xs), torch.cat(ys))
             end = held if piece is None else held // b * b
-            for i in range(0, end, b):
-                yield self._batch(x[i:i + b], y[i:i + b])
-            xs, ys, held = [x[end:]], [y[end:]], held - end
+            if self.shuffle:  # gather batch by batch: no permuted copy of the whole window
+                perm = torch.from_numpy(rng.permutation(held))
+                for i in range(0, end, b):
+                    idx = perm[i:i + b]
+                    yield self._batch(x.index_select(0, idx), y.index_select(0, idx))
+                rest = perm[end:]
+                xs, ys = [x.index_select(0, rest)], [y.index_select(0, rest)]
+            else:  # cached tensors are handed out as copies: a batch changed in place
+                copy = self.cache and self.device.type == "cpu"  # must not change the cache
+                for i in range(0, end, b):
+                    xb, yb = x[i:i + b], y[i:i + b]
+                    yield self._batch(xb.clone(), yb.clone()) if copy else self._batch(xb, yb)
+                xs, ys = [x[end:]], [y[end:]]
+            held -= end
             if piece is None:
                 return
 
@@ -362,5 +405,5 @@ class TableLoader:
         return (f"TableLoader({self.table_name!r}, version={self.version}, "
                 f"rank={self.rank}/{self.world_size}, rows={self.rows:,} of "
                 f"{self.total_rows:,}, batches={len(self)} of {self.batch_size}, {order}, "
-                f"device={self.device})")
+                f"cache={self.cache}, device={self.device})")
 

@@ -117,7 +117,8 @@ class Table:
         """A streaming PyTorch loader of batches ``{"features", "label", "samples"}``, read
         row group by row group, normalised, sharded by rank and reshuffled per ``set_epoch``.
         ``options``: ``version``, ``rank``, ``world_size``, ``normalize``, ``device``,
-        ``drop_last``, ``columns_dtype``, ``buffer_rows``; see ``workbench.lake.loader``."""
+        ``drop_last``, ``columns_dtype``, ``buffer_rows``, ``cache``; see
+        ``workbench.lake.loader``."""
         from workbench.lake.loader import TableLoader
 
         return TableLoader(self, features, label, batch_size, shuffle, seed, **options)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
 import signal
 import sys
@@ -90,6 +91,7 @@ class Run:
         self._logged = 0  # records sent by log() outside run.steps(): their default step
         self._next_step = 0  # steps number on across run.steps() calls (epochs)
         self._open: dict[str, Any] | None = None  # the record of the step run.steps() is in
+        self._peak = (0, -math.inf)  # (peak memory, when read): read at most once a second
 
     def log(self, step: int | None = None, **metrics: Any) -> None:
         """Send metrics to the notebook and this rank's JSONL file; never blocks.
@@ -169,6 +171,7 @@ class Run:
                     batch = next(iterator)
                 except StopIteration:
                     self._close_steps(clock, pending, mark, final=True)
+                    self._sender.flush()  # the loop's last records to the notebook now
                     return
                 record = {"step": self._next_step, **_count(batch)}
                 if first and total is not None:
@@ -182,6 +185,7 @@ class Run:
             self._open = None
             if pending:
                 self._close_steps(clock, pending, clock.mark(), final=True)
+                self._sender.flush()
 
     def _close_steps(self, clock: _CpuClock | _CudaClock,
                      pending: list[tuple[Any, float, dict[str, Any]]], end: Any,
@@ -191,10 +195,12 @@ class Run:
         event is then a step old, so reading it costs no wait), except when `final`."""
         ends = [later[0] for later in pending[1:]] + [end]
         ready = len(pending) if final or not clock.lagged else max(len(pending) - 1, 0)
+        if ready and (final or time.monotonic() - self._peak[1] >= 1.0):
+            self._peak = (self.peak_memory(), time.monotonic())  # a syscall: not every step
         for (start, data_s, record), stop in zip(pending[:ready], ends[:ready]):
             step = record.pop("step")
             self._sender.send(step, step_s=clock.elapsed(start, stop), data_s=data_s,
-                              peak_memory_bytes=self.peak_memory(), **record)
+                              peak_memory_bytes=self._peak[0], **record)
         del pending[:ready]
 
     def peak_memory(self) -> int:
