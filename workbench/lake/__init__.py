@@ -13,4 +13,12 @@ from workbench.lake.report import IngestReport
 from workbench.lake.table import Table
 
 __all__ = ["IngestReport", "Lake", "LakeError", "PiiKeyError", "Profile", "SchemaError",
-           "SourceError", "Table", "TableNotFoundError"]
+           "SourceError", "Table", "TableNotFoundError", "default_lake"]
+
+
+def default_lake() -> Lake:
+    """The lake that dashboards and the sidebar read when given none: ``$WORKBENCH_LAKE``, else
+    ``$WORKBENCH_HOME/lake`` (opening it writes nothing; a missing one has no tables)."""
+    from workbench.home import default_lake_path
+
+    return Lake(default_lake_path())
