@@ -10,6 +10,7 @@ class, is about 37%).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -136,3 +137,58 @@ def fit(model: nn.Module, task: Task, *, epochs: int = 60, batch_size: int = 64,
             nn.functional.cross_entropy(model(task.x_train[idx]), task.y_train[idx]).backward()
             opt.step()
     return model.eval()
+
+
+TRAIN_TABLE = "continents_train"
+TEST_TABLE = "continents_test"
+
+
+def write_continents(lake: Any, seed: int = 0, test_fraction: float = 0.25) -> None:
+    """Write the demo task into `lake` as two tables, `continents_train` and `continents_test`
+    (the split of `gapminder_task`, raw features: the loader normalises), replacing earlier
+    ones. Ingest runs on the current Dask cluster."""
+    df = gapminder_frame()[[*FEATURES, LABEL]]
+    order = np.random.default_rng(seed).permutation(len(df))
+    n_test = int(round(len(df) * test_fraction))
+    for name, rows in ((TEST_TABLE, order[:n_test]), (TRAIN_TABLE, order[n_test:])):
+        lake.ingest(df.iloc[np.sort(rows)], name, mode="overwrite", progress=False)
+
+
+def train_continents(lake_uri: str, epochs: int = 30, batch_size: int = 64, lr: float = 3e-3,
+                     seed: int = 0) -> dict[str, Any]:
+    """The demo training function for `wb.launch`: data-parallel (DDP) training of
+    `DemoClassifier` on `continents_train` streamed from the lake, evaluated on
+    `continents_test`. Returns the weights, the normalisation and the held-out accuracy."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    import workbench as wb
+    from workbench.kernels import standardize
+
+    run = wb.train.current()
+    lake = wb.Lake(lake_uri)
+    loader = lake.table(TRAIN_TABLE).to_torch(list(FEATURES), LABEL, batch_size, seed=seed,
+                                              drop_last=True)
+    torch.manual_seed(seed)
+    model = DemoClassifier()
+    ddp = DistributedDataParallel(model) if dist.is_initialized() else model
+    opt = torch.optim.Adam(ddp.parameters(), lr=lr)
+    for epoch in range(epochs):
+        loader.set_epoch(epoch)
+        for batch in run.steps(loader, total=epochs * len(loader)):
+            loss = nn.functional.cross_entropy(ddp(batch["features"]), batch["label"])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.log(loss=loss.item())
+        if run.should_stop():
+            break
+    test = lake.table(TEST_TABLE).to_pandas()
+    x = torch.from_numpy(standardize(test[list(FEATURES)].to_numpy(np.float64), loader.mean,
+                                     loader.std).astype(np.float32))
+    y = torch.from_numpy(test[LABEL].to_numpy(np.int64, copy=True))
+    held_out = accuracy(model, x, y)
+    chance = float(np.bincount(test[LABEL]).max()) / len(test)
+    run.log(step=epochs * len(loader), test_accuracy=held_out)
+    return {"state_dict": model.state_dict(), "mean": loader.mean, "std": loader.std,
+            "accuracy": held_out, "chance": chance, "epochs": epoch + 1}
