@@ -17,8 +17,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# SERVE=0: write everything and exit, instead of serving the dashboards until Ctrl-C.
+SERVE ?= 1
 demo: $(STAMP)
-	$(BIN)/python -m workbench.demo
+	$(BIN)/python -m workbench.demo $(if $(filter 0,$(SERVE)),--no-serve)
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -m "not gpu" tests
@@ -41,6 +43,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/kernels.py --cpu
+	$(BIN)/python benchmarks/inference.py --threads 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache

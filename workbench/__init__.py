@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from workbench import kernels, lake, train, widgets
+    from workbench import bench, compress, kernels, lake, train, widgets
     from workbench.compute import Cluster, cluster, clusters
     from workbench.environment import env
-    from workbench.lake import IngestReport, Lake, Profile, Table
+    from workbench.lake import IngestReport, Lake, Profile, Table, default_lake
+    from workbench.publish import Dashboard, dashboards, export_html, publish
     from workbench.train.launcher import launch
 
 _EXPORTS = {
@@ -27,11 +28,19 @@ _EXPORTS = {
     "Profile": "workbench.lake",
     "IngestReport": "workbench.lake",
     "launch": "workbench.train",
+    "default_lake": "workbench.lake",
+    "publish": "workbench.publish",
+    "dashboards": "workbench.publish",
+    "export_html": "workbench.publish",
+    "Dashboard": "workbench.publish",
 }
-_SUBMODULES = {"compute", "kernels", "lake", "train", "widgets"}
+# `publish` is also a package (workbench.publish), resolved above to its function.
+_SUBMODULES = {"bench", "compress", "compute", "kernels", "lake", "train", "widgets"}
 
 __all__ = ["Cluster", "IngestReport", "Lake", "Profile", "Table", "cluster", "clusters",
-           "compute", "env", "kernels", "lake", "launch", "train", "widgets"]
+           "compute", "env", "kernels", "lake", "launch", "train", "widgets",
+           "Dashboard", "dashboards", "default_lake", "export_html", "publish",
+           "bench", "compress"]
 
 
 def __getattr__(name: str) -> Any:

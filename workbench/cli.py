@@ -1,5 +1,6 @@
-"""The `workbench` command: the lake (ingest, tables, history, profile, quarantine, keygen) and
-the environment report, from a shell.
+"""The `workbench` command: the lake (ingest, tables, history, profile, quarantine, keygen),
+inference benchmarks (`bench`), dashboards (`publish`, `dashboards`) and the environment report,
+from a shell.
 
 Only `ingest` and `profile` need a Dask cluster: they join `--scheduler` or start a small local
 one; the other commands read the Delta logs directly and return at once. A lake error prints
@@ -25,13 +26,15 @@ USAGE_ERROR = 2
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    from workbench.bench.errors import BenchError
     from workbench.compute import ClusterConnectionError
     from workbench.lake import LakeError
+    from workbench.publish.errors import PublishError
 
     args = parser().parse_args(argv)
     try:
         args.run(args)
-    except (LakeError, ClusterConnectionError) as exc:
+    except (LakeError, ClusterConnectionError, BenchError, PublishError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR
     return 0
@@ -95,6 +98,22 @@ def parser() -> argparse.ArgumentParser:
                         help="where to write it (default $WORKBENCH_PII_KEY_FILE or "
                              "$WORKBENCH_HOME/pii.key)")
     keygen.set_defaults(run=_keygen)
+
+    publish = commands.add_parser(
+        "publish", help="serve a notebook as a Voila dashboard on 127.0.0.1 until Ctrl-C")
+    publish.add_argument("notebook", metavar="NOTEBOOK", help="the .ipynb file to serve")
+    publish.add_argument("--name", help="the dashboard's name (default: the notebook's stem)")
+    publish.add_argument("--port", type=int, help="the port (default: a free one)")
+    publish.add_argument("--lake", metavar="LAKE",
+                         help="the lake the dashboard reads (default $WORKBENCH_LAKE, else "
+                              "$WORKBENCH_HOME/lake)")
+    publish.set_defaults(run=_publish)
+    commands.add_parser("dashboards", help="list the running dashboards of this machine"
+                        ).set_defaults(run=_dashboards)
+
+    from workbench.bench.command import add_parser as add_bench
+
+    add_bench(commands)
     return top
 
 
@@ -174,6 +193,35 @@ def _keygen(args: argparse.Namespace) -> None:
     path = generate_key_file(args.path)
     _print(f"wrote a new PII key to {path} (mode 0600); keep it outside the lake and back it up:"
            " without it, new tokens will not match the old ones")
+
+
+def _publish(args: argparse.Namespace) -> None:
+    """Serve until Ctrl-C (or SIGTERM), then stop the server and its kernels."""
+    import signal
+
+    from workbench.publish import PublishError, publish
+
+    dashboard = publish(args.notebook, name=args.name, port=args.port, lake=args.lake)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly, as on Ctrl-C
+    try:
+        _print(f"{dashboard.name}: {dashboard.url}")
+        _print("serving until Ctrl-C")
+        code = dashboard.wait()
+        raise PublishError(f"the Voila server of {dashboard.name} exited with code {code}; "
+                           f"its log: {dashboard.log_path}")
+    except KeyboardInterrupt:
+        _print(f"stopping {dashboard.name}")
+    finally:
+        dashboard.stop()
+
+
+def _dashboards(args: argparse.Namespace) -> None:
+    from workbench.publish import dashboards
+
+    frame = dashboards()
+    _print(frame[["name", "url", "notebook", "lake", "pid", "created"]].to_string(
+        index=False, na_rep="") if len(frame) else
+        "no dashboards running: `workbench publish NOTEBOOK` starts one")
 
 
 def _env(args: argparse.Namespace) -> None:

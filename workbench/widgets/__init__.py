@@ -5,7 +5,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_EXPORTS = {"LakeBrowser": "lake_browser", "ProfileView": "profile"}
+_EXPORTS = {"LakeBrowser": "lake_browser", "ProfileView": "profile",
+            "TrainingMonitor": "training",
+            "LakeHealth": "dashboards", "TrainingRuns": "dashboards",
+            "InferenceResults": "dashboards",
+            "LatencyView": "bench", "CompareView": "bench"}
 __all__ = sorted(_EXPORTS)
 
 

@@ -1,0 +1,43 @@
+"""Inference benchmarks: latency percentiles and throughput of a model or any callable, per batch
+size, in the MLPerf LoadGen scenarios (single-stream, offline, server).
+
+``res = wb.bench.latency(model, inputs)``; ``res.table``, ``res.widget()``, ``res.save(lake)``.
+The harness lives in ``harness.py`` (a module named ``latency`` would shadow the function).
+Names load on first use, so ``import workbench.bench`` loads no torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.bench.errors import BenchError
+    from workbench.bench.harness import LatencyResult, latency
+    from workbench.bench.records import BENCH_COLUMNS, BENCH_TABLE, CDF_QUANTILES
+    from workbench.bench.scenarios import SCENARIOS
+
+_EXPORTS = {
+    "latency": "workbench.bench.harness",
+    "LatencyResult": "workbench.bench.harness",
+    "BenchError": "workbench.bench.errors",
+    "SCENARIOS": "workbench.bench.scenarios",
+    "BENCH_COLUMNS": "workbench.bench.records",
+    "BENCH_TABLE": "workbench.bench.records",
+    "CDF_QUANTILES": "workbench.bench.records",
+}
+
+__all__ = ["BENCH_COLUMNS", "BENCH_TABLE", "CDF_QUANTILES", "SCENARIOS", "BenchError",
+           "LatencyResult", "latency"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'workbench.bench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
