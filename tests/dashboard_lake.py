@@ -1,0 +1,97 @@
+"""A results lake for the dashboard tests: `_runs`, `_run_metrics` and `_bench` rows written by
+the same functions training and the benchmarks use (`save_run`, `bench_table` + `lake.record`),
+so the dashboards are tested on the schemas those produce.
+
+Two runs: ``mlp-wide`` (2 ranks, succeeded, rank 1 a little slower, loss and accuracy logged)
+and ``mlp-narrow`` (1 rank, failed an hour earlier, loss only). Benchmarks of two models: a
+batch-size sweep of ``demo-mlp`` fp32, a compression comparison of ``demo-mlp`` (fp32, int8,
+pruned), and one result of ``tiny-transformer``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RUN_WIDE, RUN_NARROW = "run-wide-0001", "run-narrow-0002"
+T0 = pd.Timestamp("2026-05-04 09:00:00", tz="UTC")
+
+
+def run_metrics(ranks: int, steps: int, *, accuracy: bool, seed: int) -> pd.DataFrame:
+    """Per-step records of one run: every rank's steps back to back from T0, 32 samples each."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for rank in range(ranks):
+        step_s = 0.05 * (1 + 0.2 * rank) * rng.lognormal(0, 0.15, steps)
+        data_s = step_s * rng.uniform(0.05, 0.25, steps)
+        frame = pd.DataFrame({
+            "rank": np.int64(rank), "step": np.arange(steps, dtype=np.int64),
+            "time": T0.timestamp() + np.cumsum(step_s), "samples": np.full(steps, 32.0),
+            "step_s": step_s, "data_s": data_s,
+            "loss": 2.3 * np.exp(-np.arange(steps) / (steps / 3)) + rng.normal(0, 0.02, steps),
+        })
+        if accuracy:
+            frame["accuracy"] = 1 - frame["loss"] / 2.5
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def save(lake, run_id: str, name: str, status: str, metrics: pd.DataFrame, *,
+         hours: float = 0.0, error: str = "") -> None:
+    """Record a run as `wb.launch` does when a job ends: its `_runs` row (the summary computed
+    from its records) and its `_run_metrics` records."""
+    from workbench.train.records import save_run
+    from workbench.train.summary import summarize
+
+    started = T0.timestamp() + hours * 3600
+    info = {"run_id": run_id, "name": name, "status": status, "started": started,
+            "ended": started + float(metrics.groupby("rank")["step_s"].sum().max()) + 1.5,
+            "nprocs": metrics["rank"].nunique(), "backend": "gloo", "device": "cpu",
+            "error": error, "run_dir": f"/tmp/runs/{run_id}"}
+    shifted = metrics.assign(time=metrics["time"] + hours * 3600)
+    save_run(lake, info, shifted, summarize(shifted))
+
+
+def bench_row(bench_id: str, minutes: int, model: str, variant: str, batch_size: int,
+              p50_ms: float, *, size_mb: float = float("nan"), params: int = -1,
+              metric: float = float("nan"), seed: int = 0) -> dict:
+    """One `_bench` row; its percentiles and CDF are those of a lognormal sample around p50."""
+    from workbench.bench.records import summarize
+
+    rng = np.random.default_rng(seed)
+    latencies = p50_ms * rng.lognormal(0, 0.25, 400)
+    return {
+        "bench_id": bench_id, "time": (T0 + pd.Timedelta(minutes=minutes)).to_pydatetime(),
+        "model": model, "variant": variant, "device": "cpu", "scenario": "offline",
+        "batch_size": batch_size, "qps": float("nan"), **summarize(latencies),
+        "throughput": float(batch_size * 1000 / latencies.mean()), "samples": 400,
+        "stable": True, "size_mb": size_mb, "params": params,
+        "metric_name": "" if np.isnan(metric) else "accuracy", "metric": metric,
+    }
+
+
+def build_results_lake(path: Path) -> Path:
+    """Write `_runs`, `_run_metrics` and `_bench` under ``path`` with the writers training and
+    the benchmarks use; returns ``path``."""
+    import workbench as wb
+    from workbench.bench.records import bench_table
+
+    lake = wb.Lake(path)
+    # The narrow run is older, so the newest (the picker's first choice) is the wide one.
+    save(lake, RUN_NARROW, "mlp-narrow", "failed",
+         run_metrics(ranks=1, steps=30, accuracy=False, seed=2), hours=-1,
+         error="Traceback (most recent call last):\nRuntimeError: loss is NaN")
+    save(lake, RUN_WIDE, "mlp-wide", "succeeded",
+         run_metrics(ranks=2, steps=60, accuracy=True, seed=1))
+    sweep = [bench_row("sweep-1", 1, "demo-mlp", "fp32", b, 2.0 + 0.3 * b, seed=b)
+             for b in (1, 8, 32)]
+    compare = [bench_row("compare-1", 2, "demo-mlp", v, 8, p50, size_mb=size,
+                         params=params, metric=acc, seed=10 + i)
+               for i, (v, p50, size, params, acc) in enumerate([
+                   ("fp32", 4.4, 1.6, 400_000, 0.91), ("int8", 2.9, 0.45, 400_000, 0.90),
+                   ("pruned", 3.6, 0.9, 200_000, 0.88)])]
+    other = [bench_row("tiny-1", 3, "tiny-transformer", "fp32", 4, 7.5, seed=99)]
+    lake.record("_bench", bench_table(sweep + compare + other))
+    return path

@@ -1,0 +1,234 @@
+"""The dashboards' views on lakes built here: the numbers their charts draw, their pickers, and
+their empty states (no browser: `test_browser_dashboards.py` looks at them in Chromium)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from dashboard_lake import RUN_NARROW, RUN_WIDE, build_results_lake
+
+import workbench as wb
+from workbench.widgets.dashboards import run_timeline
+
+
+@pytest.fixture
+def results_lake(tmp_path):
+    return wb.Lake(build_results_lake(tmp_path / "lake"))
+
+
+def test_default_lake_follows_workbench_lake(tmp_path, monkeypatch, workbench_home):
+    monkeypatch.delenv("WORKBENCH_LAKE", raising=False)
+    assert wb.default_lake().uri == str(workbench_home / "lake")
+    monkeypatch.setenv("WORKBENCH_LAKE", str(tmp_path / "elsewhere"))
+    assert wb.default_lake().uri == str(tmp_path / "elsewhere")
+    view = wb.widgets.TrainingRuns()  # no lake given: the default one
+    assert view.lake.uri == str(tmp_path / "elsewhere") and view.empty
+
+
+def test_training_runs_pick_a_run_and_draw_its_records(results_lake):
+    view = wb.widgets.TrainingRuns(results_lake)
+    assert not view.empty
+    assert [value for _, value in view.run_picker.options] == [RUN_WIDE, RUN_NARROW]  # newest
+    assert view.run_id == RUN_WIDE
+    assert "2 runs (1 succeeded, 1 failed)" in view.heading.value
+    assert "mlp-wide" in view.summary.value and "mlp-narrow" in view.summary.value
+
+    records = view.run_metrics()
+    assert len(records) == 120 and set(records["rank"]) == {0, 1}
+    throughput = view.figures["throughput"]
+    assert throughput.layout.title.text == "Throughput · mlp-wide"
+    assert [t.name for t in throughput.data] == ["total", "rank 0", "rank 1"]
+    total, rank0, rank1 = (np.asarray(t.y, dtype=float) for t in throughput.data)
+    both = ~np.isnan(rank0) & ~np.isnan(rank1)
+    np.testing.assert_allclose(total[both], rank0[both] + rank1[both])
+    # Each rank's rate over the run, from its windows, is its samples over its step time.
+    timeline = run_timeline(records)["throughput"]
+    assert len(timeline) == len(total) and timeline.index.name == "seconds"
+    for rank in (0, 1):
+        steps = records[records["rank"] == rank]
+        assert np.nanmax(timeline[f"rank {rank}"]) >= 32 / steps["step_s"].max()
+        assert np.nanmin(timeline[f"rank {rank}"]) <= 32 / steps["step_s"].min()
+
+    p50, p90, p99 = (np.asarray(t.y, dtype=float) for t in view.figures["step_time"].data)
+    assert np.all(p50 <= p90) and np.all(p90 <= p99)
+    assert p50.min() >= records["step_s"].min() * 1000 - 1e-9
+    assert p99.max() <= records["step_s"].max() * 1000 + 1e-9
+    share = np.asarray(view.figures["data_wait"].data[0].y, dtype=float)
+    assert np.all((share > 0) & (share < 1))
+    overall = records["data_s"].sum() / records["step_s"].sum()
+    assert share.min() <= overall <= share.max()
+
+    assert view.metric_picker.options == ("loss", "accuracy")
+    assert view.metric_picker.value == "loss"
+    loss = view.metric_chart
+    assert [t.name for t in loss.data] == ["rank 0", "rank 1"]
+    rank0_loss = records[records["rank"] == 0].sort_values("step")["loss"].to_numpy()
+    np.testing.assert_allclose(np.asarray(loss.data[0].y, dtype=float), rank0_loss)
+    view.metric_picker.value = "accuracy"
+    assert view.metric_chart.layout.title.text == "accuracy · mlp-wide"
+    assert view.metric_box.children == (view.metric_chart,)
+
+
+def test_training_runs_picker_swaps_every_chart(results_lake):
+    view = wb.widgets.TrainingRuns(results_lake)
+    wide = dict(view.figures)
+    view.select(RUN_NARROW)
+    assert view.run_id == RUN_NARROW
+    narrow = view.figures
+    assert narrow["throughput"] is not wide["throughput"]
+    assert narrow["throughput"].layout.title.text == "Throughput · mlp-narrow"
+    assert [t.name for t in narrow["throughput"].data] == ["total"]  # one rank: no rank lines
+    assert view.metric_picker.options == ("loss",)  # this run logged no accuracy
+    assert view.charts.children[0] is narrow["throughput"]
+    assert "failed" in view.run_info.value and "loss is NaN" in view.run_info.value
+    view.select(RUN_WIDE)  # back: the same figures as before, kept
+    assert view.figures["throughput"] is wide["throughput"]
+    with pytest.raises(KeyError, match="no run 'nope'.*run-wide-0001"):
+        view.select("nope")
+
+
+def test_training_runs_refresh_sees_a_new_run_and_keeps_the_pick(results_lake):
+    from dashboard_lake import run_metrics, save
+
+    view = wb.widgets.TrainingRuns(results_lake)
+    view.select(RUN_NARROW)
+    save(results_lake, "run-late-0003", "mlp-late", "stopped",
+         run_metrics(ranks=1, steps=10, accuracy=False, seed=3), hours=2)
+    view.refresh()
+    assert [v for _, v in view.run_picker.options][0] == "run-late-0003"
+    assert view.run_id == RUN_NARROW
+    assert "1 stopped" in view.heading.value
+
+
+def test_training_runs_without_step_records(tmp_path):
+    """A run that failed before its first step has a `_runs` row and no records."""
+    from workbench.train.records import save_run
+
+    lake = wb.Lake(tmp_path / "lake")
+    save_run(lake, {"run_id": "r0", "name": "early", "status": "failed", "started": 1.7e9,
+                    "ended": 1.7e9 + 2, "nprocs": 2, "backend": "gloo", "device": "cpu",
+                    "error": "ImportError: no module named nope", "run_dir": "/tmp/r0"},
+             pd.DataFrame(), None)
+    view = wb.widgets.TrainingRuns(lake)
+    assert not view.empty and view.figures == {}
+    assert "No step records for this run" in view.charts.children[0].value
+    assert "no steps timed" in view.run_info.value and "ImportError" in view.run_info.value
+    assert view.metric_chart is None
+
+
+@pytest.mark.parametrize("view_class, says", [
+    ("TrainingRuns", "wb.launch(train)"),
+    ("InferenceResults", "wb.bench.latency(model, inputs).save(lake)"),
+    ("LakeHealth", "lake.ingest(SOURCE, TABLE)"),
+])
+def test_empty_state_on_a_lake_that_does_not_exist(tmp_path, view_class, says):
+    view = getattr(wb.widgets, view_class)(tmp_path / "no-lake-here")
+    assert view.empty and view.body.children == ()
+    text = view.message.value
+    assert f"There is no lake at <code>{tmp_path / 'no-lake-here'}</code> yet" in text
+    assert says in text and "make demo" in text and "WORKBENCH_LAKE" in text
+    assert not (tmp_path / "no-lake-here").exists()  # looking created nothing
+
+
+def test_empty_state_names_the_missing_table(tmp_path):
+    lake = wb.Lake(tmp_path / "lake")
+    lake.record("scores", pd.DataFrame({"x": [1, 2]}))
+    runs = wb.widgets.TrainingRuns(lake)
+    assert runs.empty and "has no training runs (no <code>_runs</code> table)" in (
+        runs.message.value)
+    bench = wb.widgets.InferenceResults(lake)
+    assert bench.empty and "no <code>_bench</code> table" in bench.message.value
+    assert not wb.widgets.LakeHealth(lake).empty
+
+
+def test_inference_results_charts(results_lake):
+    view = wb.widgets.InferenceResults(results_lake)
+    assert not view.empty
+    assert view.model_picker.options == ("All models", "demo-mlp", "tiny-transformer")
+    latest = view.latest()
+    # fp32 at batch 8 was measured twice (the sweep, then the comparison): the later one counts.
+    assert len(latest) == 6
+    fp32_b8 = latest[(latest["variant"] == "fp32") & (latest["batch_size"] == 8)]
+    assert fp32_b8["bench_id"].tolist() == ["compare-1"]
+
+    percentiles = view.figures["percentiles"]
+    assert [t.name for t in percentiles.data] == ["p50", "p90", "p95", "p99"]
+    assert list(percentiles.data[0].x)[0] == "demo-mlp · fp32 · offline · b1"
+    np.testing.assert_allclose(percentiles.data[3].y, latest["p99_ms"])
+    cdf = view.figures["cdf"]
+    assert len(cdf.data) == 6
+    np.testing.assert_allclose(cdf.data[0].x, latest["cdf_ms"].iloc[0])
+    assert cdf.data[0].y[0] == 0 and cdf.data[0].y[-1] == 1 and len(cdf.data[0].y) == 101
+    tradeoff = view.figures["tradeoff"]
+    assert [t.name for t in tradeoff.data] == ["demo-mlp · fp32 · offline",
+                                               "demo-mlp · int8 · offline",
+                                               "demo-mlp · pruned · offline",
+                                               "tiny-transformer · fp32 · offline"]
+    sweep = latest[(latest["model"] == "demo-mlp") & (latest["variant"] == "fp32")]
+    np.testing.assert_allclose(tradeoff.data[0].y, sweep.sort_values("batch_size")["throughput"])
+
+    comparison = view.comparison()
+    assert comparison["variant"].tolist() == ["fp32", "int8", "pruned"]
+    compression = view.figures["compression"]
+    assert [a.text for a in compression.layout.annotations] == [
+        "size (MB)", "p50 latency (ms)", "samples/s", "accuracy"]
+    np.testing.assert_allclose(compression.data[0].y, [1.6, 0.45, 0.9])
+    np.testing.assert_allclose(compression.data[3].y, [0.91, 0.90, 0.88])
+    assert "Compression comparison &middot; demo-mlp" in view.compression.children[0].value
+
+
+def test_inference_model_picker_narrows_everything(results_lake):
+    view = wb.widgets.InferenceResults(results_lake)
+    everything = view.figures
+    view.model_picker.value = "tiny-transformer"
+    assert len(view.latest()) == 1 and len(view.figures["cdf"].data) == 1
+    assert "compression" not in view.figures
+    assert "wb.compress.compare(...).save(lake)" in view.compression.children[0].value
+    assert "tiny-transformer" in view.results.value and "demo-mlp" not in view.results.value
+    view.model_picker.value = "All models"
+    assert view.figures is everything
+
+
+def test_lake_health(lake, tmp_path):
+    """On a lake with an ingested table (two quarantined rows) and a results table."""
+    src = tmp_path / "people.csv"
+    src.write_text("id,name\n1,ann\n2,bob,extra\n3\n4,dan\n")
+    lake.ingest(src, "people", progress=False)
+    lake.ingest(src, "people", progress=False)  # a second version, the same two bad lines
+    lake.record("_runs_note", pd.DataFrame({"x": [1.0]}))
+    view = wb.widgets.LakeHealth(lake)
+    assert not view.empty
+    assert view.tables["name"].tolist() == ["_runs_note", "people"]
+    assert "2 tables &middot; 5 rows" in view.summary.value
+    assert "4 rows quarantined" in view.summary.value
+
+    rows = view.rows_chart.data
+    assert list(rows[0].x) == ["_runs_note", "people"] and list(rows[0].y) == [1, 4]
+    assert list(rows[1].y) == [0, 4]
+    assert sorted(view.reasons["reason"]) == ["expected 2 fields, got 1",
+                                              "expected 2 fields, got 3"]
+    assert view.reasons["rows"].tolist() == [2, 2]
+    (people,) = view.quarantine_chart.data
+    assert people.name == "people" and sorted(people.x) == [2, 2]
+    versions = {t.name: list(t.customdata) for t in view.versions_chart.data}
+    assert sorted(v[0] for v in versions["people"]) == [0, 1]
+    assert view.browser.selected == "_runs_note"  # the LakeBrowser below, for one table
+    assert "people" in view.table_list.value
+
+
+def test_server_results_at_two_loads_are_both_shown(tmp_path):
+    from dashboard_lake import bench_row
+
+    from workbench.bench.records import bench_table
+
+    rows = [dict(bench_row("srv", m, "demo-mlp", "fp32", 1, p50, seed=m), scenario="server",
+                 qps=float(qps)) for m, (qps, p50) in enumerate([(100, 2.0), (400, 6.0)])]
+    lake = wb.Lake(tmp_path / "lake")
+    lake.record("_bench", bench_table(rows))
+    view = wb.widgets.InferenceResults(lake)
+    assert view.latest()["qps"].tolist() == [100.0, 400.0]
+    assert list(view.figures["percentiles"].data[0].x) == [
+        "demo-mlp · fp32 · server · b1 · 100 qps", "demo-mlp · fp32 · server · b1 · 400 qps"]
+    (curve,) = view.figures["tradeoff"].data  # one line through both loads
+    assert list(curve.y) == view.latest()["throughput"].tolist()

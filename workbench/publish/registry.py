@@ -1,0 +1,97 @@
+"""The dashboard registry: one JSON file per running dashboard, so that other processes (another
+notebook, `workbench dashboards`, the JupyterLab sidebar) can list them, as the cluster registry
+does for clusters.
+
+Files live in `$WORKBENCH_HOME/dashboards/` (default `~/.workbench/dashboards/`). Listing prunes
+entries whose publishing process or server has died, or whose port no longer accepts
+connections.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.compute.probe import reachable
+from workbench.compute.registry import _owner_alive
+from workbench.home import home
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLUMNS = ["name", "url", "notebook", "lake", "port", "pid", "server_pid", "created", "id"]
+_REQUIRED = {"id", "name", "url", "port", "pid", "pid_created", "server_pid", "server_created"}
+
+
+def registry_dir() -> Path:
+    """The registry directory, created private to this user (mode 0700) when missing."""
+    path = home() / "dashboards"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def register(entry: dict[str, Any]) -> Path:
+    """Write one dashboard's entry atomically: a reader sees the old file or the new one."""
+    directory = registry_dir()
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(entry, fh)
+        target = directory / f"{entry['id']}.json"
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def unregister(entry_id: str) -> None:
+    """Remove a dashboard's entry; removing one that is already gone is fine."""
+    (registry_dir() / f"{entry_id}.json").unlink(missing_ok=True)
+
+
+def live_entries(timeout: float = 0.5) -> list[dict[str, Any]]:
+    """The entries of running dashboards, oldest first; dead ones are deleted as found."""
+    entries = []
+    for path in registry_dir().glob("*.json"):
+        entry = _read(path)
+        if entry is None or not _alive(entry, timeout):
+            path.unlink(missing_ok=True)
+            continue
+        entries.append(entry)
+    return sorted(entries, key=lambda e: e.get("created", 0))
+
+
+def dashboards(timeout: float = 0.5) -> pd.DataFrame:
+    """Every running dashboard on this machine, oldest first, one row each: name, url,
+    notebook, lake, port, pid (the publishing process), server_pid, created, id.
+
+    Entries whose publishing process or Voila server is gone, or whose port refuses a TCP
+    connection within ``timeout`` seconds, are deleted as they are found.
+    """
+    import pandas as pd
+
+    table = pd.DataFrame(live_entries(timeout), columns=COLUMNS)
+    table["created"] = pd.to_datetime(table["created"], unit="s", utc=True)
+    return table
+
+
+def _alive(entry: dict[str, Any], timeout: float) -> bool:
+    server = {"pid": entry["server_pid"], "pid_created": entry["server_created"]}
+    return (_owner_alive(entry) and _owner_alive(server)
+            and reachable(f"tcp://127.0.0.1:{entry['port']}", timeout))
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    """One entry, or None when the file is unreadable or not an entry (it is then pruned)."""
+    try:
+        entry = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict) or not entry.keys() >= _REQUIRED:
+        return None
+    return entry

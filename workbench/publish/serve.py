@@ -1,0 +1,75 @@
+"""The dashboard server process: Voila's standalone app, plus a watchdog that shuts it down
+when the process that published it is gone (``python -m workbench.publish.serve``).
+
+`wb.publish` starts this instead of ``python -m voila`` so that a dashboard never outlives the
+notebook or shell that published it, even when that one was killed and cleaned nothing up.
+Shutting down goes through Voila's own SIGTERM handling, which stops every kernel it started
+(each kernel runs in a session of its own, so killing a process group would miss them); what
+is still alive after a grace period is killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+
+POLL_S = 1.0
+GRACE_S = 15.0
+
+
+def kill_children(grace: float) -> None:
+    """Terminate every process under this one, then kill those still alive after ``grace``."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace)
+    for child in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+
+
+def watch(pid: int, created: float) -> None:
+    """Poll the publishing process; when it is gone, stop Voila (SIGTERM to ourselves), and if
+    that has not ended this process within the grace period, kill the kernels and exit."""
+    from workbench.compute.registry import _owner_alive
+
+    while _owner_alive({"pid": pid, "pid_created": created}):
+        time.sleep(POLL_S)
+    print(f"workbench: the publishing process {pid} is gone; stopping the dashboard",
+          file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(GRACE_S)
+    kill_children(grace=2.0)
+    os._exit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m workbench.publish.serve",
+        description="Serve a notebook with Voila while the publishing process lives.")
+    parser.add_argument("--parent-pid", type=int, required=True)
+    parser.add_argument("--parent-created", type=float, required=True)
+    parser.add_argument("voila_args", nargs=argparse.REMAINDER,
+                        help="Voila's arguments, after --")
+    args = parser.parse_args(argv)
+    voila_args = args.voila_args[1:] if args.voila_args[:1] == ["--"] else args.voila_args
+    threading.Thread(target=watch, args=(args.parent_pid, args.parent_created),
+                     name="workbench publisher watchdog", daemon=True).start()
+    from voila.app import Voila
+
+    # Kernel websockets deflate their messages: a plotly FigureWidget's state carries plotly's
+    # 5 MB bundle, 1.5 MB deflated. (A dict given on the command line is deprecated.)
+    Voila.launch_instance(argv=voila_args,
+                          tornado_settings={"websocket_compression_options": {}})
+
+
+if __name__ == "__main__":
+    main()
