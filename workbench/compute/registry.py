@@ -72,7 +72,7 @@ def clusters(timeout: float = 0.5) -> pd.DataFrame:
     rows = []
     for path in sorted(registry_dir().glob("*.json")):
         entry = _read(path)
-        if entry is None or not _owner_alive(entry) or not reachable(entry["address"], timeout):
+        if entry is None or not owner_alive(entry) or not reachable(entry["address"], timeout):
             path.unlink(missing_ok=True)
             continue
         rows.append(entry)
@@ -92,7 +92,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     return entry
 
 
-def _owner_alive(entry: dict[str, Any]) -> bool:
+def owner_alive(entry: dict[str, Any]) -> bool:
     """Whether the process that wrote the entry still runs: same pid and same start time, so a
     recycled pid does not keep a dead cluster listed."""
     import psutil

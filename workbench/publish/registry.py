@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.compute.probe import reachable
-from workbench.compute.registry import _owner_alive
+from workbench.compute.registry import owner_alive
 from workbench.home import home
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def dashboards(timeout: float = 0.5) -> pd.DataFrame:
 
 def _alive(entry: dict[str, Any], timeout: float) -> bool:
     server = {"pid": entry["server_pid"], "pid_created": entry["server_created"]}
-    return (_owner_alive(entry) and _owner_alive(server)
+    return (owner_alive(entry) and owner_alive(server)
             and reachable(f"tcp://127.0.0.1:{entry['port']}", timeout))
 
 

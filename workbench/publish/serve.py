@@ -39,9 +39,9 @@ def kill_children(grace: float) -> None:
 def watch(pid: int, created: float) -> None:
     """Poll the publishing process; when it is gone, stop Voila (SIGTERM to ourselves), and if
     that has not ended this process within the grace period, kill the kernels and exit."""
-    from workbench.compute.registry import _owner_alive
+    from workbench.compute.registry import owner_alive
 
-    while _owner_alive({"pid": pid, "pid_created": created}):
+    while owner_alive({"pid": pid, "pid_created": created}):
         time.sleep(POLL_S)
     print(f"workbench: the publishing process {pid} is gone; stopping the dashboard",
           file=sys.stderr, flush=True)
