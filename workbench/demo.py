@@ -1,5 +1,7 @@
 """The main job on the embedded default (``make demo``): build a governed lake from real and
-generated sources on a local Dask cluster, and show what happened to every row."""
+generated sources on a local Dask cluster, profile it, train the demo model with `wb.launch`,
+benchmark and compress it, write all of it into the lake, snapshot the dashboards to
+``out/demo/report.html`` and serve them with Voila until Ctrl-C (``--no-serve``: exit)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import argparse
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -38,20 +41,73 @@ def build_lake(root: Path, *, rows_per_file: int = 25_000, progress: bool = True
     return lake, reports
 
 
+DASHBOARDS = Path(__file__).resolve().parent.parent / "notebooks" / "dashboards"
+
+
+def train_model(lake, epochs: int, run_dir: Path):
+    """Train the demo model with `wb.launch` (2 CPU processes, or every GPU) on the lake's
+    demo task; the run lands in the lake's `_runs`. Returns (job, result)."""
+    import workbench as wb
+    from workbench.models import train_continents
+
+    shutil.rmtree(run_dir, ignore_errors=True)
+    job = wb.launch(train_continents, lake.uri, epochs=epochs, run_dir=run_dir, runs_lake=lake)
+    print(f"training on {job.nprocs} {job.device} process(es): {job.run_dir}", flush=True)
+    return job, job.wait(timeout=600)
+
+
+def bench_and_compress(lake, trained: dict, epochs: int):
+    """Benchmark the trained model and its int8, pruned and distilled variants on the held-out
+    rows, side by side, into the lake's `_bench`. Returns (latency result, comparison)."""
+    import torch
+
+    import workbench as wb
+    from workbench.models import FEATURES, LABEL, TRAIN_TABLE, DemoClassifier, held_out
+
+    model = DemoClassifier()
+    model.load_state_dict(trained["state_dict"])
+    model.eval()
+    x, y = held_out(lake, trained["mean"], trained["std"])
+
+    def accuracy(m) -> float:
+        with torch.inference_mode():
+            return float((m(x).argmax(1) == y).float().mean())
+
+    res = wb.bench.latency(model, x, batch_sizes=(1, 16, 128), min_samples=300)
+    res.save(lake, model="demo", variant="fp32")
+    loader = lake.table(TRAIN_TABLE).to_torch(list(FEATURES), LABEL, 64,
+                                              normalize=(trained["mean"], trained["std"]))
+    torch.manual_seed(1)
+    student = wb.compress.distill(model, DemoClassifier(hidden=16), loader, epochs=epochs)
+    variants = {"fp32": model, "int8": wb.compress.quantize(model),
+                "pruned": wb.compress.prune(model, 0.5), "student": student}
+    comparison = wb.compress.compare(variants, x, eval_fn=accuracy, metric_name="accuracy",
+                                     min_samples=300, model_name="demo")
+    comparison.save(lake, model="demo")
+    return res, comparison
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workbench.demo", description=__doc__)
     parser.add_argument("--out", default="out/demo", help="where sources and the lake go")
     parser.add_argument("--rows", type=int, default=25_000, help="events per generated file")
+    parser.add_argument("--epochs", type=int, default=30, help="training epochs")
+    parser.add_argument("--no-serve", dest="serve", action="store_false",
+                        help="exit after writing everything instead of serving the dashboards")
     args = parser.parse_args(argv)
 
     import workbench as wb
 
     pd.set_option("display.width", 160)
     pd.set_option("display.max_columns", 20)
+    out = Path(args.out).resolve()
     print(wb.env())
     with wb.cluster() as c:
         print(c)
-        lake, reports = build_lake(Path(args.out).resolve(), rows_per_file=args.rows)
+        lake, reports = build_lake(out, rows_per_file=args.rows)
+        from workbench.models import write_continents
+
+        write_continents(lake)
         print("\nIngest reports")
         print(pd.DataFrame([{
             "table": r.table, "version": r.version, "rows_in": r.rows_in,
@@ -64,10 +120,41 @@ def main(argv: list[str] | None = None) -> int:
         print("\nProfile of events")
         print(events.profile().table[["column", "type", "count", "null_fraction", "distinct",
                                       "min", "max", "mean", "p50"]].to_string(index=False))
-        print("\nlake.tables()")
-        print(lake.tables().to_string(index=False))
-        print(f"\nThe lake is at {lake.uri}; open it in a notebook with "
-              f"wb.widgets.LakeBrowser(wb.Lake({lake.uri!r})).")
+
+    job, trained = train_model(lake, args.epochs, out / "runs" / "demo")
+    print(f"\nHeld-out accuracy {trained['accuracy']:.3f} (chance: {trained['chance']:.3f}, "
+          f"always the most common continent)")
+    print(job.summary())
+    res, comparison = bench_and_compress(lake, trained, epochs=args.epochs)
+    print("\nInference latency of the demo model (single-stream, CPU)")
+    print(res.table.to_string(index=False))
+    print("\nCompressed variants side by side")
+    print(comparison.table.to_string(index=False))
+    print("\nlake.tables()")
+    print(lake.tables().to_string(index=False))
+
+    views = [wb.widgets.LakeHealth(lake), wb.widgets.TrainingRuns(lake),
+             wb.widgets.InferenceResults(lake)]
+    report = wb.export_html(views, out / "report.html", title="Workbench demo")
+    print(f"\nThe lake: {lake.uri}\nTraining run: {job.run_dir}\nStatic report: {report}")
+    notebooks = [DASHBOARDS / f"{name}.ipynb" for name in ("lake_health", "training",
+                                                            "inference")]
+    if not args.serve:
+        print("Dashboards not served (--no-serve). Serve one with: workbench publish "
+              f"{notebooks[1]} --lake {lake.uri}")
+        return 0
+    served = [wb.publish(nb, lake=lake) for nb in notebooks]
+    for d in served:
+        print(f"Dashboard {d.name}: {d.url}")
+    print("Serving the dashboards until Ctrl-C.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nStopping the dashboards.")
+    finally:
+        for d in served:
+            d.stop()
     return 0
 
 

@@ -163,7 +163,6 @@ def train_continents(lake_uri: str, epochs: int = 30, batch_size: int = 64, lr: 
     from torch.nn.parallel import DistributedDataParallel
 
     import workbench as wb
-    from workbench.kernels import standardize
 
     run = wb.train.current()
     lake = wb.Lake(lake_uri)
@@ -183,12 +182,19 @@ def train_continents(lake_uri: str, epochs: int = 30, batch_size: int = 64, lr: 
             run.log(loss=loss.item())
         if run.should_stop():
             break
-    test = lake.table(TEST_TABLE).to_pandas()
-    x = torch.from_numpy(standardize(test[list(FEATURES)].to_numpy(np.float64), loader.mean,
-                                     loader.std).astype(np.float32))
-    y = torch.from_numpy(test[LABEL].to_numpy(np.int64, copy=True))
-    held_out = accuracy(model, x, y)
-    chance = float(np.bincount(test[LABEL]).max()) / len(test)
-    run.log(step=epochs * len(loader), test_accuracy=held_out)
+    x, y = held_out(lake, loader.mean, loader.std)
+    chance = float(torch.bincount(y).max()) / len(y)
+    score = accuracy(model, x, y)
+    run.log(step=epochs * len(loader), test_accuracy=score)
     return {"state_dict": model.state_dict(), "mean": loader.mean, "std": loader.std,
-            "accuracy": held_out, "chance": chance, "epochs": epoch + 1}
+            "accuracy": score, "chance": chance, "epochs": epoch + 1}
+
+
+def held_out(lake: Any, mean: Any, std: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """The `continents_test` rows as (features, labels) tensors, standardised with the
+    training statistics (`mean`, `std`: what the loader used)."""
+    from workbench.kernels import standardize
+
+    test = lake.table(TEST_TABLE).to_pandas()
+    x = standardize(test[list(FEATURES)].to_numpy(np.float64), mean, std).astype(np.float32)
+    return torch.from_numpy(x), torch.from_numpy(test[LABEL].to_numpy(np.int64, copy=True))
