@@ -120,10 +120,6 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
         raise ValueError(f"nccl needs one GPU per rank: nprocs={nprocs} but {gpus} GPU(s) are "
                          "visible; lower nprocs or use backend='gloo'")
     payload = _pickle(cloudpickle, fn, args, kwargs)  # before anything starts or is created
-    if runs_lake is not None and not hasattr(runs_lake, "record"):
-        from workbench.lake import Lake, default_lake
-
-        runs_lake = default_lake() if runs_lake == "default" else Lake(runs_lake)
 
     name = getattr(fn, "__name__", type(fn).__name__)
     if run_dir is None:
@@ -302,7 +298,8 @@ class _Group:
     `Job`, so a forgotten Job is collected and its finalizer kills the group."""
 
     def __init__(self, procs: list[subprocess.Popen], sink: MetricsSink, run_dir: Path,
-                 info: dict[str, Any], sampler: GpuSampler | None, lake: Lake | None) -> None:
+                 info: dict[str, Any], sampler: GpuSampler | None,
+                 lake: Lake | str | os.PathLike[str] | None) -> None:
         self.procs = procs
         self.sink = sink
         self.run_dir = run_dir
@@ -406,11 +403,14 @@ class _Group:
     def _record(self) -> None:
         """The run into the lake's results tables. A failure here does not change the job's
         outcome; it is kept and raised by `Job.recorded`, and printed, never dropped."""
+        from workbench.lake import Lake, default_lake
         from workbench.train.metrics import read_run
         from workbench.train.records import save_run
         from workbench.train.summary import summarize
 
-        try:
+        try:  # resolved here, not at launch: importing the lake takes the first second
+            if not hasattr(self.lake, "record"):
+                self.lake = default_lake() if self.lake == "default" else Lake(self.lake)
             metrics = read_run(self.run_dir)
             has_steps = "step_s" in metrics and metrics["step_s"].notna().any()
             summary = summarize(metrics) if has_steps else None
@@ -418,7 +418,7 @@ class _Group:
         except Exception as err:
             self.record_error = err
             print(f"workbench: run {self.info['run_id']} could not be written to the lake "
-                  f"{self.lake.uri}: {err}", file=sys.stderr)
+                  f"{getattr(self.lake, 'uri', self.lake)}: {err}", file=sys.stderr)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

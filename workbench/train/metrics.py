@@ -108,7 +108,8 @@ class MetricsSender:
                              f"(every record already carries {sorted(_RESERVED)})")
         record: dict[str, Any] = {"rank": self.rank, "step": operator.index(step),
                                   "time": time.time()}
-        record.update((name, _json_value(name, value)) for name, value in metrics.items())
+        for name, value in metrics.items():
+            record[name] = _json_value(name, value)
         record["dropped"] = self.dropped
         line = _ENCODE(record)
         self._log.write(line + "\n")
@@ -296,8 +297,14 @@ def read_run(run_dir: str | Path) -> pd.DataFrame:
     return df
 
 
+_PLAIN = {int, str, bool}  # types JSON carries as they are
+
+
 def _json_value(name: str, value: Any) -> Any:
     """A metric value as JSON can carry it (see the module docstring)."""
+    kind = type(value)
+    if kind is float and math.isfinite(value) or kind in _PLAIN:  # the common case, first
+        return value
     if not isinstance(value, (bool, int, float, str)) and hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
