@@ -98,7 +98,7 @@ def latency(model: Callable[..., Any], inputs: Any, *,
     stable: dict[int, bool] = {}
     was_training = model.training if module else None
     bar = tqdm(total=len(sizes) * STABLE_WINDOWS, desc=f"latency {scenario}", unit="window",
-               delay=1.0, disable=not progress, leave=False)
+               delay=1.0, disable=not progress)
     try:
         if module:
             model.eval()

@@ -54,8 +54,7 @@ def compare(models: Mapping[str, Any], inputs: Any, *,
     results: dict[str, LatencyResult] = {}
     sizes: dict[str, float] = {}
     metrics: dict[str, float] = {}
-    bar = tqdm(models.items(), desc="compare", unit="variant", delay=1.0, disable=not progress,
-               leave=False)
+    bar = tqdm(models.items(), desc="compare", unit="variant", delay=1.0, disable=not progress)
     for variant, model in bar:
         bar.set_postfix(variant=variant, refresh=False)
         results[variant] = latency(model, inputs, batch_sizes=(batch_size,),

@@ -86,7 +86,7 @@ def distill(teacher: Any, student: Any, loader: Iterable[Any], epochs: int = 10,
 
     total = epochs * len(loader) if hasattr(loader, "__len__") else None
     bar = tqdm(total=total, desc="distill", unit="step", delay=1.0,
-               disable=not progress or (run is not None and run.rank != 0), leave=False)
+               disable=not progress or (run is not None and run.rank != 0))
     history = []
     try:
         for epoch in range(epochs):
