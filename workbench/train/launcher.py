@@ -201,6 +201,12 @@ class Job:
         return self._group.sink.frame()
 
     @property
+    def records(self) -> int:
+        """How many records the notebook has received from the ranks so far; cheap (no frame
+        is built), for pollers such as the live view."""
+        return len(self._group.sink)
+
+    @property
     def error(self) -> WorkerError | None:
         """The failure of a failed job (rank, exit, remote traceback), else None."""
         return self._group.failure if self.status == "failed" else None

@@ -319,10 +319,9 @@ class _LiveJob:
         return self.job.status
 
     def record_count(self) -> int | None:
-        """Records received so far, read without building a frame: the job's metrics sink is a
-        list under a lock. None when the job has no sink (then every poll reads the metrics)."""
-        sink = getattr(getattr(self.job, "_group", None), "sink", None)
-        return None if sink is None else len(sink)
+        """Records received so far, read without building a frame (`Job.records`); None for a
+        job-like object without it (then every poll reads the metrics)."""
+        return getattr(self.job, "records", None)
 
     def metrics(self) -> pd.DataFrame:
         return self.job.metrics
