@@ -23,11 +23,13 @@ demo: $(STAMP)
 	$(BIN)/python -m workbench.demo $(if $(filter 0,$(SERVE)),--no-serve)
 
 # The notebooks run too (nbval): every cell must run; cells marked NBVAL_CHECK_OUTPUT must
-# reproduce their saved output, with times, paths and ports sanitised.
+# reproduce their saved output, with times, paths and ports sanitised. A fresh WORKBENCH_HOME
+# keeps their runs, dashboards and keys out of ~/.workbench (the tests set their own per test).
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/sanitize.cfg
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest -m "not gpu" tests $(wildcard notebooks/*.ipynb) $(NBVAL)
+	WORKBENCH_HOME=$$(mktemp -d -t wb-test-XXXXXX) \
+		$(BIN)/python -m pytest -m "not gpu" tests $(wildcard notebooks/*.ipynb) $(NBVAL)
 
 # The `browser` tests drive Debian's Chromium (Playwright never downloads a browser here).
 # Install it when missing if we can (root with apt-get); otherwise say once that those tests
