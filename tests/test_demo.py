@@ -16,7 +16,8 @@ import workbench as wb
 @pytest.mark.timeout(420)
 def test_the_main_job_writes_everything_and_the_model_learns(tmp_path):
     out = subprocess.run([sys.executable, "-m", "workbench.demo", "--no-serve", "--out",
-                          str(tmp_path), "--rows", "2000", "--epochs", "8"],
+                          str(tmp_path), "--rows", "2000", "--epochs", "8", "--report",
+                          str(tmp_path / "report.html")],
                          capture_output=True, text=True, timeout=400)
     assert out.returncode == 0, out.stderr[-3000:]
     found = re.search(r"Held-out accuracy ([\d.]+) \(chance: ([\d.]+)", out.stdout)

@@ -1,7 +1,7 @@
 """The main job on the embedded default (``make demo``): build a governed lake from real and
 generated sources on a local Dask cluster, profile it, train the demo model with `wb.launch`,
 benchmark and compress it, write all of it into the lake, snapshot the dashboards to
-``out/demo/report.html`` and serve them with Voila until Ctrl-C (``--no-serve``: exit)."""
+``out/report.html`` and serve them with Voila until Ctrl-C (``--no-serve``: exit)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="out/demo", help="where sources and the lake go")
     parser.add_argument("--rows", type=int, default=25_000, help="events per generated file")
     parser.add_argument("--epochs", type=int, default=30, help="training epochs")
+    parser.add_argument("--report", default="out/report.html",
+                        help="where the static snapshot of the dashboards goes")
     parser.add_argument("--no-serve", dest="serve", action="store_false",
                         help="exit after writing everything instead of serving the dashboards")
     args = parser.parse_args(argv)
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
     views = [wb.widgets.LakeHealth(lake), wb.widgets.TrainingRuns(lake),
              wb.widgets.InferenceResults(lake)]
-    report = wb.export_html(views, out / "report.html", title="Workbench demo")
+    report = wb.export_html(views, Path(args.report).resolve(), title="Workbench demo")
     print(f"\nThe lake: {lake.uri}\nTraining run: {job.run_dir}\nStatic report: {report}")
     notebooks = [DASHBOARDS / f"{name}.ipynb" for name in ("lake_health", "training",
                                                             "inference")]
