@@ -34,3 +34,35 @@ def test_the_main_job_writes_everything_and_the_model_learns(tmp_path):
     report = (tmp_path / "report.html").read_text()
     assert report.count("plotly") > 3 and "demo" in report
     assert "Dashboards not served (--no-serve)" in out.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_the_main_job_serves_its_dashboards_until_ctrl_c(tmp_path):
+    import signal
+    import urllib.request
+
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "workbench.demo", "--out", str(tmp_path), "--rows", "2000",
+         "--epochs", "3", "--report", str(tmp_path / "report.html")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        # as in a terminal: a process started in the background by a shell ignores SIGINT
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        urls = {}
+        for line in demo.stdout:
+            if found := re.search(r"Dashboard (\w+): (http://127\.0\.0\.1:\d+/)", line):
+                urls[found[1]] = found[2]
+            if "Serving the dashboards until Ctrl-C" in line:
+                break
+        assert set(urls) == {"lake_health", "training", "inference"}
+        for url in urls.values():
+            with urllib.request.urlopen(url, timeout=180) as page:
+                assert page.status == 200 and "import workbench" not in page.read().decode()
+        demo.send_signal(signal.SIGINT)
+        assert "Stopping the dashboards" in demo.stdout.read()
+        assert demo.wait(timeout=60) == 0
+        assert wb.dashboards().empty
+    finally:
+        demo.kill()
+        demo.wait()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     for d in served:
         print(f"Dashboard {d.name}: {d.url}")
     print("Serving the dashboards until Ctrl-C.", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a `kill` stops them cleanly too
     try:
         while True:
             time.sleep(3600)
