@@ -15,11 +15,12 @@ Why it is built this way:
   drop count travels with later records (the `dropped` field: this sender's drops so far), so
   `MetricsSink.drops()` knows the total.
 - Nothing is lost. The JSONL file gets every record, dropped or not, so `read_run(run_dir)`
-  replays a run after a kernel restart or a crash. Writes are buffered and flushed at least every
-  `FLUSH_S` seconds (and on close, also after an exception): a flush per record cost a
-  syscall per step, while a rank killed by SIGKILL now loses at most its last `FLUSH_S`
-  seconds of records. A crash mid-write leaves a truncated line; `read_run` skips and counts
-  it. No fsync: a process crash keeps what was flushed, a power cut may not.
+  replays a run after a kernel restart or a crash. Records are encoded and written in batches
+  (every `PUSH_S` seconds) and the file is flushed at least every `FLUSH_S` seconds (and on
+  close, also after an exception): a flush per record cost a syscall per step, while a rank
+  killed by SIGKILL now loses at most its last `FLUSH_S` + `PUSH_S` seconds of records. A
+  crash mid-write leaves a truncated line; `read_run` skips and counts it. No fsync: a process
+  crash keeps what was flushed, a power cut may not.
 - JSON on the wire, not msgpack: the wire message and the JSONL line are the same bytes (encoded
   once per record), records are a handful of numbers so the encoding is not the cost, and it
   needs no extra dependency.
@@ -42,6 +43,7 @@ import operator
 import re
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,7 +93,9 @@ class MetricsSender:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         self._flushed = time.monotonic()
-        self._pending: list[str] = []  # lines not pushed yet
+        self._pending: list[dict[str, Any]] = []  # records not written nor pushed yet
+        # A rank that exits without close() still logs what waits (at exit, or when collected).
+        weakref.finalize(self, _write_pending, self._pending, self._log)
         self._pushed = self._flushed - PUSH_S
         if _ends_mid_line(self.path):
             self._log.write("\n")
@@ -111,29 +115,30 @@ class MetricsSender:
         for name, value in metrics.items():
             record[name] = _json_value(name, value)
         record["dropped"] = self.dropped
-        line = _ENCODE(record)
-        self._log.write(line + "\n")
-        self._pending.append(line)
+        self._pending.append(record)
+        if time.monotonic() - self._pushed >= PUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the waiting records to the log and push them to the channel as one message
+        (dropped and counted if the queue is full). Encoding them here, together, rather than
+        one by one between training steps, keeps that work out of the steps' way."""
+        if not self._pending:
+            return
+        text = "\n".join([_ENCODE(record) for record in self._pending])
+        self._log.write(text + "\n")
         now = time.monotonic()
         if now - self._flushed >= FLUSH_S:
             self._log.flush()
             self._flushed = now
-        if now - self._pushed >= PUSH_S:
-            self.flush()
-
-    def flush(self) -> None:
-        """Push the records waiting for the channel now, as one message (dropped and counted
-        if the queue is full)."""
-        if not self._pending:
-            return
         try:
-            self._socket.send("\n".join(self._pending).encode(), zmq.NOBLOCK)
+            self._socket.send(text.encode(), zmq.NOBLOCK)
         except zmq.Again:
             self.dropped += len(self._pending)
         else:
             self.sent += len(self._pending)
         self._pending.clear()
-        self._pushed = time.monotonic()
+        self._pushed = now
 
     def close(self, linger: float = 1.0) -> None:
         """Close the log and the socket. Records still queued get up to `linger` seconds to reach
@@ -298,6 +303,13 @@ def read_run(run_dir: str | Path) -> pd.DataFrame:
 
 
 _PLAIN = {int, str, bool}  # types JSON carries as they are
+
+
+def _write_pending(pending: list[dict[str, Any]], log: Any) -> None:
+    """Log records that were never flushed (the sender was not closed)."""
+    if pending and not log.closed:
+        log.write("".join(_ENCODE(record) + "\n" for record in pending))
+        log.flush()
 
 
 def _json_value(name: str, value: Any) -> Any:
