@@ -139,7 +139,7 @@ def launch_ours(run_dir: Path) -> tuple[float, float]:
     import workbench as wb
 
     t0 = time.time()
-    job = wb.launch(ours_first_step, nprocs=2, run_dir=run_dir)
+    job = wb.launch(ours_first_step, nprocs=2, run_dir=run_dir, runs_lake=None)
     first = job.wait(timeout=120)
     return first - t0, time.time() - t0
 
@@ -193,7 +193,7 @@ def ours_loop(steps: int, blocks: int) -> tuple[list[float], list[float]]:
 def steps_pairs(steps: int, blocks: int, run_dir: Path) -> tuple[list[float], list[float], int]:
     import workbench as wb
 
-    job = wb.launch(ours_loop, steps, blocks, nprocs=1, run_dir=run_dir)
+    job = wb.launch(ours_loop, steps, blocks, nprocs=1, run_dir=run_dir, runs_lake=None)
     ours, plain = job.wait(timeout=600)
     return ours, plain, len(job.metrics)
 

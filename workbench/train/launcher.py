@@ -251,13 +251,15 @@ class Job:
         return self._group.recorded
 
     def wait(self, timeout: float | None = None) -> Any:
-        """Block until the job ends; return rank 0's return value (None when stopped before
+        """Block until the job ends and is recorded in the lake (a script that exits right
+        after must not lose the record); return rank 0's return value (None when stopped before
         rank 0 returned). Raises `WorkerError` when a rank failed, and TimeoutError after
         `timeout` seconds, having terminated the job (no process outlives a lost wait)."""
         if not self._group.done.wait(timeout):
             self._group.kill()
             raise TimeoutError(f"{self.name} was still running after {timeout} s; its "
                                f"{self.nprocs} processes were terminated")
+        self._group.recorded_event.wait()  # a local write: no timeout needed
         if self._group.failure is not None and self.status == "failed":
             raise self._group.failure
         if not self._result_loaded:
@@ -392,19 +394,25 @@ class _Group:
             self._killed = True
 
     def _finish(self) -> None:
-        self.kill(grace=0)  # nothing of the job may outlive it
-        self.sink.close()
-        if self.sampler is not None:
-            self.sampler.stop()
-        (self.run_dir / _PAYLOAD_FILE).unlink(missing_ok=True)
-        self.done.set()
-        self.info.update(ended=time.time(), status=self.status(),
-                         error=str(self.failure) if self.status() == "failed" else "")
-        write_atomically(self.run_dir / JOB_FILE,
-                          lambda tmp: tmp.write_text(json.dumps(self.info)))
-        if self.lake is not None:
-            self._record()
-        self.recorded_event.set()
+        """End the job, then record it; both events are set whatever fails, so no `wait()`
+        hangs (a failure here is raised in this thread and printed by Python)."""
+        try:
+            self.kill(grace=0)  # nothing of the job may outlive it
+            self.sink.close()
+            if self.sampler is not None:
+                self.sampler.stop()
+            (self.run_dir / _PAYLOAD_FILE).unlink(missing_ok=True)
+        finally:
+            self.done.set()
+        try:
+            self.info.update(ended=time.time(), status=self.status(),
+                             error=str(self.failure) if self.status() == "failed" else "")
+            write_atomically(self.run_dir / JOB_FILE,
+                             lambda tmp: tmp.write_text(json.dumps(self.info)))
+            if self.lake is not None:
+                self._record()
+        finally:
+            self.recorded_event.set()
 
     def _record(self) -> None:
         """The run into the lake's results tables. A failure here does not change the job's
