@@ -3,8 +3,11 @@ key file live: ``$WORKBENCH_HOME``, else ``~/.workbench``."""
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def home() -> Path:
@@ -16,3 +19,26 @@ def default_lake_path() -> str:
     """Where the dashboards look for the lake: ``$WORKBENCH_LAKE`` (a directory or an object-store
     URL), else ``home() / "lake"``."""
     return os.environ.get("WORKBENCH_LAKE") or str(home() / "lake")
+
+
+def private_dir(name: str) -> Path:
+    """``home() / name``, created private to this user (mode 0700) when missing: where the
+    registries of clusters and dashboards keep one JSON file per entry."""
+    path = home() / name
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically (a temporary file beside it, renamed into
+    place): a reader sees the old file or the new one, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

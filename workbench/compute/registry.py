@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.compute.probe import reachable
-from workbench.home import home
+from workbench.home import private_dir, write_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,25 +34,12 @@ COLUMNS = [
 
 def registry_dir() -> Path:
     """The registry directory, created private to this user (mode 0700) when missing."""
-    path = home() / "clusters"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return path
+    return private_dir("clusters")
 
 
 def register(entry: dict[str, Any]) -> Path:
     """Write one cluster's entry atomically: a reader sees the old file or the new one."""
-    directory = registry_dir()
-    target = directory / f"{entry['id']}.json"
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(entry, fh)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_json(registry_dir() / f"{entry['id']}.json", entry)
 
 
 def unregister(entry_id: str) -> None:

@@ -10,14 +10,12 @@ connections.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.compute.probe import reachable
 from workbench.compute.registry import owner_alive
-from workbench.home import home
+from workbench.home import private_dir, write_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,25 +26,12 @@ _REQUIRED = {"id", "name", "url", "port", "pid", "pid_created", "server_pid", "s
 
 def registry_dir() -> Path:
     """The registry directory, created private to this user (mode 0700) when missing."""
-    path = home() / "dashboards"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return path
+    return private_dir("dashboards")
 
 
 def register(entry: dict[str, Any]) -> Path:
     """Write one dashboard's entry atomically: a reader sees the old file or the new one."""
-    directory = registry_dir()
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(entry, fh)
-        target = directory / f"{entry['id']}.json"
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_json(registry_dir() / f"{entry['id']}.json", entry)
 
 
 def unregister(entry_id: str) -> None:
