@@ -26,14 +26,20 @@ def kill_children(grace: float) -> None:
     """Terminate every process under this one, then kill those still alive after ``grace``."""
     import psutil
 
-    children = psutil.Process().children(recursive=True)
-    for child in children:
+    terminate(psutil.Process().children(recursive=True), grace)
+
+
+def terminate(procs: list, grace: float) -> None:
+    """SIGTERM each of ``procs`` (psutil processes), SIGKILL those alive after ``grace``."""
+    import psutil
+
+    for proc in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
-            child.terminate()
-    _, alive = psutil.wait_procs(children, timeout=grace)
-    for child in alive:
+            proc.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for proc in alive:
         with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
+            proc.kill()
 
 
 def watch(pid: int, created: float) -> None:

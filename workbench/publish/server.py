@@ -27,7 +27,6 @@ The dashboard reads its lake from ``WORKBENCH_LAKE``; ``lake=`` sets it for the 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import errno
 import html
 import importlib.util
@@ -44,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from workbench.publish import registry
 from workbench.publish.errors import NotebookNotFoundError, PublishError
+from workbench.publish.serve import terminate
 
 if TYPE_CHECKING:
     from workbench.lake import Lake
@@ -136,13 +136,7 @@ class Dashboard:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(STOP_GRACE_S)
-            for proc in family:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    proc.terminate()
-            _, alive = psutil.wait_procs(family, timeout=STOP_GRACE_S)
-            for proc in alive:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    proc.kill()
+            terminate(family, STOP_GRACE_S)  # kernels the server did not stop itself
 
     def __enter__(self) -> Dashboard:
         return self
