@@ -78,25 +78,18 @@ def lake_path(tmp_path, dask_cluster, pii_key):
     return tmp_path / "lake"
 
 
-@pytest.fixture
-def voila_url(tmp_path, lake_path, dask_cluster):
-    """A standalone Voila server for a notebook that shows the LakeBrowser; killed, with its
-    kernels, at the end. The server inherits WORKBENCH_HOME and WORKBENCH_PII_KEY."""
+@contextlib.contextmanager
+def voila_notebook(cells: list[str], tmp_path: Path, name: str):
+    """Write ``cells`` as a notebook and serve it with a standalone Voila server (sources
+    stripped); yield its URL. The server and its kernels (and whatever they started) are killed
+    at the end; its log is ``tmp_path/voila.log``. It inherits this process's environment."""
     import nbformat
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [
-        nbformat.v4.new_code_cell("import workbench as wb\n\n"
-                                  f"cluster = wb.cluster(address={dask_cluster.address!r})"),
-        nbformat.v4.new_code_cell(f"wb.widgets.LakeBrowser(wb.Lake({str(lake_path)!r}))"),
-        # A ProfileView of its own, drawn before the page connects.
-        nbformat.v4.new_code_cell(
-            f"wb.widgets.ProfileView(wb.Lake({str(lake_path)!r}).table('scores').profile())"),
-    ]
-    notebook = tmp_path / "lake_browser.ipynb"
+    nb.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
+    notebook = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, notebook)
-
     port = free_port()
     with open(tmp_path / "voila.log", "wb") as log:
         server = subprocess.Popen(
@@ -109,6 +102,20 @@ def voila_url(tmp_path, lake_path, dask_cluster):
         yield url
     finally:
         _stop(server)
+
+
+@pytest.fixture
+def voila_url(tmp_path, lake_path, dask_cluster):
+    """A standalone Voila server for a notebook that shows the LakeBrowser; killed, with its
+    kernels, at the end. The server inherits WORKBENCH_HOME and WORKBENCH_PII_KEY."""
+    cells = [
+        "import workbench as wb\n\n" f"cluster = wb.cluster(address={dask_cluster.address!r})",
+        f"wb.widgets.LakeBrowser(wb.Lake({str(lake_path)!r}))",
+        # A ProfileView of its own, drawn before the page connects.
+        f"wb.widgets.ProfileView(wb.Lake({str(lake_path)!r}).table('scores').profile())",
+    ]
+    with voila_notebook(cells, tmp_path, "lake_browser") as url:
+        yield url
 
 
 @pytest.fixture

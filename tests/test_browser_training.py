@@ -19,20 +19,15 @@ are left under the test's tmp_path, named in the assertion message.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
-from conftest import free_port
 from test_browser_lake import (  # noqa: F401  (browser_page is a fixture)
     CHROMIUM,
     KERNEL_MS,
     PAGE_MS,
-    _stop,
-    _wait_until_serving,
     browser_page,
+    voila_notebook,
 )
 
 pytestmark = [
@@ -94,30 +89,10 @@ CHART_STATE = """() => {
 def voila_url(tmp_path):
     """A standalone Voila server for the monitor notebook; killed at the end with its kernel
     and the job's workers (all descendants of the server)."""
-    import nbformat
-
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}})
-    nb.cells = [
-        nbformat.v4.new_code_cell(TRAIN),
-        nbformat.v4.new_code_cell(f"job = wb.launch(train, {STEPS}, {str(tmp_path / 'go')!r}, "
-                                  f"run_dir={str(tmp_path / 'run')!r}, runs_lake=None)"),
-        nbformat.v4.new_code_cell("job.monitor()"),
-    ]
-    notebook = tmp_path / "training_monitor.ipynb"
-    nbformat.write(nb, notebook)
-    port = free_port()
-    with open(tmp_path / "voila.log", "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1", "--strip_sources=True"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=os.environ.copy())
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_serving(url, server, tmp_path / "voila.log")
+    cells = [TRAIN, f"job = wb.launch(train, {STEPS}, {str(tmp_path / 'go')!r}, "
+                    f"run_dir={str(tmp_path / 'run')!r}, runs_lake=None)", "job.monitor()"]
+    with voila_notebook(cells, tmp_path, "training_monitor") as url:
         yield url
-    finally:
-        _stop(server)
 
 
 def test_the_training_monitor_renders_live_charts_in_voila(voila_url, browser_page,  # noqa: F811
