@@ -121,13 +121,7 @@ def throughput_series(metrics: pd.DataFrame, window: int = 20,
     if steps.empty or "samples" not in steps or steps["samples"].isna().all():
         return _empty()
     start = origin(metrics) if t0 is None else t0
-    parts = []
-    for rank, group in steps.groupby("rank", sort=True):
-        samples = group["samples"].astype(float).rolling(window, min_periods=1).sum()
-        seconds = group["step_s"].astype(float).rolling(window, min_periods=1).sum()
-        parts.append(pd.DataFrame({"series": f"rank {rank}", "step": group["step"].to_numpy(),
-                                   "time": group["time"].to_numpy() - start,
-                                   "value": (samples / seconds).to_numpy()}))
+    parts = _rolling_per_rank(steps, "samples", window, start)
     if len(parts) > 1:
         wide = pd.concat(parts).groupby(["step", "series"])[["time", "value"]].last()
         wide = wide.unstack("series")
@@ -172,20 +166,28 @@ def data_wait_series(metrics: pd.DataFrame, window: int = 20,
                      t0: float | None = None) -> pd.DataFrame:
     """The share of each rank's step time spent waiting for its next batch, over its last
     `window` steps (data seconds summed over step seconds summed), as series "rank R"."""
-    import pandas as pd
 
     steps = step_records(metrics)
     if steps.empty or "data_s" not in steps:
         return _empty()
     start = origin(metrics) if t0 is None else t0
+    return _long(_rolling_per_rank(steps, "data_s", window, start))
+
+
+def _rolling_per_rank(steps: pd.DataFrame, column: str, window: int,
+                      start: float) -> list[pd.DataFrame]:
+    """Per rank, `column` summed over the last `window` steps divided by the step seconds
+    summed over the same steps: one long frame ("rank R", step, time, value) each."""
+    import pandas as pd
+
     parts = []
     for rank, group in steps.groupby("rank", sort=True):
-        waited = group["data_s"].astype(float).rolling(window, min_periods=1).sum()
+        total = group[column].astype(float).rolling(window, min_periods=1).sum()
         seconds = group["step_s"].astype(float).rolling(window, min_periods=1).sum()
         parts.append(pd.DataFrame({"series": f"rank {rank}", "step": group["step"].to_numpy(),
                                    "time": group["time"].to_numpy() - start,
-                                   "value": (waited / seconds).to_numpy()}))
-    return _long(parts)
+                                   "value": (total / seconds).to_numpy()}))
+    return parts
 
 
 def logged_metrics(metrics: pd.DataFrame) -> list[str]:
