@@ -31,10 +31,7 @@ class LatencyView(widgets.VBox):
 
     def __init__(self, result: LatencyResult, **kwargs: Any) -> None:
         self.result = result
-        self.header = widgets.HTML(f"<b>Latency</b> of {html.escape(result._title())} "
-                                   f"<small>({html.escape(result.bench_id)})</small>")
-        self.stats = widgets.HTML(_SCROLL.format(
-            result.table.to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}")))
+        self.header, self.stats = _heading("Latency</b> of", result)
         self.batch_picker = widgets.Dropdown(options=result.batch_sizes, description="Batch size",
                                              layout=widgets.Layout(width="240px"))
         self.figure: Any = None
@@ -117,16 +114,23 @@ def tradeoff_figure(result: LatencyResult) -> Any:
                          xaxis_title="p99 latency (ms)", yaxis_title="samples/s"))
 
 
+def _heading(label: str, result: Any) -> tuple[widgets.HTML, widgets.HTML]:
+    """A result's title line (`label` is its bold start) and its table, scrollable: the top of
+    both views."""
+    header = widgets.HTML(f"<b>{label} {html.escape(result._title())} "
+                          f"<small>({html.escape(result.bench_id)})</small>")
+    stats = widgets.HTML(_SCROLL.format(
+        result.table.to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}")))
+    return header, stats
+
+
 class CompareView(widgets.VBox):
     """A `CompareResult`: the side-by-side table and one bar chart per figure (size, p50, p99,
     throughput, the metric), variants on the x axis, in `figure`."""
 
     def __init__(self, result: CompareResult, **kwargs: Any) -> None:
         self.result = result
-        self.header = widgets.HTML(f"<b>Compare</b> {html.escape(result._title())} "
-                                   f"<small>({html.escape(result.bench_id)})</small>")
-        self.stats = widgets.HTML(_SCROLL.format(
-            result.table.to_html(index=False, border=0, float_format=lambda v: f"{v:.4g}")))
+        self.header, self.stats = _heading("Compare</b>", result)
         self.figure = compare_figure(result)
         super().__init__(children=[self.header, self.stats, self.figure], **kwargs)
 
