@@ -84,3 +84,32 @@ def test_jsonl_row_accounting_with_random_broken_lines(dask_cluster, tmp_path_fa
     report = lake.ingest(tmp / "in.jsonl", "t", schema={"id": "int64", "name": "string"},
                          progress=False)
     check_accounting(lake, report, "t", rows(lines))
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.text("ab\r", max_size=6), max_size=12), trailing=st.booleans(),
+       block=st.integers(1, 20))
+def test_pieces_split_text_files_into_whole_lines_exactly_once(tmp_path_factory, lines,
+                                                               trailing, block):
+    """Cut at any block size, a file's pieces hold every line once and whole: each line is in
+    the piece where it starts, and the pieces concatenate to the file."""
+    import pyarrow.fs as pafs
+
+    from workbench.lake.parse import read_range
+    from workbench.lake.sources import SourceFile
+
+    text = "\n".join(lines) + ("\n" if trailing and lines else "")
+    path = tmp_path_factory.mktemp("split") / "f.csv"
+    path.write_bytes(text.encode())
+    src = SourceFile(str(path), "csv", len(text), pafs.LocalFileSystem())
+    pieces = [read_range(src, s, min(s + block, len(text))).to_pybytes()
+              for s in range(0, len(text), block)]
+    data = text.encode()
+    assert b"".join(pieces) == data
+    begin = 0
+    for s, piece in zip(range(0, len(data), block), pieces):
+        if piece:  # it starts a line inside its block and ends at a line's end
+            assert s <= begin < s + block
+            assert begin == 0 or data[begin - 1:begin] == b"\n"
+            assert piece.endswith(b"\n") or begin + len(piece) == len(data)
+        begin += len(piece)

@@ -250,8 +250,10 @@ def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: t
             i = len(done)
             done.append(arrived.pop(i))
             keep = seen.add(done[i].keys)
+            # Ahead of the parses still queued: a worker writes and frees a piece's rows
+            # before it parses the next, so memory stays small and is reused.
             writes.append(client.submit(_write_kept, parsed[i], keep, uri, partition_by,
-                                        f"{prefix}-{i:05d}", pure=False))
+                                        f"{prefix}-{i:05d}", pure=False, priority=1))
             parsed[i] = None  # the write task holds the rows now; release them after it
     adds = [a for f in _completed(client, writes, bar) for a in f.result()]
     bar.close()

@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 from workbench.home import home
 from workbench.lake.errors import PiiKeyError
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# Each byte value's two hex digits, as one uint16: one table lookup per byte of a hash.
+_HEX_PAIRS = np.frombuffer("".join(f"{b:02x}" for b in range(256)).encode(), dtype=np.uint16)
 
 
 def default_key_file() -> Path:
@@ -95,13 +96,11 @@ def tokens(values: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Array:
 def hex_strings(hashes: np.ndarray, valid: pa.Array | None = None) -> pa.Array:
     """uint64 values as fixed-width lowercase hex strings, built from buffers without a loop."""
     n = len(hashes)
-    nibbles = np.empty((n, 16), dtype=np.uint8)
-    big_endian = hashes.astype(">u8").view(np.uint8).reshape(n, 8)
-    nibbles[:, 0::2] = _HEX[big_endian >> 4]
-    nibbles[:, 1::2] = _HEX[big_endian & 0x0F]
+    big_endian = np.ascontiguousarray(hashes, dtype=">u8").view(np.uint8)
+    digits = _HEX_PAIRS[big_endian]
     offsets = np.arange(0, 16 * (n + 1), 16, dtype=np.int32)
     out = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets),
-                                                 pa.py_buffer(nibbles.tobytes())])
+                                                 pa.py_buffer(digits)])
     if valid is not None and valid.false_count:
         out = pc.if_else(valid, out, pa.scalar(None, pa.string()))
     return out
