@@ -214,7 +214,7 @@ def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
     and the driver-side dedup decision over the keys of all files.
 
     Rebuilds the ingest's Spec the way ``workbench.lake.ingest.ingest`` does, with its private
-    helpers (``_target_schema``, ``_write_kept``, ``_first_occurrences``), which may move.
+    helpers (``_target_schema``, ``_write_kept``), which may move.
     """
     from types import SimpleNamespace
 
@@ -275,7 +275,7 @@ def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
         ids = pcsv.read_csv(f, convert_options=pcsv.ConvertOptions(
             include_columns=["event_id"], column_types={"event_id": pa.int64()}))
         keys.append(SimpleNamespace(keys=dedup_keys(ids, ("event_id",))))
-    seen = KeySet()
+    seen = KeySet(sum(len(k.keys) for k in keys))  # sized up front, as the ingest does
     t0 = time.perf_counter()
     kept = [seen.add(k.keys) for k in keys]
     t_dedup = time.perf_counter() - t0
