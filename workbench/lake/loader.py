@@ -60,7 +60,10 @@ and, with ``cache=True``, kept in memory as ready arrays, so later epochs only p
 (what iterating over in-memory tensors does). ``cache="auto"`` (the default) caches when the
 table's decoded features and labels take at most a quarter of the memory available when the
 loader is made; otherwise every epoch streams from the files. Each rank caches the row groups it
-has read; as shards move between epochs a rank may end up holding most of the table.
+has read; as shards move between epochs a rank may end up holding most of the table. Unshuffled
+CPU batches are views of the cached tensors (no copy, as slicing in-memory tensors); a batch
+changed in place is noticed by its version counter and its row group decoded again next time,
+so the cache never serves changed values.
 
 Tensors reach torch through ``workbench.kernels.to_torch`` (DLPack, no copy). For a CUDA
 ``device`` each batch is copied into pinned host memory and sent with ``non_blocking=True``, so
@@ -206,7 +209,8 @@ class TableLoader:
             row_bytes = len(self.features) * np.dtype(self._host_dtype).itemsize + 8
             cache = self.total_rows * row_bytes <= psutil.virtual_memory().available // 4
         self.cache = bool(cache)
-        self._cached: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # unit -> tensors
+        # unit -> (features, labels, their version counters when cached)
+        self._cached: dict[int, tuple[torch.Tensor, torch.Tensor, tuple[int, int]]] = {}
 
         self.normalize = normalize is not False
         if normalize is True:
@@ -332,15 +336,20 @@ class TableLoader:
 
     def _arrays(self, index: int, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Rows ``start:stop`` of a unit as tensors: from the cache, or read (and cached)."""
-        tensors = self._cached.get(index)
-        if tensors is None:
+        entry = self._cached.get(index)
+        # Unshuffled batches are views of the cache. A tensor's version counter (shared with
+        # its views; autograd's check for in-place changes) tells whether a training loop
+        # changed one in place: then the row group is decoded again, never served changed.
+        if entry is not None and (entry[0]._version, entry[1]._version) != entry[2]:
+            entry = None
+        if entry is None:
             unit = self._units[index]
             if not self.cache:  # read only the rows needed
                 data = self._read(unit, self._schema).slice(start, stop - start)
                 return self._tensors(*self._convert(data))
-            tensors = self._cached[index] = self._tensors(
-                *self._convert(self._read(unit, self._schema)))
-        x, y = tensors
+            x, y = self._tensors(*self._convert(self._read(unit, self._schema)))
+            entry = self._cached[index] = (x, y, (x._version, y._version))
+        x, y, _ = entry
         return x[start:stop], y[start:stop]
 
     def _tensors(self, x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -364,6 +373,9 @@ class TableLoader:
     def __iter__(self) -> Iterator[dict[str, Any]]:
         import torch
 
+        if not self.shuffle:
+            yield from self._in_order()
+            return
         rng = np.random.default_rng([self.seed, self.epoch, 1, self.rank, self.world_size])
         b = self.batch_size
         xs: list[torch.Tensor] = []
@@ -383,22 +395,42 @@ class TableLoader:
                 return
             x, y = (xs[0], ys[0]) if len(xs) == 1 else (torch.cat(xs), torch.cat(ys))
             end = held if piece is None else held // b * b
-            if self.shuffle:  # gather batch by batch: no permuted copy of the whole window
-                perm = torch.from_numpy(rng.permutation(held))
-                for i in range(0, end, b):
-                    idx = perm[i:i + b]
-                    yield self._batch(x.index_select(0, idx), y.index_select(0, idx))
-                rest = perm[end:]
-                xs, ys = [x.index_select(0, rest)], [y.index_select(0, rest)]
-            else:  # cached tensors are handed out as copies: a batch changed in place
-                copy = self.cache and self.device.type == "cpu"  # must not change the cache
-                for i in range(0, end, b):
-                    xb, yb = x[i:i + b], y[i:i + b]
-                    yield self._batch(xb.clone(), yb.clone()) if copy else self._batch(xb, yb)
-                xs, ys = [x[end:]], [y[end:]]
+            perm = torch.from_numpy(rng.permutation(held))
+            for i in range(0, end, b):  # gather batch by batch: no permuted copy of the window
+                idx = perm[i:i + b]
+                yield self._batch(x.index_select(0, idx), y.index_select(0, idx))
+            rest = perm[end:]
+            xs, ys = [x.index_select(0, rest)], [y.index_select(0, rest)]
             held -= end
             if piece is None:
                 return
+
+    def _in_order(self) -> Iterator[dict[str, Any]]:
+        """Batches in table order: views of each row group's tensors, split in one call (as
+        slicing in-memory tensors; see ``_arrays`` for a batch changed in place), and one
+        copied batch where a batch spans two row groups."""
+        import torch
+
+        b = self.batch_size
+        carry: tuple[torch.Tensor, torch.Tensor] | None = None  # rows short of a batch
+        for piece in self._slices():
+            x, y = self._arrays(*piece)
+            if carry is not None:
+                need = b - len(carry[1])
+                carry = torch.cat([carry[0], x[:need]]), torch.cat([carry[1], y[:need]])
+                x, y = x[need:], y[need:]
+                if len(carry[1]) < b:
+                    continue
+                yield self._batch(*carry)
+                carry = None
+            end = len(y) // b * b
+            if end:  # (split of no rows gives one empty piece)
+                for xb, yb in zip(x[:end].split(b), y[:end].split(b)):
+                    yield self._batch(xb, yb)
+            if end < len(y):
+                carry = x[end:], y[end:]
+        if carry is not None:
+            yield self._batch(*carry)
 
     def __repr__(self) -> str:
         order = f"shuffle seed={self.seed} epoch={self.epoch}" if self.shuffle else "table order"
