@@ -21,9 +21,9 @@ Why it is built this way:
   killed by SIGKILL now loses at most its last `FLUSH_S` + `PUSH_S` seconds of records. A
   crash mid-write leaves a truncated line; `read_run` skips and counts it. No fsync: a process
   crash keeps what was flushed, a power cut may not.
-- JSON on the wire, not msgpack: the wire message and the JSONL line are the same bytes (encoded
-  once per record), records are a handful of numbers so the encoding is not the cost, and it
-  needs no extra dependency.
+- JSON on the wire, not msgpack: the wire message and the JSONL lines are the same bytes
+  (encoded once per record), readable by anything. Encoded with orjson: the standard library's
+  encoder took 7 of the 12 us that `run.steps` + `run.log` cost per step.
 - JSON has no NaN or infinity, so non-finite floats are written as the strings ``"NaN"``,
   ``"Infinity"`` and ``"-Infinity"`` (the tokens JavaScript prints), and decoded back to floats
   on the way in. A string metric spelled exactly like one of those comes back as a float.
@@ -37,7 +37,6 @@ sends never loads it.
 
 from __future__ import annotations
 
-import json
 import math
 import operator
 import re
@@ -47,6 +46,7 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import zmq
 
 if TYPE_CHECKING:
@@ -63,7 +63,6 @@ _FILE_PATTERN = re.compile(r"metrics-rank(\d+)\.jsonl")
 _POLL_MS = 50  # how often the sink's receiver thread looks at its stop flag
 FLUSH_S = 0.25  # the longest a record waits in a sender's file buffer
 PUSH_S = 0.05  # the longest a record waits to be pushed while more records keep coming
-_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode  # made once: cheaper
 
 
 def log_path(run_dir: str | Path, rank: int) -> Path:
@@ -91,19 +90,24 @@ class MetricsSender:
         self._socket.setsockopt(zmq.LINGER, 0)  # an implicit close never waits for a dead peer
         self._socket.connect(address)  # a malformed address raises here, before any file opens
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        self._log = open(self.path, "ab")  # noqa: SIM115
         self._flushed = time.monotonic()
         self._pending: list[dict[str, Any]] = []  # records not written nor pushed yet
         # A rank that exits without close() still logs what waits (at exit, or when collected).
         weakref.finalize(self, _write_pending, self._pending, self._log)
         self._pushed = self._flushed - PUSH_S
         if _ends_mid_line(self.path):
-            self._log.write("\n")
+            self._log.write(b"\n")
 
     def send(self, step: int, **metrics: Any) -> None:
         """Log one record and push it to the notebook (with the records of the last `PUSH_S`
         seconds); drop it from the channel if the queue is full (counted in `.dropped`). Never
         blocks on the network."""
+        self.send_at(step, time.time(), metrics)
+
+    def send_at(self, step: int, when: float, metrics: dict[str, Any]) -> None:
+        """`send` for a record of an earlier moment (`when`, a `time.time()` value): `run.steps`
+        makes its records in batches, each stamped with the end of its step."""
         if self._log.closed:
             raise RuntimeError(f"{self!r} is closed; make a new MetricsSender to send more")
         clash = _RESERVED.intersection(metrics)
@@ -111,7 +115,7 @@ class MetricsSender:
             raise ValueError(f"metric names {sorted(clash)} are reserved; rename them "
                              f"(every record already carries {sorted(_RESERVED)})")
         record: dict[str, Any] = {"rank": self.rank, "step": operator.index(step),
-                                  "time": time.time()}
+                                  "time": when}
         for name, value in metrics.items():
             record[name] = _json_value(name, value)
         record["dropped"] = self.dropped
@@ -125,14 +129,14 @@ class MetricsSender:
         one by one between training steps, keeps that work out of the steps' way."""
         if not self._pending:
             return
-        text = "\n".join([_ENCODE(record) for record in self._pending])
-        self._log.write(text + "\n")
+        data = b"\n".join([orjson.dumps(record) for record in self._pending])
+        self._log.write(data + b"\n")
         now = time.monotonic()
         if now - self._flushed >= FLUSH_S:
             self._log.flush()
             self._flushed = now
         try:
-            self._socket.send(text.encode(), zmq.NOBLOCK)
+            self._socket.send(data, zmq.NOBLOCK)
         except zmq.Again:
             self.dropped += len(self._pending)
         else:
@@ -218,7 +222,7 @@ class MetricsSink:
                 return
             for line in message.split(b"\n"):  # a sender's records of the last PUSH_S
                 try:
-                    record, dropped = _record(json.loads(line))
+                    record, dropped = _record(orjson.loads(line))
                 except ValueError:  # not one of our senders: count it, keep receiving
                     with self._lock:
                         self._malformed += 1
@@ -289,8 +293,8 @@ def read_run(run_dir: str | Path) -> pd.DataFrame:
     for _, path in files:
         for number, line in enumerate(path.read_bytes().splitlines(), start=1):
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:
                 truncated += 1
                 continue
             try:
@@ -302,13 +306,14 @@ def read_run(run_dir: str | Path) -> pd.DataFrame:
     return df
 
 
-_PLAIN = {int, str, bool}  # types JSON carries as they are
+_PLAIN = {str, bool}  # types JSON carries as they are (ints: within 64 bits, as orjson)
+_INT_RANGE = range(-(1 << 63), 1 << 64)
 
 
 def _write_pending(pending: list[dict[str, Any]], log: Any) -> None:
     """Log records that were never flushed (the sender was not closed)."""
     if pending and not log.closed:
-        log.write("".join(_ENCODE(record) + "\n" for record in pending))
+        log.write(b"".join(orjson.dumps(record) + b"\n" for record in pending))
         log.flush()
 
 
@@ -317,6 +322,11 @@ def _json_value(name: str, value: Any) -> Any:
     kind = type(value)
     if kind is float and math.isfinite(value) or kind in _PLAIN:  # the common case, first
         return value
+    if kind is int:
+        if value in _INT_RANGE:
+            return value
+        raise ValueError(f"metric {name!r} = {value} does not fit in 64 bits; send it as a "
+                         "float or a string")
     if not isinstance(value, (bool, int, float, str)) and hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

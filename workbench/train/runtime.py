@@ -43,6 +43,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.train.metrics import PUSH_S
+
 if TYPE_CHECKING:
     import torch
 
@@ -100,7 +102,7 @@ class Run:
         join that step's record, sent when the step's time is known: one record per step.
         Elsewhere `step` defaults to the number of earlier such calls.
         """
-        if self._open is not None and step in (None, self._open["step"]):
+        if self._open is not None and step in (None, self._next_step):
             clash = _MEASURED.intersection(metrics)
             if clash:
                 raise ValueError(f"{sorted(clash)} are measured by run.steps(); log your own "
@@ -159,49 +161,59 @@ class Run:
             total = self._next_step + len(loader)
         clock = _CudaClock() if self.device.type == "cuda" else _CpuClock()
         iterator = iter(loader)
-        pending: list[tuple[Any, float, dict[str, Any]]] = []  # steps not sent yet
-        first = True
+        # Steps not sent yet: (start mark, start perf_counter, data_s, step, record). Per step
+        # only these are taken; records are made, checked and sent together every PUSH_S
+        # seconds. That batch runs warm in the CPU's caches: done one by one between training
+        # steps, which evict them, the same work cost 3-4 times more (~50 us a step).
+        pending: list[tuple[Any, float, float, int, dict[str, Any]]] = []
+        due = time.perf_counter() + PUSH_S
+        record: dict[str, Any] = {} if total is None else {"total_steps": int(total)}
         try:
             while True:
                 mark = clock.mark()  # ends the step before, starts this one
-                self._open = None
-                self._close_steps(clock, pending, mark)
                 t0 = time.perf_counter()
+                self._open = None
+                if t0 >= due:
+                    self._close_steps(clock, pending, mark, t0)
+                    due = t0 + PUSH_S
                 try:
                     batch = next(iterator)
                 except StopIteration:
-                    self._close_steps(clock, pending, mark, final=True)
-                    self._sender.flush()  # the loop's last records to the notebook now
+                    self._close_steps(clock, pending, mark, t0, final=True)
                     return
-                record = {"step": self._next_step, **_count(batch)}
-                if first and total is not None:
-                    record["total_steps"] = int(total)
-                first = False
-                pending.append((mark, time.perf_counter() - t0, record))
+                _count(batch, record)
+                pending.append((mark, t0, time.perf_counter() - t0, self._next_step, record))
                 self._open = record
                 yield batch
                 self._next_step += 1
+                record = {}
         finally:  # the loop was left early (break, should_stop): send the steps still pending
             self._open = None
             if pending:
-                self._close_steps(clock, pending, clock.mark(), final=True)
-                self._sender.flush()
+                self._close_steps(clock, pending, clock.mark(), time.perf_counter(), final=True)
 
     def _close_steps(self, clock: _CpuClock | _CudaClock,
-                     pending: list[tuple[Any, float, dict[str, Any]]], end: Any,
-                     final: bool = False) -> None:
-        """Send the pending steps whose times can be read now. Each step ends where the next one
-        starts, the newest at `end`. On CUDA the newest step waits for the next call (its end
-        event is then a step old, so reading it costs no wait), except when `final`."""
-        ends = [later[0] for later in pending[1:]] + [end]
+                     pending: list[tuple[Any, float, float, int, dict[str, Any]]], end: Any,
+                     end_t: float, final: bool = False) -> None:
+        """Send the pending steps whose times can be read now, and push them to the notebook.
+        Each step ends where the next one starts, the newest at `end` (`end_t` on the
+        perf_counter clock). On CUDA the newest step waits for the next call (its end event is
+        then a while old, so reading it costs no wait), except when `final`."""
         ready = len(pending) if final or not clock.lagged else max(len(pending) - 1, 0)
-        if ready and (final or time.monotonic() - self._peak[1] >= 1.0):
+        if not ready:
+            return
+        if final or time.monotonic() - self._peak[1] >= 1.0:
             self._peak = (self.peak_memory(), time.monotonic())  # a syscall: not every step
-        for (start, data_s, record), stop in zip(pending[:ready], ends[:ready]):
-            step = record.pop("step")
-            self._sender.send(step, step_s=clock.elapsed(start, stop), data_s=data_s,
-                              peak_memory_bytes=self._peak[0], **record)
+        wall = time.time() - time.perf_counter()  # perf_counter -> time.time()
+        bounds = [(entry[0], entry[1]) for entry in pending[1:ready + 1]]
+        if len(bounds) < ready:
+            bounds.append((end, end_t))
+        for (start, _, data_s, step, record), (stop, stop_t) in zip(pending, bounds):
+            self._sender.send_at(step, wall + stop_t, {
+                "step_s": clock.elapsed(start, stop), "data_s": data_s,
+                "peak_memory_bytes": self._peak[0], **record})
         del pending[:ready]
+        self._sender.flush()
 
     def peak_memory(self) -> int:
         """This rank's peak memory in bytes: CUDA memory allocated by torch on a GPU, else the
@@ -249,23 +261,22 @@ class _CudaClock:
         return start.elapsed_time(stop) / 1000.0
 
 
-def _count(batch: Any) -> dict[str, int]:
-    """Samples (batch["samples"], else the length of the batch's first tensor) and tokens
-    (batch["tokens"]: a count, or a tensor whose elements are counted)."""
-    counts: dict[str, int] = {}
+def _count(batch: Any, counts: dict[str, Any]) -> None:
+    """Into `counts`: samples (batch["samples"], else the length of the batch's first tensor)
+    and tokens (batch["tokens"]: a count, or a tensor whose elements are counted)."""
     first = batch
     if isinstance(batch, dict):
         if "samples" in batch:
             counts["samples"] = int(batch["samples"])
-        first = next(iter(batch.values()), None)
+        else:
+            first = next(iter(batch.values()), None)
+        if "tokens" in batch:
+            tokens = batch["tokens"]
+            counts["tokens"] = int(tokens.numel()) if hasattr(tokens, "numel") else int(tokens)
     elif isinstance(batch, (list, tuple)):
         first = batch[0] if batch else None
     if "samples" not in counts and hasattr(first, "shape") and len(first.shape) > 0:
         counts["samples"] = int(first.shape[0])
-    if isinstance(batch, dict) and "tokens" in batch:
-        tokens = batch["tokens"]
-        counts["tokens"] = int(tokens.numel()) if hasattr(tokens, "numel") else int(tokens)
-    return counts
 
 
 def _watch_parent() -> None:
