@@ -151,6 +151,8 @@ def test_frame_columns_dtypes_and_values(tmp_path):
                 sender.send(2, rank=4)
             with pytest.raises(TypeError, match="'weights' is a list"):
                 sender.send(2, weights=[1, 2])
+            with pytest.raises(ValueError, match="'seen' = 18446744073709551616 does not fit"):
+                sender.send(2, seen=2**64)
         wait_for(lambda: len(sink) == 2)
         df = sink.frame()
     assert list(df.columns) == ["rank", "step", "time", "loss", "grad_norm", "scale", "floor",
