@@ -91,14 +91,6 @@ def test_int8_transformer_stays_close_and_says_what_it_kept_in_float():
 
 
 def test_a_model_that_cannot_be_quantised_names_its_layers_and_why():
-    class Recurrent(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rnn = nn.LSTM(4, 8)
-
-    with pytest.raises(QuantizationError, match=r"cannot quantise Recurrent.*'rnn' \(LSTM\): "
-                                                r"kept float: recurrent layer"):
-        wb.compress.quantize(Recurrent())
     conv = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
     with pytest.raises(QuantizationError, match=r"'0' \(Conv2d\): .*convolution needs static "
                                                 r"quantisation.*'1' \(BatchNorm2d\)"):
@@ -109,24 +101,68 @@ def test_a_model_that_cannot_be_quantised_names_its_layers_and_why():
         wb.compress.quantize(nn.ReLU())
 
 
-def test_recurrent_layers_left_in_float_are_named_in_a_warning():
+@pytest.mark.parametrize("rnn", [
+    nn.LSTM(5, 7), nn.LSTM(5, 7, num_layers=2, bidirectional=True, batch_first=True),
+    nn.LSTM(5, 7, num_layers=2, proj_size=3), nn.GRU(5, 7, num_layers=2, bidirectional=True),
+    nn.RNN(5, 7, nonlinearity="relu", batch_first=True), nn.RNN(5, 7, bias=False, num_layers=3),
+], ids=["lstm", "lstm-2-bi-batch-first", "lstm-proj", "gru-2-bi", "rnn-relu", "rnn-3-nobias"])
+def test_recurrent_layers_rebuilt_from_linear_layers_compute_what_torch_does(rnn):
+    """LinearRecurrent (float) against torch's own layer: outputs and final states, batched,
+    unbatched, and from given initial states."""
+    from workbench.compress.recurrent import LinearRecurrent
+
+    torch.manual_seed(0)
+    rnn.eval()
+    rebuilt = LinearRecurrent(rnn)
+    x = torch.randn(4, 6, 5)
+    batch = x.shape[0] if rnn.batch_first else x.shape[1]
+    n = rnn.num_layers * (2 if rnn.bidirectional else 1)
+    h0 = torch.randn(n, batch, getattr(rnn, "proj_size", 0) or 7)
+    hx = (h0, torch.randn(n, batch, 7)) if isinstance(rnn, nn.LSTM) else h0
+    with torch.no_grad():
+        for args in ((x,), (x[0] if rnn.batch_first else x[:, 0],), (x, hx)):
+            want, got = rnn(*args), rebuilt(*args)
+            for a, b in zip(_leaves(want), _leaves(got), strict=True):
+                torch.testing.assert_close(b, a, atol=1e-6, rtol=1e-5)
+
+
+def _leaves(result) -> list[torch.Tensor]:
+    """(output, h_n) or (output, (h_n, c_n)) as a flat list."""
+    output, state = result
+    return [output, *(state if isinstance(state, tuple) else (state,))]
+
+
+def test_recurrent_layers_are_quantised_to_int8():
     class Tagger(nn.Module):
         def __init__(self):
             super().__init__()
-            self.rnn = nn.GRU(4, 8, batch_first=True)
-            self.head = nn.Linear(8, 3)
+            self.rnn = nn.LSTM(16, 32, num_layers=2, batch_first=True, bidirectional=True)
+            self.gru = nn.GRU(64, 32, batch_first=True)
+            self.head = nn.Linear(32, 3)
 
         def forward(self, x):
-            return self.head(self.rnn(x)[0])
+            return self.head(self.gru(self.rnn(x)[0])[0])
 
-    with pytest.warns(UserWarning, match=r"recurrent layers \['rnn'\] stay in float32"):
-        q = wb.compress.quantize(Tagger())
+    torch.manual_seed(0)
+    model = Tagger().eval()
+    x = torch.randn(8, 12, 16, generator=torch.Generator().manual_seed(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is left in float with a warning
+        q = wb.compress.quantize(model)
     actions = q.compression_report.details.set_index("layer")["action"]
-    assert actions["head"].startswith("int8") and "recurrent" in actions["rnn"]
-    assert q(torch.randn(2, 5, 4)).shape == (2, 5, 3)
+    assert actions["rnn"].startswith("int8: recurrent") and actions["gru"].startswith("int8")
+    assert actions["head"].startswith("int8")
+    assert isinstance(model.rnn, nn.LSTM)  # the original is untouched
+    with torch.inference_mode():
+        ref, out = model(x), q(x)
+    assert out.shape == ref.shape
+    assert float((out - ref).abs().max() / ref.abs().max()) < INT8_LOGIT_TOLERANCE
+    report = q.compression_report.figures
+    assert report["weight_mb_after"] < 0.4 * report["weight_mb_before"]  # int8, not float
+    with pytest.raises(TypeError, match="takes a padded tensor"):
+        q.rnn(nn.utils.rnn.pack_sequence([torch.randn(3, 16)]))
     # Quantising twice finds nothing left to do.
-    with warnings.catch_warnings(), pytest.raises(QuantizationError, match="already quantised"):
-        warnings.simplefilter("ignore")
+    with pytest.raises(QuantizationError, match="already quantised"):
         wb.compress.quantize(q)
 
 

@@ -1,4 +1,4 @@
-"""`quantize(model)`: int8 dynamic quantisation of the linear layers, with torchao.
+"""`quantize(model)`: int8 dynamic quantisation of the linear and recurrent layers, with torchao.
 
 Why torchao: in torch 2.13, ``torch.ao.quantization`` (``quantize_dynamic``, the fbgemm LSTM and
 Linear modules) is deprecated, and quantised tensor dtypes (``torch.qint8``) with it; its
@@ -8,9 +8,11 @@ per token at run time). Two consequences, measured and documented in docs/benchm
 
 - On CPU, torchao's eager int8 matmul is a reference path (an int32 matmul), so an int8 model
   is smaller but slower than fp32 there; the fast kernels are CUDA's (cuBLAS int8 GEMM).
-- torchao has no int8 recurrent layers (the deprecated API had LSTM/GRU ones). Recurrent layers,
-  convolutions and embeddings stay in float and are named in the report and in a warning; a
-  model with no linear layer at all is refused with the list of its layers and why.
+- torchao has no int8 recurrent layers (the deprecated API had LSTM/GRU ones), so each LSTM,
+  GRU and RNN is first rebuilt from Linear layers (`LinearRecurrent`: the same equations, to
+  float rounding) and those are quantised like any other. Convolutions and embeddings stay in
+  float and are named in the report; a model with nothing to quantise is refused with the list
+  of its layers and why.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,8 +28,8 @@ from workbench.compress.report import CompressionReport
 
 METHOD = "torchao quantize_, Int8DynamicActivationInt8WeightConfig"
 INT8 = "int8: dynamic per-token activations, per-row weights"
-_RECURRENT = ("kept float: recurrent layer; torchao, PyTorch's current quantisation API, has no "
-              "int8 LSTM/GRU/RNN (the deprecated torch.ao.quantization had one)")
+INT8_RECURRENT = ("int8: recurrent layer rebuilt from linear layers (input, hidden and "
+                  "projection matmuls), dynamic per-token activations, per-row weights")
 _CONV = ("kept float: dynamic int8 covers linear layers; a convolution needs static "
          "quantisation with calibration data")
 _EMBEDDING = "kept float: an embedding is a table lookup, not a matmul"
@@ -42,29 +43,38 @@ _OTHER = "kept float: not a linear layer"
 
 def quantize(model: Any) -> Any:
     """An int8 copy of `model` (the original is untouched): every ``nn.Linear`` quantised with
-    torchao's dynamic int8 scheme, in eval mode, with a `compression_report` listing each
-    weighted layer and what happened to it. Raises `QuantizationError` (the layers and why)
-    when nothing can be quantised."""
+    torchao's dynamic int8 scheme, and every LSTM, GRU and RNN as a `LinearRecurrent` whose
+    matmuls are quantised the same way (it takes padded tensors, not PackedSequence), in eval
+    mode, with a `compression_report` listing each weighted layer and what happened to it.
+    Raises `QuantizationError` (the layers and why) when nothing can be quantised."""
     from torch import nn
+
+    from workbench.compress.recurrent import LinearRecurrent
 
     if not isinstance(model, nn.Module):
         raise QuantizationError(f"quantize() needs an nn.Module, not {type(model).__name__}: a "
                                 "plain function has no layers to quantise")
     plan = _plan(model)
-    chosen = {name for name, _, action in plan if action == INT8}
+    chosen = {name for name, _, action in plan if action in (INT8, INT8_RECURRENT)}
     if not chosen:
         listed = "; ".join(f"{name or '<root>'!r} ({kind}): {action}"
                            for name, kind, action in plan) or "it has no parameters at all"
         raise QuantizationError(f"cannot quantise {type(model).__name__}: int8 dynamic "
-                                f"quantisation applies to nn.Linear layers and it has none that "
-                                f"can be quantised. Its layers: {listed}")
+                                f"quantisation applies to linear and recurrent layers and it has "
+                                f"none that can be quantised. Its layers: {listed}")
     quantized = copy.deepcopy(model).eval()
+    linears = {name for name, _, action in plan if action == INT8}
+    for name in sorted(chosen - linears):
+        rebuilt = LinearRecurrent(quantized.get_submodule(name))
+        _replace(quantized, name, rebuilt)
+        linears |= {f"{name}.{child}" for child, module in rebuilt.named_modules()
+                    if isinstance(module, nn.Linear)}
     with _quiet_import():
         from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
     # set_inductor_config=False: leave torch.compile's global settings alone.
     config = Int8DynamicActivationInt8WeightConfig(set_inductor_config=False)
     try:
-        quantize_(quantized, config, filter_fn=lambda _module, fqn: fqn in chosen)
+        quantize_(quantized, config, filter_fn=lambda _module, fqn: fqn in linears)
     except Exception as exc:
         raise QuantizationError(f"torchao could not quantise {type(model).__name__}'s linear "
                                 f"layers {sorted(chosen)}: {type(exc).__name__}: {exc}") from exc
@@ -72,10 +82,6 @@ def quantize(model: Any) -> Any:
     import pandas as pd
 
     details = pd.DataFrame(plan, columns=["layer", "type", "action"])
-    recurrent = [name for name, _, action in plan if action == _RECURRENT]
-    if recurrent:
-        warnings.warn(f"quantize({type(model).__name__}): recurrent layers {recurrent} stay in "
-                      "float32: torchao has no int8 recurrent layers", UserWarning, stacklevel=2)
     before = _weight_bytes(model)
     after = _weight_bytes(quantized)
     quantized.compression_report = CompressionReport(
@@ -105,7 +111,8 @@ def _plan(model: Any) -> list[tuple[str, str, str]]:
             plain = type(weight) is nn.Parameter and weight.is_floating_point()
             rows.append((name, kind, INT8 if plain else _ALREADY))
         elif isinstance(module, nn.RNNBase):
-            rows.append((name, kind, _RECURRENT))
+            floating = all(p.is_floating_point() for p in own)
+            rows.append((name, kind, INT8_RECURRENT if floating else _ALREADY))
         elif isinstance(module, nn.modules.conv._ConvNd):
             rows.append((name, kind, _CONV))
         elif isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
@@ -117,6 +124,12 @@ def _plan(model: Any) -> list[tuple[str, str, str]]:
         else:
             rows.append((name, kind, _OTHER))
     return rows
+
+
+def _replace(model: Any, name: str, module: Any) -> None:
+    """Put `module` where the submodule called `name` is."""
+    parent, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, child, module)
 
 
 def _weight_bytes(model: Any) -> int:
