@@ -1,8 +1,8 @@
 """Inference benchmark: fp32 against int8 and pruned variants (and bf16/fp16 on a GPU), p50
-latency ratio and accuracy delta, on the demo model and a transformer-block model.
+latency ratio and accuracy delta, on the demo model, a transformer-block model and an LSTM.
 
-Usage: ``.venv/bin/python benchmarks/inference.py [--min-samples 300] [--cpu-only] [--threads N]``
-(about 5 minutes on 2 busy cores)
+Usage: ``.venv/bin/python benchmarks/inference.py [--min-samples 300] [--cpu-only] [--threads N]
+[--suites demo,transformer,lstm]`` (about 6 minutes on 2 busy cores)
 
 - Harness accuracy first: the per-call overhead (p50 of a function that does nothing), the p50
   of a 1 ms busy-wait against 1 ms, and the median against ``torch.utils.benchmark.Timer``
@@ -16,6 +16,9 @@ Usage: ``.venv/bin/python benchmarks/inference.py [--min-samples 300] [--cpu-onl
   trained with ``fit`` (3 epochs, seed 0) on a synthetic task: random sequences of 32 steps x
   32 features (seed 1), labelled by the argmax of a fixed random projection (seed 2) of the
   sequence mean, 10 classes (chance 13%); 4096 rows to train, accuracy on 512 held out.
+- LSTM: a one-layer ``nn.LSTM`` (32 -> 64) whose last hidden state feeds a linear head, trained
+  the same way on the same task; its int8 variant has the LSTM rebuilt from Linear layers
+  (``LinearRecurrent``) and quantised with them.
 - Each variant is timed with ``wb.compress.compare`` (single-stream, per batch size); ratio =
   variant p50 / fp32 p50 (<1 is faster). On a CUDA GPU the same runs on ``cuda:0`` with bf16
   and fp16 copies of the fp32 model added.
@@ -87,7 +90,7 @@ def demo_variants(device: str, half: bool) -> tuple[dict, torch.Tensor, object]:
     torch.manual_seed(0)
     model = fit(DemoClassifier(), task, epochs=30).to(device)
     x, y = task.x_test.to(device), task.y_test.to(device)
-    variants = _variants(model, half, demo=True)
+    variants = _variants(model, half, reference={torch.nn.Linear})
 
     def acc(m):
         return accuracy(m, x.to(_dtype(m)), y)
@@ -95,7 +98,9 @@ def demo_variants(device: str, half: bool) -> tuple[dict, torch.Tensor, object]:
     return variants, x, acc
 
 
-def transformer_variants(device: str, half: bool) -> tuple[dict, torch.Tensor, object]:
+def transformer_variants(device: str, half: bool, make=TransformerClassifier, epochs: int = 3,
+                         lr: float = 1e-3, reference: set | None = None
+                         ) -> tuple[dict, torch.Tensor, object]:
     """A synthetic sequence task the encoder learns in seconds: 32 steps of 32 features, the
     class the argmax of a fixed random projection of the sequence's mean (10 classes)."""
     from workbench.models import Task
@@ -106,9 +111,9 @@ def transformer_variants(device: str, half: bool) -> tuple[dict, torch.Tensor, o
     task = Task(x[:4096], labels[:4096], x[4096:], labels[4096:],
                 tuple(str(i) for i in range(10)))
     torch.manual_seed(0)
-    model = fit(TransformerClassifier(), task, epochs=3, batch_size=64, lr=1e-3).to(device)
+    model = fit(make(), task, epochs=epochs, batch_size=64, lr=lr).to(device)
     x_test, y_test = task.x_test.to(device), task.y_test.to(device)
-    variants = _variants(model, half, demo=False)
+    variants = _variants(model, half, reference)
 
     def acc(m):
         return accuracy(m, x_test.to(_dtype(m)), y_test)
@@ -116,12 +121,32 @@ def transformer_variants(device: str, half: bool) -> tuple[dict, torch.Tensor, o
     return variants, x_test, acc
 
 
+class LSTMClassifier(torch.nn.Module):
+    """An LSTM over the sequence; the last step's hidden state -> class logits."""
+
+    def __init__(self, in_features: int = 32, hidden: int = 64, classes: int = 10) -> None:
+        super().__init__()
+        self.lstm = torch.nn.LSTM(in_features, hidden, batch_first=True)
+        self.head = torch.nn.Linear(hidden, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.lstm(x)[0][:, -1])
+
+
+def lstm_variants(device: str, half: bool) -> tuple[dict, torch.Tensor, object]:
+    """The transformer's synthetic task, learnt by an LSTM."""
+    return transformer_variants(device, half, LSTMClassifier, epochs=5, lr=3e-3,
+                                reference={torch.nn.LSTM, torch.nn.Linear})
+
+
 def _dtype(model: torch.nn.Module) -> torch.dtype:
     """The model's floating dtype (float32 when its weights are packed away, as torch.ao's)."""
     return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
 
 
-def _variants(model: torch.nn.Module, half: bool, demo: bool) -> dict:
+def _variants(model: torch.nn.Module, half: bool, reference: set | None) -> dict:
+    """fp32, int8 and pruned; bf16 and fp16 on a GPU; on CPU, the deprecated torch.ao int8 of
+    the `reference` layer types for comparison (None: it cannot run the model)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         variants = {"fp32": model, "int8": wb.compress.quantize(model),
@@ -129,24 +154,29 @@ def _variants(model: torch.nn.Module, half: bool, demo: bool) -> dict:
         if half:
             variants["bf16"] = copy.deepcopy(model).to(torch.bfloat16)
             variants["fp16"] = copy.deepcopy(model).to(torch.float16)
-        elif demo:
+        elif reference:
             from torch.ao.quantization import quantize_dynamic
 
             variants["int8 torch.ao (deprecated, reference)"] = quantize_dynamic(
-                copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+                copy.deepcopy(model), reference, dtype=torch.qint8)
     return variants
 
 
-def run(device: str, min_samples: int) -> list[dict]:
+SUITES = {"demo": ("DemoClassifier (gapminder)", demo_variants, (1, 128)),
+          "transformer": ("TransformerClassifier (2 layers, seq 32)", transformer_variants,
+                          (1, 16)),
+          "lstm": ("LSTMClassifier (1 layer, 64, seq 32)", lstm_variants, (1, 16))}
+
+
+def run(device: str, min_samples: int, suites: list[str]) -> list[dict]:
     half = device.startswith("cuda")
     rows = []
-    # The transformer's int8 variant takes ~0.1 s a call on a CPU without int8 kernels: fewer
-    # samples there keep the run to minutes.
-    suites = [("DemoClassifier (gapminder)", demo_variants, (1, 128), min_samples),
-              ("TransformerClassifier (2 layers, seq 32)", transformer_variants, (1, 16),
-               min_samples if half else max(30, min_samples // 5))]
     metric = "accuracy"
-    for name, build, batch_sizes, samples in suites:
+    for key in suites:
+        name, build, batch_sizes = SUITES[key]
+        # The sequence models' int8 variants take ~0.1 s a call on a CPU without int8
+        # kernels: fewer samples there keep the run to minutes.
+        samples = min_samples if half or key == "demo" else max(30, min_samples // 5)
         variants, x, score = build(device, half)
         for b in batch_sizes:
             with warnings.catch_warnings():
@@ -183,7 +213,13 @@ def main() -> None:
                         help="timed requests per variant and batch size (default 300)")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default torch's)")
     parser.add_argument("--cpu-only", action="store_true", help="skip the GPU part")
+    parser.add_argument("--suites", default=",".join(SUITES),
+                        help=f"comma-separated models to run (default all: {','.join(SUITES)})")
     args = parser.parse_args()
+    suites = [s for s in args.suites.split(",") if s]
+    unknown = sorted(set(suites) - set(SUITES))
+    if unknown:
+        parser.error(f"--suites: unknown {unknown}; choose from {sorted(SUITES)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"# {date.today()}, {platform.machine()} {platform.processor() or ''}, "
@@ -192,9 +228,9 @@ def main() -> None:
     print("\n## Harness accuracy\n\n| check | measured | target |\n|---|---|---|")
     for check in harness_checks():
         print("| " + " | ".join(check) + " |", flush=True)
-    rows = run("cpu", args.min_samples)
+    rows = run("cpu", args.min_samples, suites)
     if torch.cuda.is_available() and not args.cpu_only:
-        rows += run("cuda:0", args.min_samples)
+        rows += run("cuda:0", args.min_samples, suites)
     else:
         print("\nno CUDA GPU: the GPU part (fp32 vs bf16/fp16/int8 on cuda:0) was not run")
     print("\n## Variants\n")
