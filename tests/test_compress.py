@@ -101,6 +101,7 @@ def test_a_model_that_cannot_be_quantised_names_its_layers_and_why():
         wb.compress.quantize(nn.ReLU())
 
 
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 @pytest.mark.parametrize("rnn", [
     nn.LSTM(5, 7), nn.LSTM(5, 7, num_layers=2, bidirectional=True, batch_first=True),
     nn.LSTM(5, 7, num_layers=2, proj_size=3), nn.GRU(5, 7, num_layers=2, bidirectional=True),
