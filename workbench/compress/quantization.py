@@ -66,7 +66,7 @@ def quantize(model: Any) -> Any:
     linears = {name for name, _, action in plan if action == INT8}
     for name in sorted(chosen - linears):
         rebuilt = LinearRecurrent(quantized.get_submodule(name))
-        _replace(quantized, name, rebuilt)
+        quantized.set_submodule(name, rebuilt)
         linears |= {f"{name}.{child}" for child, module in rebuilt.named_modules()
                     if isinstance(module, nn.Linear)}
     with _quiet_import():
@@ -81,9 +81,11 @@ def quantize(model: Any) -> Any:
 
     import pandas as pd
 
+    from workbench.compress.comparison import state_dict_bytes
+
     details = pd.DataFrame(plan, columns=["layer", "type", "action"])
-    before = _weight_bytes(model)
-    after = _weight_bytes(quantized)
+    before = state_dict_bytes(model)
+    after = state_dict_bytes(quantized)
     quantized.compression_report = CompressionReport(
         variant="int8", method=METHOD,
         summary=f"{len(chosen)} of {len(plan)} weighted layers to int8; weights "
@@ -111,8 +113,7 @@ def _plan(model: Any) -> list[tuple[str, str, str]]:
             plain = type(weight) is nn.Parameter and weight.is_floating_point()
             rows.append((name, kind, INT8 if plain else _ALREADY))
         elif isinstance(module, nn.RNNBase):
-            floating = all(p.is_floating_point() for p in own)
-            rows.append((name, kind, INT8_RECURRENT if floating else _ALREADY))
+            rows.append((name, kind, INT8_RECURRENT))
         elif isinstance(module, nn.modules.conv._ConvNd):
             rows.append((name, kind, _CONV))
         elif isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
@@ -124,19 +125,6 @@ def _plan(model: Any) -> list[tuple[str, str, str]]:
         else:
             rows.append((name, kind, _OTHER))
     return rows
-
-
-def _replace(model: Any, name: str, module: Any) -> None:
-    """Put `module` where the submodule called `name` is."""
-    parent, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent) if parent else model, child, module)
-
-
-def _weight_bytes(model: Any) -> int:
-    """Bytes of the serialised state dict (what `torch.save` writes)."""
-    from workbench.compress.comparison import state_dict_bytes
-
-    return state_dict_bytes(model)
 
 
 @contextlib.contextmanager

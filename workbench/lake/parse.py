@@ -83,8 +83,7 @@ def read_range(src: SourceFile, start: int, end: int) -> pa.Buffer:
         begin = 0 if start == 0 else _next_newline(f, start - 1, src.size) + 1
         if begin >= end:
             return pa.py_buffer(b"")
-        stop = src.size if end >= src.size else _next_newline(f, end - 1, src.size) + 1
-        stop = min(stop, src.size)
+        stop = min(_next_newline(f, end - 1, src.size) + 1, src.size)
         f.seek(begin)
         return f.read_buffer(stop - begin)
 
