@@ -142,6 +142,11 @@ class GpuSampler:
         finally:
             pynvml.nvmlShutdown()
 
+    def __len__(self) -> int:
+        """Samples so far; cheap (no frame is built), for pollers such as the live view."""
+        with self._lock:
+            return len(self._rows)
+
     def frame(self) -> Any:
         """The samples so far: a DataFrame with `COLUMNS` (util in percent)."""
         import pandas as pd

@@ -34,7 +34,6 @@ import itertools
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -46,6 +45,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.compute.probe import free_port
 from workbench.home import home
 from workbench.train.runtime import (
     ENV_BACKEND,
@@ -139,7 +139,7 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
             "nprocs": nprocs, "started": time.time(), "run_dir": str(run_dir)}
     sink = MetricsSink()
     sampler = GpuSampler() if backend == "nccl" else None
-    port = _free_port()
+    port = free_port()
     procs: list[subprocess.Popen] = []
     try:
         for rank in range(nprocs):
@@ -205,6 +205,11 @@ class Job:
         """How many records the notebook has received from the ranks so far; cheap (no frame
         is built), for pollers such as the live view."""
         return len(self._group.sink)
+
+    @property
+    def gpu_samples(self) -> int:
+        """How many GPU samples `gpu` holds so far; cheap (no frame is built)."""
+        return 0 if self._group.sampler is None else len(self._group.sampler)
 
     @property
     def error(self) -> WorkerError | None:
@@ -447,13 +452,6 @@ def _describe_exit(code: int) -> str:
             return f"killed by {signal.Signals(-code).name}"
         return f"killed by signal {-code}"
     return f"exit code {code}"
-
-
-def _free_port() -> int:
-    """A TCP port free on loopback now, for the rendezvous (rank 0's TCPStore binds it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _pickle(cloudpickle: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> bytes:

@@ -25,8 +25,7 @@ if TYPE_CHECKING:
     from workbench.lake import Lake
 
 RUNS, RUN_METRICS, BENCH = "_runs", "_run_metrics", "_bench"  # what training and bench record
-# The per-step columns every `_run_metrics` record has; any other numeric column is a metric.
-STEP_COLUMNS = ("run_id", "rank", "step", "time", "samples", "step_s", "data_s")
+STEP_COLUMNS = ("run_id", "rank", "step", "time", "samples", "step_s", "data_s")  # of no records
 WINDOWS = 40  # a run's timeline is cut into at most this many windows for its rates and quantiles
 ALL_MODELS = "All models"
 CHART_WIDTH = 640  # px: two charts side by side on a laptop screen, one under the other below
@@ -131,7 +130,10 @@ class LakeHealth(_LakeView):
         else:
             self.quarantine_chart = widgets.HTML(
                 "<p><i>No rows quarantined in any table: every ingested row fit.</i></p>")
-        self.browser = LakeBrowser(self.lake)
+        if getattr(self, "browser", None) is None:  # made once; a refresh re-reads it
+            self.browser = LakeBrowser(self.lake)
+        else:
+            self.browser.refresh()
         self.body.children = [
             self.summary, self.table_list,
             _chart_row([self.rows_chart, self.quarantine_chart]),
@@ -284,6 +286,8 @@ class TrainingRuns(_LakeView):
             self._show_metric()
 
     def _show_run(self) -> None:
+        from workbench.widgets.training import logged_metrics
+
         run = self.runs.set_index("run_id").loc[self.run_id]
         self.run_info.value = _run_info_html(self.run_id, run)
         records = self.run_metrics()
@@ -298,7 +302,7 @@ class TrainingRuns(_LakeView):
         else:
             self.charts.children = [*(self.figures[n] for n in names),
                                     widgets.VBox([self.metric_picker, self.metric_box])]
-        metrics = _metric_columns(records)
+        metrics = logged_metrics(records)  # as the live monitor lists them
         self._quiet = True
         try:
             self.metric_picker.options = metrics
@@ -370,12 +374,6 @@ def _runs_html(runs: pd.DataFrame) -> str:
         "peak_memory_bytes": "peak memory", "mfu": "MFU"})
     return shown.to_html(index=False, border=0, na_rep="", float_format=_number,
                          classes="workbench-runs")
-
-
-def _metric_columns(records: pd.DataFrame) -> list[str]:
-    """The logged metrics of a run: numeric columns beyond the step columns that have values."""
-    return [c for c in records.columns if c not in STEP_COLUMNS
-            and records[c].dtype.kind in "fiu" and records[c].notna().any()]
 
 
 def _windows(elapsed: np.ndarray) -> np.ndarray:

@@ -331,6 +331,11 @@ class _LiveJob:
     def gpu(self) -> pd.DataFrame:
         return self.job.gpu
 
+    def gpu_count(self) -> int:
+        """GPU samples so far, without a frame where the job can say (`Job.gpu_samples`)."""
+        count = getattr(self.job, "gpu_samples", None)
+        return len(self.job.gpu) if count is None else count
+
     def failure(self) -> Failure | None:
         err = self.job.error
         if err is None:
@@ -374,6 +379,9 @@ class _Replay:
         from workbench.compute.gpus import GpuSampler
 
         return pd.DataFrame(columns=list(GpuSampler.COLUMNS))  # not kept on disk
+
+    def gpu_count(self) -> int:
+        return 0
 
     def failure(self) -> Failure | None:
         """The first rank to fail, from the error files the ranks left (as the launcher picks
@@ -563,7 +571,7 @@ class TrainingMonitor(widgets.VBox):
             last = time.monotonic()
             try:
                 ended = self.source.status() != "running"
-                key = (self.source.record_count(), len(self.source.gpu()))
+                key = (self.source.record_count(), self.source.gpu_count())
                 if ended or key != self._seen:
                     with self._lock:
                         if self._closed:
