@@ -3,7 +3,6 @@ check that the suite leaves no child process behind."""
 
 from __future__ import annotations
 
-import socket
 import time
 
 import psutil
@@ -30,13 +29,6 @@ def _tracker(proc: psutil.Process) -> bool:
         return "multiprocessing.resource_tracker" in " ".join(proc.cmdline())
     except psutil.NoSuchProcess:
         return True  # gone already
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import free_port
+
+from workbench.compute.probe import free_port
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -13,11 +13,11 @@ import sys
 import time
 
 import pytest
-from conftest import free_port
 from distributed import LocalCluster
 
 import workbench.compute as wc
 from workbench.compute import registry
+from workbench.compute.probe import free_port
 
 
 @pytest.fixture(autouse=True)

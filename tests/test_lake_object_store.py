@@ -8,9 +8,9 @@ import sys
 import time
 
 import pytest
-from conftest import free_port
 
 import workbench as wb
+from workbench.compute.probe import free_port
 
 
 @pytest.fixture

@@ -237,7 +237,7 @@ def test_lake_location():
 
 def test_jupyter_server_renders_the_dashboards_at_voila_render(results_lake, tmp_path):
     """What the Binder badge opens: Voila's server extension inside the notebook server."""
-    from conftest import free_port
+    from workbench.compute.probe import free_port
 
     port, token = free_port(), uuid.uuid4().hex
     root = DASHBOARDS.parent.parent

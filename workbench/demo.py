@@ -63,16 +63,12 @@ def bench_and_compress(lake, trained: dict, epochs: int):
     import torch
 
     import workbench as wb
-    from workbench.models import FEATURES, LABEL, TRAIN_TABLE, DemoClassifier, held_out
+    from workbench.models import FEATURES, LABEL, TRAIN_TABLE, DemoClassifier, accuracy, held_out
 
     model = DemoClassifier()
     model.load_state_dict(trained["state_dict"])
     model.eval()
     x, y = held_out(lake, trained["mean"], trained["std"])
-
-    def accuracy(m) -> float:
-        with torch.inference_mode():
-            return float((m(x).argmax(1) == y).float().mean())
 
     res = wb.bench.latency(model, x, batch_sizes=(1, 16, 128), min_samples=300)
     res.save(lake, model="demo", variant="fp32")
@@ -82,8 +78,8 @@ def bench_and_compress(lake, trained: dict, epochs: int):
     student = wb.compress.distill(model, DemoClassifier(hidden=16), loader, epochs=epochs)
     variants = {"fp32": model, "int8": wb.compress.quantize(model),
                 "pruned": wb.compress.prune(model, 0.5), "student": student}
-    comparison = wb.compress.compare(variants, x, eval_fn=accuracy, metric_name="accuracy",
-                                     min_samples=300, model_name="demo")
+    comparison = wb.compress.compare(variants, x, eval_fn=lambda m: accuracy(m, x, y),
+                                     metric_name="accuracy", min_samples=300, model_name="demo")
     comparison.save(lake, model="demo")
     return res, comparison
 

@@ -3,7 +3,6 @@ dashboards read, and the latency summary every row carries."""
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -75,7 +74,3 @@ def bench_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
         raise ValueError(f"_bench rows lack columns {missing}")
     columns = {name: [row[name] for row in rows] for name in BENCH_COLUMNS}
     return pa.table(columns, schema=BENCH_SCHEMA)
-
-
-def nan_if_none(value: float | None) -> float:
-    return math.nan if value is None else float(value)

@@ -1,4 +1,4 @@
-"""Cheap checks of a scheduler address with a plain socket, no Dask client.
+"""Cheap checks of a scheduler address with a plain socket, no Dask client; and a free port.
 
 The registry uses `reachable` to prune clusters that are gone; `cluster(address)` uses
 `speaks_dask` too, because distributed waits forever for a handshake from a port that accepts
@@ -52,3 +52,10 @@ def speaks_dask(address: str, timeout: float) -> bool:
 def _split(address: str) -> SplitResult:
     """The address as URL parts; a bare host:port means tcp, as it does for distributed."""
     return urlsplit(address if "://" in address else f"tcp://{address}")
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (a training rendezvous, a dashboard server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

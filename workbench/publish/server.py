@@ -41,6 +41,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.compute.probe import free_port
+from workbench.compute.registry import owner_fields
 from workbench.publish import registry
 from workbench.publish.errors import NotebookNotFoundError, PublishError
 from workbench.publish.serve import terminate
@@ -200,7 +202,7 @@ def publish(notebook: str | os.PathLike, name: str | None = None, port: int | No
                "--MappingKernelManager.cull_busy=True"]
     attempt = 1
     while True:
-        chosen = port if port is not None else _free_port()
+        chosen = port if port is not None else free_port()
         try:
             return _start(path, name, chosen, lake_uri, env, options, start_timeout)
         except _PortTaken:
@@ -229,13 +231,14 @@ def _start(path: Path, name: str, port: int, lake_uri: str | None, env: dict[str
            options: list[str], start_timeout: float) -> Dashboard:
     import psutil
 
+    owner = owner_fields()  # this process: the server dies with it, its entry is pruned with it
     entry_id = uuid.uuid4().hex[:12]
     logs = registry.registry_dir() / "logs"
     logs.mkdir(exist_ok=True)
     log_path = logs / f"{entry_id}.log"
     command = [
         sys.executable, "-m", "workbench.publish.serve",
-        f"--parent-pid={os.getpid()}", f"--parent-created={psutil.Process().create_time()}",
+        f"--parent-pid={owner['pid']}", f"--parent-created={owner['pid_created']}",
         "--", str(path), "--no-browser", f"--port={port}", "--Voila.port_retries=0",
         "--Voila.ip=127.0.0.1", "--strip_sources=True", "--show_tracebacks=True", *options]
     with open(log_path, "wb") as log:
@@ -255,8 +258,7 @@ def _start(path: Path, name: str, port: int, lake_uri: str | None, env: dict[str
         "id": entry_id, "name": name, "url": dashboard.url, "port": port,
         "notebook": str(path), "lake": lake_uri, "server_pid": process.pid,
         "server_created": psutil.Process(process.pid).create_time(),
-        "pid": os.getpid(), "pid_created": psutil.Process().create_time(),
-        "created": dashboard.created, "log": str(log_path)})
+        **owner, "created": dashboard.created, "log": str(log_path)})
     _live.append(dashboard)
     return dashboard
 
@@ -329,12 +331,6 @@ def _check_port(port: int) -> None:
                 raise PublishError(f"port {port} on 127.0.0.1 is {reason}: pass another port=,"
                                    " or none to get a free one") from exc
             raise
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stop_all() -> None:
