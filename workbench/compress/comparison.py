@@ -100,12 +100,13 @@ class CompareResult:
 
         base = self.baseline
         rows = []
+        base_p50 = self.results[base].table["p50_ms"].iloc[0]
         for variant, res in self.results.items():
             row = res.table.iloc[0]
             rows.append({"variant": variant, "size_mb": self.sizes[variant],
                          "params": res.params, "p50_ms": row["p50_ms"],
                          "p99_ms": row["p99_ms"], "throughput": row["throughput"],
-                         "speedup": self.results[base].table["p50_ms"].iloc[0] / row["p50_ms"]})
+                         "speedup": base_p50 / row["p50_ms"]})
             if self.metrics:
                 rows[-1][self.metric_name] = self.metrics[variant]
                 rows[-1][f"{self.metric_name}_delta"] = (self.metrics[variant]

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.publish.errors import NotebookNotFoundError, PublishError
+from workbench.publish.errors import PublishError
 
 if TYPE_CHECKING:
     from workbench.lake import Lake
@@ -238,14 +238,9 @@ def _notebook_body(notebook: Path, lake: Any, timeout: int) -> str:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    if not notebook.is_file():
-        raise NotebookNotFoundError(f"no notebook at {notebook}: check the path")
-    try:
-        nb = nbformat.read(notebook, as_version=4)
-    except Exception as exc:  # nbformat raises JSON, validation and reader errors alike
-        raise PublishError(f"{notebook} is not a readable notebook ({type(exc).__name__}: "
-                           f"{exc})") from exc
-    from workbench.publish.server import lake_location
+    from workbench.publish.server import lake_location, read_notebook
+
+    nb = read_notebook(notebook)
 
     env = dict(os.environ)
     if lake is not None:

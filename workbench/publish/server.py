@@ -39,7 +39,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workbench.compute.probe import free_port
 from workbench.compute.registry import owner_fields
@@ -291,20 +291,25 @@ def _wait_until_serving(dashboard: Dashboard, timeout: float) -> None:
 
 def _check_notebook(notebook: str | os.PathLike) -> Path:
     """The notebook as an absolute path, after checking it exists and is a notebook."""
+    path = Path(os.fspath(notebook)).expanduser().resolve()
+    read_notebook(path)
+    return path
+
+
+def read_notebook(path: Path) -> Any:
+    """The notebook at ``path`` (nbformat v4), or a clear error: missing, not an .ipynb file,
+    or unreadable."""
     import nbformat
 
-    path = Path(os.fspath(notebook)).expanduser().resolve()
     if not path.exists():
-        raise NotebookNotFoundError(f"no notebook at {path}: check the path (publish takes an "
-                                    ".ipynb file)")
+        raise NotebookNotFoundError(f"no notebook at {path}: check the path (an .ipynb file)")
     if not path.is_file() or path.suffix != ".ipynb":
-        raise PublishError(f"{path} is not a notebook: publish takes an .ipynb file")
+        raise PublishError(f"{path} is not a notebook: give an .ipynb file")
     try:
-        nbformat.read(path, as_version=4)
+        return nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises JSON, validation and reader errors alike
         raise PublishError(f"{path} is not a readable notebook ({type(exc).__name__}: {exc}); "
                            "open it in JupyterLab to repair it") from exc
-    return path
 
 
 def _check_voila() -> None:
