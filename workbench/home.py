@@ -1,11 +1,12 @@
-"""The workbench's own directory, where the cluster registry, run folders and the default PII
-key file live: ``$WORKBENCH_HOME``, else ``~/.workbench``."""
+"""The workbench's own directory, where the registries (clusters, dashboards), run folders and
+the default PII key file live: ``$WORKBENCH_HOME``, else ``~/.workbench``."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,21 @@ def write_json(path: Path, obj: Any) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def live_entries(name: str, required: set[str],
+                 alive: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """The entries of the registry ``private_dir(name)`` (one JSON file each), oldest first by
+    their "created". Files that are unreadable, lack a ``required`` key, or whose entry is not
+    ``alive`` are deleted as they are found."""
+    entries = []
+    for path in private_dir(name).glob("*.json"):
+        try:
+            entry = json.loads(path.read_text())
+        except (OSError, ValueError):
+            entry = None
+        if not isinstance(entry, dict) or not entry.keys() >= required or not alive(entry):
+            path.unlink(missing_ok=True)
+            continue
+        entries.append(entry)
+    return sorted(entries, key=lambda entry: entry.get("created", 0))

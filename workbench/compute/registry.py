@@ -7,13 +7,12 @@ entries whose owner process has died or whose scheduler no longer accepts connec
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.compute.probe import reachable
-from workbench.home import private_dir, write_json
+from workbench.home import live_entries, private_dir, write_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,27 +54,11 @@ def clusters(timeout: float = 0.5) -> pd.DataFrame:
     """
     import pandas as pd
 
-    rows = []
-    for path in sorted(registry_dir().glob("*.json")):
-        entry = _read(path)
-        if entry is None or not owner_alive(entry) or not reachable(entry["address"], timeout):
-            path.unlink(missing_ok=True)
-            continue
-        rows.append(entry)
+    rows = live_entries("clusters", {"address", "pid", "pid_created"},
+                        lambda entry: owner_alive(entry) and reachable(entry["address"], timeout))
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["created"] = pd.to_datetime(table["created"], unit="s", utc=True)
-    return table.sort_values("created", ignore_index=True)
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    """One entry, or None when the file is unreadable or not an entry (it is then pruned)."""
-    try:
-        entry = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(entry, dict) or not {"address", "pid", "pid_created"} <= entry.keys():
-        return None
-    return entry
+    return table
 
 
 def owner_alive(entry: dict[str, Any]) -> bool:

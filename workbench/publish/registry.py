@@ -9,10 +9,10 @@ connections.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench import home
 from workbench.compute.probe import reachable
 from workbench.compute.registry import owner_alive
 from workbench.home import private_dir, write_json
@@ -41,14 +41,7 @@ def unregister(entry_id: str) -> None:
 
 def live_entries(timeout: float = 0.5) -> list[dict[str, Any]]:
     """The entries of running dashboards, oldest first; dead ones are deleted as found."""
-    entries = []
-    for path in registry_dir().glob("*.json"):
-        entry = _read(path)
-        if entry is None or not _alive(entry, timeout):
-            path.unlink(missing_ok=True)
-            continue
-        entries.append(entry)
-    return sorted(entries, key=lambda e: e.get("created", 0))
+    return home.live_entries("dashboards", _REQUIRED, lambda entry: _alive(entry, timeout))
 
 
 def dashboards(timeout: float = 0.5) -> pd.DataFrame:
@@ -69,14 +62,3 @@ def _alive(entry: dict[str, Any], timeout: float) -> bool:
     server = {"pid": entry["server_pid"], "pid_created": entry["server_created"]}
     return (owner_alive(entry) and owner_alive(server)
             and reachable(f"tcp://127.0.0.1:{entry['port']}", timeout))
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    """One entry, or None when the file is unreadable or not an entry (it is then pruned)."""
-    try:
-        entry = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(entry, dict) or not entry.keys() >= _REQUIRED:
-        return None
-    return entry
