@@ -19,20 +19,14 @@ the test's tmp_path, and the assertion message names both.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-import psutil
 import pytest
 
-from workbench.compute.probe import free_port
+import workbench as wb
 
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -57,7 +51,6 @@ PEOPLE = """id,name,email,age
 """
 REASONS = ["expected 4 fields, got 5", "expected 4 fields, got 2"]
 SCORES = "player,points\n" + "".join(f"p{i},{i * 3 % 17}\n" for i in range(20))
-SERVER_START_S = 30
 PAGE_MS = 45_000  # the first render waits for a kernel to start and run the notebook
 KERNEL_MS = 15_000  # a click answered by the kernel
 PROFILE_MS = 30_000  # a profile computed on the cluster
@@ -66,7 +59,6 @@ PROFILE_MS = 30_000  # a profile computed on the cluster
 @pytest.fixture
 def lake_path(tmp_path, dask_cluster, pii_key):
     """Two tables: `people` (PII email, 2 quarantined rows) and `scores` (20 clean rows)."""
-    import workbench as wb
 
     src = tmp_path / "sources"
     src.mkdir()
@@ -81,9 +73,9 @@ def lake_path(tmp_path, dask_cluster, pii_key):
 
 @contextlib.contextmanager
 def voila_notebook(cells: list[str], tmp_path: Path, name: str):
-    """Write ``cells`` as a notebook and serve it with a standalone Voila server (sources
-    stripped); yield its URL. The server and its kernels (and whatever they started) are killed
-    at the end; its log is ``tmp_path/voila.log``. It inherits this process's environment."""
+    """Write ``cells`` as a notebook and publish it (`wb.publish`: a standalone Voila server,
+    sources stripped, inheriting this process's environment); yield its URL. The server and its
+    kernels are stopped at the end, and its log copied to ``tmp_path/voila.log``."""
     import nbformat
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
@@ -91,18 +83,11 @@ def voila_notebook(cells: list[str], tmp_path: Path, name: str):
     nb.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
     notebook = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, notebook)
-    port = free_port()
-    with open(tmp_path / "voila.log", "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1", "--strip_sources=True"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=os.environ.copy())
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_serving(url, server, tmp_path / "voila.log")
-        yield url
-    finally:
-        _stop(server)
+    with wb.publish(notebook, name=name) as dashboard:
+        try:
+            yield dashboard.url
+        finally:
+            shutil.copyfile(dashboard.log_path, tmp_path / "voila.log")
 
 
 @pytest.fixture
@@ -262,37 +247,3 @@ def _expect_bars(chart, at_least: int) -> None:
             raise AssertionError(f"expected at least {at_least} drawn bars, found {drawn} "
                                  f"(bar heights {heights})")
         time.sleep(0.2)
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """End the server and every process under it. jupyter_client starts each kernel in a
-    session of its own, so killing the server's process group would leave the kernels behind."""
-    if server.poll() is not None:  # exited and reaped already: its pid may name another process
-        return
-    parent = psutil.Process(server.pid)
-    family = [parent, *parent.children(recursive=True)]
-    for proc in family:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.terminate()
-    _, alive = psutil.wait_procs(family, timeout=10)
-    for proc in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
-    server.wait(timeout=10)
-
-
-def _wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
-    """Poll a static file of the server (not the notebook, which would start a kernel)."""
-    probe = url + "voila/labextensions/@jupyter-widgets/jupyterlab-manager/package.json"
-    deadline = time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"voila exited with {server.returncode}; its log: {log}")
-        try:
-            with urllib.request.urlopen(probe, timeout=2):
-                return
-        except urllib.error.HTTPError as exc:
-            raise AssertionError(f"voila answered {exc.code} for {probe}; its log: {log}") from exc
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"voila did not answer at {url} within {SERVER_START_S} s; its log: {log}")
