@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from workbench.kernels import (
@@ -355,6 +355,23 @@ def test_histogram_matches_numpy(values: list[float], bins: int, lo: float, widt
 
 
 @FAST
+@given(
+    lo=st.sampled_from([1e15, 3.3e16, -7.1e17, 1.7e18, 123456789.0, 0.1, -3.0]),
+    bins=st.integers(1, 60),
+    ulps_per_bin=st.integers(1, 4),
+)
+def test_histogram_bins_a_few_ulps_wide(lo: float, bins: int, ulps_per_bin: int) -> None:
+    """Where rounding is largest against a bin's width, values on, just below and just above
+    every edge still land in the bins numpy gives (the arithmetic estimate is corrected)."""
+    hi = lo + float(np.spacing(abs(lo))) * bins * ulps_per_bin
+    edges = np.linspace(lo, hi, bins + 1)
+    assume(np.all(edges[:-1] < edges[1:]))  # else histogram refuses the range (tested below)
+    x = np.concatenate([edges, np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)])
+    np.testing.assert_array_equal(histogram(x, bins, (lo, hi)).counts,
+                                  np.histogram(x, bins, (lo, hi))[0])
+
+
+@FAST
 @given(values=st.lists(st.floats(-3, 3), max_size=200), data=st.data())
 def test_histogram_merge_equals_whole(values: list[float], data: st.DataObject) -> None:
     x = np.array(values, dtype=np.float64)
@@ -374,6 +391,8 @@ def test_histogram_nulls_and_errors() -> None:
         histogram(np.array([1.0]), 2, (1.0, 1.0))
     with pytest.raises(ValueError, match="'bins'"):
         histogram(np.array([1.0]), 0, (0.0, 1.0))
+    with pytest.raises(ValueError, match="too many"):  # bins narrower than a float's spacing
+        histogram(np.array([1e16]), 8, (1e16, 1e16 + 4))
     assert isinstance(h, Histogram)
 
 

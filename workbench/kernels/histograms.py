@@ -1,9 +1,12 @@
 """``histogram``: fixed-edge counts of a column, mergeable across partitions.
 
-The bin assignment mirrors ``np.histogram`` exactly (same edges from ``np.linspace``, same
-rounding fix-ups, last bin closed) but runs as one numba pass with no temporaries. Its CUDA
-twin computes the same bin for every value (same float64 operations, IEEE on both) and counts
-in shared memory per block, then adds the block's counts to the global ones with atomics.
+The bin assignment gives ``np.histogram``'s counts exactly (same edges from ``np.linspace``,
+last bin closed) in one numba pass with no temporaries: a bin is estimated arithmetically, then
+corrected against the edges, as numpy does. The estimate is within one bin of the edges' bin
+(its rounding error is a few ulps of ``bins``), so the correction makes every backend land on
+the same bin: the CPU estimates with one multiplication by ``bins / (hi - lo)`` (a division per
+value costs a fifth of the kernel's time), the CUDA twin divides as numpy does, and counts in
+shared memory per block, then adds the block's counts to the global ones with atomics.
 """
 
 from __future__ import annotations
@@ -83,14 +86,14 @@ def _histogram_cupy(x: Any, edges: np.ndarray) -> np.ndarray:
 @njit(cache=True, nogil=True)
 def _histogram_kernel(x, lo, hi, edges, counts):
     bins = counts.shape[0]
-    denom = hi - lo
+    scale = bins / (hi - lo)
     for i in range(x.shape[0]):
         v = x[i]
         if not (v >= lo and v <= hi):  # also drops NaN
             continue
-        idx = int(((v - lo) / denom) * bins)
-        if idx == bins:
-            idx -= 1
+        idx = int((v - lo) * scale)
+        if idx >= bins:
+            idx = bins - 1
         if v < edges[idx]:
             idx -= 1
         if idx != bins - 1 and v >= edges[idx + 1]:
