@@ -1,6 +1,6 @@
 """Throughput of workbench.kernels against the plain composition they replace, in one run.
 
-    .venv/bin/python benchmarks/kernels.py [--cpu] [--gpu] [--sizes 1e6,1e7] [--repeat 3]
+    .venv/bin/python benchmarks/kernels.py [--cpu] [--gpu] [--sizes 1e6,1e7,1e8] [--repeat 3]
 
 Per function and size: seconds (best of ``--repeat`` after one warm-up call), GB/s of the bytes
 the operation must touch at least (input read, output written), elements/s, and the ratio
@@ -279,11 +279,12 @@ def main() -> None:
     run_cpu = args.cpu or not args.gpu
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.processor()}")
     if run_cpu:
-        sizes = [int(float(v)) for v in (args.sizes or "1e6,1e7").split(",")]
+        sizes = [int(float(v)) for v in (args.sizes or "1e6,1e7,1e8").split(",")]
         rows = [r for n in sizes for r in cpu_rows(n, args.repeat)]
         print("\n## CPU (one thread)\n")
         table(rows, None)
-        fused = [r for r in rows if r.function in ("standardize", "moments") and r.baseline]
+        fused = [r for r in rows
+                 if r.function in ("standardize", "moments", "histogram") and r.baseline]
         worst = min(r.baseline / r.seconds for r in fused)
         print(
             f"- target: fused CPU kernels >= {TARGET_CPU_FUSED}x numpy: worst {worst:.1f}x, "
