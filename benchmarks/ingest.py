@@ -10,6 +10,9 @@ Methods (each writes Parquet from the same cached CSV files, page cache warm):
 2. DuckDB: ``COPY (SELECT * FROM read_csv('DIR/*.csv')) TO 'out.parquet' (FORMAT parquet)``
    (in this process, default threads = all cores).
 3. Plain Dask: ``dask.dataframe.read_csv(files).to_parquet(out)`` on the same cluster.
+4. The floor: one task per file on the same cluster, each only pyarrow's ``read_csv`` and
+   ``write_table`` (snappy), the two steps any CSV-to-Parquet ingest pays. Not a competitor:
+   it says how fast an ingest on this cluster could be at best, to weigh the targets.
 
 Before timing, each method runs once on a small sample (imports, numba's cached kernels and
 DuckDB's first query are not what is measured); each timed run then takes the best of
@@ -125,6 +128,25 @@ def run_dask(files: list[Path], out: Path) -> Measure:
     return m
 
 
+def _copy_file(path: str, out: str) -> int:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(use_threads=False))
+    pq.write_table(table, out, compression="snappy")
+    return table.num_rows
+
+
+def run_floor(client: object, files: list[Path], out: Path) -> tuple[Measure, int]:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    with Measure() as m:
+        futures = [client.submit(_copy_file, str(f), str(out / f"{f.stem}.parquet"), pure=False)
+                   for f in files]
+        rows = sum(client.gather(futures))
+    return m, rows
+
+
 def warm_page_cache(files: list[Path]) -> float:
     t0 = time.perf_counter()
     for f in files:
@@ -206,6 +228,9 @@ def print_table(results: list[Result], data: EventFiles) -> None:
         got = ref / ingest
         verdict = "met" if got >= target else "MISSED"
         print(f"- target: ingest >= {target}x {name} throughput: {got:.2f}x, {verdict}")
+    floor = by["floor: read_csv + write_table"].best
+    print(f"- the floor (parse and write alone) is {dask_ / floor:.2f}x plain Dask: an ingest "
+          f"doing more can reach at most that")
 
 
 def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
@@ -322,12 +347,15 @@ def main(argv: list[str] | None = None) -> None:
         m_i, _ = run_ingest(sample, work / "warm-lake")
         m_d = run_duckdb(str(sample[0].parent / "*.csv"), work / "warm-duck.parquet")
         m_k = run_dask(sample, work / "warm-dask")
+        m_f, _ = run_floor(c.client, sample, work / "warm-floor")
         print(f"warm-up on {sum(p.stat().st_size for p in sample) / 1e6:.1f} MB: ingest "
-              f"{m_i.wall:.2f} s, DuckDB {m_d.wall:.2f} s, Dask {m_k.wall:.2f} s")
+              f"{m_i.wall:.2f} s, DuckDB {m_d.wall:.2f} s, Dask {m_k.wall:.2f} s, floor "
+              f"{m_f.wall:.2f} s")
 
         ingest = Result("Lake.ingest")
         duck = Result("DuckDB COPY")
         dask_ = Result("plain Dask")
+        floor = Result("floor: read_csv + write_table")
         pattern = str(data.directory / "*.csv")
         loads = [load()]
         for r in range(args.repeat):
@@ -358,13 +386,20 @@ def main(argv: list[str] | None = None) -> None:
             dask_.rows = parquet_rows(work / "dask")
             print(f"round {r + 1}: Dask {m.wall:.1f} s", flush=True)
             shutil.rmtree(work / "dask")
+
+            m, floor.rows = run_floor(c.client, data.files, work / "floor")
+            floor.times.append(m.wall)
+            floor.cpus.append(m.cpu)
+            print(f"round {r + 1}: floor {m.wall:.1f} s", flush=True)
+            shutil.rmtree(work / "floor")
             loads.append(load())
 
     duck.note = dask_.note = "parse and write only (no validation, PII or dedup): all rows"
+    floor.note = "pyarrow's reader and writer alone, a task per file: the least an ingest costs"
     print(f"\n{len(data.files)} CSV files, {data.bytes / 1e9:.2f} GB, {data.rows:,} rows "
           f"({data.duplicates:,} duplicate event ids); best of {args.repeat}; load average "
           f"(1/5/15 min) {' -> '.join(loads)}")
-    print_table([ingest, duck, dask_], data)
+    print_table([ingest, duck, dask_, floor], data)
     if args.profile:
         profile_piece(data, work)
     shutil.rmtree(work, ignore_errors=True)
