@@ -251,12 +251,16 @@ def test_inputs_on_another_device_than_the_model(rows):
         wb.bench.latency(on_meta, rows, batch_sizes=(1,), min_samples=3, progress=False)
 
 
-def test_device_moves_model_and_inputs():
+def test_device_is_where_it_runs_and_a_bad_device_is_refused():
+    """(Moving a model and its inputs to a GPU is tested in test_bench_gpu.)"""
     model = DemoClassifier()
     rows = np.zeros((8, 4), dtype=np.float32)
     res = wb.bench.latency(model, rows, batch_sizes=(2,), min_samples=3, device="cpu",
                            progress=False)
     assert res.device == "cpu"
+    with pytest.raises(BenchError, match="'warp:0' is not a torch device"):
+        wb.bench.latency(model, rows, batch_sizes=(2,), min_samples=3, device="warp:0",
+                         progress=False)
     if not torch.cuda.is_available():
         with pytest.raises(BenchError, match="no CUDA GPU"):
             wb.bench.latency(model, rows, batch_sizes=(2,), min_samples=3, device="cuda:0",

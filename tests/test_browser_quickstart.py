@@ -5,6 +5,7 @@ error. Uses test_browser_dashboards' browser and publishing helpers."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,10 @@ def test_the_quickstart_renders_its_widgets_with_data(browser, tmp_path):  # noq
                    fetched) as d:
         page.goto(d.url, timeout=RUN_MS)
         expect(page.get_by_text("held-out accuracy")).to_be_visible(timeout=RUN_MS)
-        expect(page.get_by_text("Lake").first).to_be_visible()
+        tables = page.locator(".widget-select option")  # the lake browser's list
+        gapminder = re.compile(r"^\s*gapminder\s+\(1,704\s+rows\)")
+        expect(tables.filter(has_text=gapminder)).to_have_count(1, timeout=120_000)
+        expect(tables.filter(has_text=re.compile(r"^\s*events\s+\([\d,]+\s+rows\)"))).to_have_count(1)
         monitor = charts(page).filter(
             has=page.locator(".annotation-text", has_text="Throughput (samples/s)"))
         expect(monitor).to_have_count(1, timeout=120_000)
