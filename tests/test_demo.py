@@ -41,7 +41,8 @@ def test_the_main_job_writes_everything_and_the_model_learns(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(420)
-def test_the_main_job_serves_its_dashboards_until_ctrl_c(tmp_path):
+def test_the_main_job_serves_jupyterlab_and_its_dashboards_until_ctrl_c(tmp_path):
+    import json
     import signal
     import urllib.request
 
@@ -52,18 +53,36 @@ def test_the_main_job_serves_its_dashboards_until_ctrl_c(tmp_path):
         # as in a terminal: a process started in the background by a shell ignores SIGINT
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        urls = {}
+        urls, lab = {}, None
         for line in demo.stdout:
             if found := re.search(r"Dashboard (\w+): (http://127\.0\.0\.1:\d+/)", line):
                 urls[found[1]] = found[2]
-            if "Serving the dashboards until Ctrl-C" in line:
+            if found := re.search(r"Workbench sidebar: (http://127\.0\.0\.1:\d+/)lab\?token="
+                                  r"(\w+)", line):
+                lab = found.groups()
+            if "Serving JupyterLab and the dashboards until Ctrl-C" in line:
                 break
         assert set(urls) == {"lake_health", "training", "inference"}
         for url in urls.values():
             with urllib.request.urlopen(url, timeout=180) as page:
                 assert page.status == 200 and "import workbench" not in page.read().decode()
+        assert lab, "the demo printed no JupyterLab URL with its token"
+
+        def api(route):
+            request = urllib.request.Request(f"{lab[0]}workbench/api/{route}",
+                                             headers={"Authorization": f"token {lab[1]}"})
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.load(response)
+
+        # What the sidebar shows: the demo's lake, its run, its dashboards and its cluster.
+        tables = {t["name"]: t for t in api("tables")["lakes"][0]["tables"]}
+        assert {"events", "gapminder", "_runs"} <= set(tables)
+        assert tables["gapminder"]["rows"] == 1704
+        assert [r["status"] for r in api("runs")["runs"]] == ["succeeded"]
+        assert len(api("dashboards")["dashboards"]) == 3
+        assert len(api("clusters")["clusters"]) == 1
         demo.send_signal(signal.SIGINT)
-        assert "Stopping the dashboards" in demo.stdout.read()
+        assert "Stopping JupyterLab and the dashboards" in demo.stdout.read()
         assert demo.wait(timeout=60) == 0
         assert wb.dashboards().empty
     finally:

@@ -1,7 +1,8 @@
 """The main job on the embedded default (``make demo``): build a governed lake from real and
 generated sources on a local Dask cluster, profile it, train the demo model with `wb.launch`,
 benchmark and compress it, write all of it into the lake, snapshot the dashboards to
-``out/report.html`` and serve them with Voila until Ctrl-C (``--no-serve``: exit)."""
+``out/report.html``, then serve JupyterLab (its Workbench sidebar showing the demo's cluster,
+lake, run and dashboards) and the dashboards until Ctrl-C (``--no-serve``: exit)."""
 
 from __future__ import annotations
 
@@ -45,14 +46,14 @@ def build_lake(root: Path, *, rows_per_file: int = 25_000, progress: bool = True
 DASHBOARDS = Path(__file__).resolve().parent.parent / "notebooks" / "dashboards"
 
 
-def train_model(lake, epochs: int, run_dir: Path):
+def train_model(lake, epochs: int):
     """Train the demo model with `wb.launch` (2 CPU processes, or every GPU) on the lake's
-    demo task; the run lands in the lake's `_runs`. Returns (job, result)."""
+    demo task; the run lands in the lake's `_runs`, and its directory where every run's goes
+    (``$WORKBENCH_HOME/runs``), so the sidebar lists it. Returns (job, result)."""
     import workbench as wb
     from workbench.models import train_continents
 
-    shutil.rmtree(run_dir, ignore_errors=True)
-    job = wb.launch(train_continents, lake.uri, epochs=epochs, run_dir=run_dir, runs_lake=lake)
+    job = wb.launch(train_continents, lake.uri, epochs=epochs, runs_lake=lake)
     print(f"training on {job.nprocs} {job.device} process(es): {job.run_dir}", flush=True)
     return job, job.wait(timeout=600)
 
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(events.profile().table[["column", "type", "count", "null_fraction", "distinct",
                                       "min", "max", "mean", "p50"]].to_string(index=False))
 
-    job, trained = train_model(lake, args.epochs, out / "runs" / "demo")
+    job, trained = train_model(lake, args.epochs)
     print(f"\nHeld-out accuracy {trained['accuracy']:.3f} (chance: {trained['chance']:.3f}, "
           f"always the most common continent)")
     print(job.summary())
@@ -142,19 +143,38 @@ def main(argv: list[str] | None = None) -> int:
         print("Dashboards not served (--no-serve). Serve one with: workbench publish "
               f"{notebooks[1]} --lake {lake.uri}")
         return 0
-    served = [wb.publish(nb, lake=lake) for nb in notebooks]
-    for d in served:
-        print(f"Dashboard {d.name}: {d.url}")
-    print("Serving the dashboards until Ctrl-C.", flush=True)
+    return serve(lake, notebooks)
+
+
+def serve(lake, notebooks: list[Path]) -> int:
+    """Publish the dashboards, keep a cluster up and serve JupyterLab on the repository (its
+    sidebar lists all of them, the lake's tables and the run) until Ctrl-C or SIGTERM."""
+    import workbench as wb
+    from workbench.server.lab import LabServer
+
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a `kill` stops them cleanly too
+    cluster = wb.cluster()
+    served = []
+    lab = None
     try:
+        served = [wb.publish(nb, lake=lake) for nb in notebooks]
+        for d in served:
+            print(f"Dashboard {d.name}: {d.url}")
+        lab = LabServer(DASHBOARDS.parent.parent, lake=lake.uri,
+                        log_path=Path(lake.uri).parent / "jupyterlab.log")
+        print(f"Cluster: {cluster.address} (dashboard {cluster.dashboard_link})")
+        print(f"JupyterLab, with the Workbench sidebar: {lab.url}")
+        print("Serving JupyterLab and the dashboards until Ctrl-C.", flush=True)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        print("\nStopping the dashboards.")
+        print("\nStopping JupyterLab and the dashboards.")
     finally:
+        if lab is not None:
+            lab.stop()
         for d in served:
             d.stop()
+        cluster.close()
     return 0
 
 
