@@ -22,9 +22,9 @@ BINDER = ROOT / "binder"
 # pip name -> conda-forge name, where they differ; Binder has no GPU, so the CPU build of torch.
 CONDA_NAMES = {"torch": "pytorch"}
 BINDER_NAMES = {"torch": "pytorch-cpu"}
-# In the environments but not pyproject's dependencies: the interpreter, the installer, and the
-# front end that the quickstart opens in.
-CONDA_ONLY = {"python", "pip", "jupyterlab"}
+# In the environments but not pyproject's dependencies: the interpreter, the installer, and
+# Node, which builds the sidebar's front-end (pip builds take it from PyPI instead).
+CONDA_ONLY = {"python", "pip", "nodejs"}
 
 
 def pyproject() -> dict:
@@ -71,6 +71,8 @@ def test_environment_matches_pyproject(path, names):
     pinned = str(python).removeprefix("==")
     assert pinned in SpecifierSet(pyproject()["project"]["requires-python"])
     assert "jupyterlab" in specs
+    if path.parent == BINDER:
+        assert specs["nodejs"].contains("20.0.0") and not specs["nodejs"].contains("18.20.0")
 
 
 def test_users_install_the_package_and_binder_caches_the_environment():
