@@ -37,7 +37,8 @@ class Cluster:
     """
 
     def __init__(
-        self, client: Client, kind: str, local: Any = None, *, dashboard: bool = True
+        self, client: Client, kind: str, local: Any = None, *, dashboard: bool = True,
+        register: bool = True,
     ) -> None:
         self.client = client
         self.kind = kind
@@ -49,7 +50,8 @@ class Cluster:
         self._address = client.scheduler.address
         self._gpu_names: dict[str, str | None] = {}  # worker address -> the GPU it uses
         self._summary = self._fetch_summary()
-        registry.register(self._entry())
+        if register:
+            registry.register(self._entry())
         _live.append(self)
         # Re-registering keeps our hook last, so it runs before distributed's own exit hooks.
         atexit.unregister(_close_all)
@@ -194,12 +196,15 @@ def cluster(
     dashboard: bool = True,
     gpu: bool | None = None,
     timeout: float = 10.0,
+    register: bool = True,
     **kwargs: Any,
 ) -> Cluster:
     """Start or join a Dask cluster and make it this process's current one.
 
     - `address` ("tcp://host:8786"): connect to a running scheduler (kind "remote"); `kwargs`
       go to `distributed.Client` (e.g. `security=`). Fails within `timeout` seconds.
+      With an address, `register=False` joins without a registry entry of its own: for a
+      process (the Jupyter server) joining a cluster it found in the registry, listed already.
     - else, with CUDA GPUs and dask-cuda: a `LocalCUDACluster`, one worker per GPU (kind "cuda").
     - else a `LocalCluster` sized to the machine (kind "cpu"); `processes=False` runs threads
       in this process.
@@ -210,7 +215,7 @@ def cluster(
     local cluster's workers.
     """
     if address is not None:
-        return _connect(address, timeout, **kwargs)
+        return _connect(address, timeout, register, **kwargs)
     options: dict[str, Any] = {
         "n_workers": n_workers,
         "threads_per_worker": threads_per_worker,
@@ -262,7 +267,7 @@ def current_cluster(start: bool = True) -> Cluster:
     return cluster()
 
 
-def _connect(address: str, timeout: float, **kwargs: Any) -> Cluster:
+def _connect(address: str, timeout: float, register: bool, **kwargs: Any) -> Cluster:
     """Join an existing scheduler, failing fast with an error that says what to check."""
     from distributed import Client
 
@@ -284,7 +289,7 @@ def _connect(address: str, timeout: float, **kwargs: Any) -> Cluster:
         client = Client(address, timeout=timeout, **kwargs)
     except (OSError, ValueError) as exc:
         raise ClusterConnectionError(f"{advice} ({exc})") from exc
-    return Cluster(client, "remote")
+    return Cluster(client, "remote", register=register)
 
 
 def _cuda_cluster_class(gpu: bool | None, processes: bool) -> Any:
