@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,7 +54,8 @@ def check_name(name: Any, argument: str = "table") -> str:
 
 def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
            partition_by=(), mode: str = "append", schema_mode: str | None = None,
-           progress: bool = True) -> IngestReport:
+           progress: bool = True,
+           on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
     """Ingest ``source`` into ``table``; see :meth:`workbench.Lake.ingest`."""
     started = time.perf_counter()
     check_name(table)
@@ -108,7 +110,7 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
     # An overwrite replaces the table: dedup then looks at this batch alone.
     summaries, adds = _run(client, pieces, spec, uri, partition_by, ingest_id,
                            existing if mode == "append" else None, progress, table,
-                           expected_rows)
+                           expected_rows, on_progress)
 
     quarantine = _quarantine_rows(pieces, summaries, ingest_id)
     rows_in = sum(s.rows_in for s in summaries)
@@ -216,12 +218,13 @@ def _write_kept(parsed: Parsed, keep: np.ndarray, uri: str, partition_by: tuple[
 
 
 def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: tuple[str, ...],
-         ingest_id: str, existing: Any, progress: bool, table: str, expected_rows: int):
+         ingest_id: str, existing: Any, progress: bool, table: str, expected_rows: int,
+         on_progress: Callable[[int, int], None] | None):
     """Submit the pieces. With dedup, the driver takes the parsed pieces' keys in source order
     as they arrive and starts each piece's write as soon as its first occurrences are known,
     so writing overlaps parsing and the first of each key (in source order) is the one kept."""
     prefix = f"part-{ingest_id[:12]}"
-    bar = _progress(len(pieces) * (2 if spec.dedup else 1), table, progress)
+    bar = _Progress(len(pieces) * (2 if spec.dedup else 1), table, progress, on_progress)
     if not spec.dedup:
         futures = [client.submit(_parse_and_write, p.without_data(), spec, uri, partition_by,
                                  f"{prefix}-{p.index:05d}", p.data, pure=False) for p in pieces]
@@ -260,7 +263,7 @@ def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: t
     return done, adds
 
 
-def _completed(client: Any, futures: list, bar: Any):
+def _completed(client: Any, futures: list, bar: _Progress):
     """The futures as they finish; the first failure cancels the rest and re-raises the
     worker's exception with its traceback."""
     from distributed import as_completed
@@ -275,12 +278,31 @@ def _completed(client: Any, futures: list, bar: Any):
         yield future
 
 
-def _progress(total: int, table: str, enabled: bool):
-    from tqdm.auto import tqdm
+class _Progress:
+    """Pieces done out of the total: a tqdm bar (``progress``) and ``on_progress(done, total)``
+    for callers that show it elsewhere (the sidebar's task list)."""
 
-    # delay=1: ingests shorter than a second show no bar at all.
-    return tqdm(total=total, desc=f"ingest {table}", unit="piece", delay=1.0,
-                disable=not enabled)
+    def __init__(self, total: int, table: str, enabled: bool,
+                 on_progress: Callable[[int, int], None] | None) -> None:
+        from tqdm.auto import tqdm
+
+        self.done, self.total, self.on_progress = 0, total, on_progress
+        # delay=1: ingests shorter than a second show no bar at all.
+        self.bar = tqdm(total=total, desc=f"ingest {table}", unit="piece", delay=1.0,
+                        disable=not enabled)
+        self._report()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        self.bar.update(n)
+        self._report()
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def _report(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total)
 
 
 def _quarantine_rows(pieces: list[Piece], summaries: list[Parsed], ingest_id: str) -> list[dict]:

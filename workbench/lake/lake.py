@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -51,7 +52,8 @@ class Lake:
 
     def ingest(self, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
                partition_by=(), mode: str = "append", schema_mode: str | None = None,
-               progress: bool = True) -> IngestReport:
+               progress: bool = True,
+               on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Parse, validate, pseudonymise and dedup ``source`` on the Dask cluster and commit it
         to ``table`` in one Delta transaction.
 
@@ -60,11 +62,12 @@ class Lake:
         the first ingest (a pyarrow schema or ``{"col": "int64"}``); later ingests enforce the
         table's schema and quarantine rows that do not fit. ``pii`` columns are replaced by keyed
         tokens before anything is written. ``dedup`` drops rows whose key repeats in the batch or
-        is already in the table. Returns an :class:`IngestReport`.
+        is already in the table. ``on_progress(done, total)`` is called as pieces of work
+        finish (from the calling thread). Returns an :class:`IngestReport`.
         """
         return ingest(self, source, table, schema=schema, pii=pii, dedup=dedup,
                       partition_by=partition_by, mode=mode, schema_mode=schema_mode,
-                      progress=progress)
+                      progress=progress, on_progress=on_progress)
 
     def record(self, table: str, rows: pd.DataFrame | pa.Table) -> int:
         """Append result rows (a training run's summary, a benchmark's figures) to ``table``,
@@ -114,23 +117,25 @@ class Lake:
 
     def tables(self) -> pd.DataFrame:
         """One row per table: name, version, rows, bytes, columns, quarantined, updated."""
-        rows = []
-        for name in self.names():
-            t = self.table(name)
-            dt = t._dt  # just opened: read its log once, not once per figure
-            files = pa.table(dt.get_add_actions(flatten=True))
-            rows.append({
-                "name": name, "version": dt.version(),
-                "rows": pc.sum(files["num_records"]).as_py() or 0,
-                "bytes": pc.sum(files["size_bytes"]).as_py() or 0,
-                "columns": len(dt.schema().fields),
-                # Counted as t.quarantine() shows them: rows of committed ingests only.
-                "quarantined": len(t.quarantine()),
-                "updated": datetime.fromtimestamp(dt.history(limit=1)[0]["timestamp"] / 1000,
-                                                  tz=timezone.utc),
-            })
         columns = ["name", "version", "rows", "bytes", "columns", "quarantined", "updated"]
-        return pd.DataFrame(rows, columns=columns)
+        return pd.DataFrame([self.table_row(name) for name in self.names()], columns=columns)
+
+    def table_row(self, name: str) -> dict[str, Any]:
+        """Table ``name``'s row of :meth:`tables` (one place computes it, for ``tables()`` and
+        for the server's listing, which caches it per Delta log version)."""
+        t = self.table(name)
+        dt = t._dt  # just opened: read its log once, not once per figure
+        files = pa.table(dt.get_add_actions(flatten=True))
+        return {
+            "name": name, "version": dt.version(),
+            "rows": pc.sum(files["num_records"]).as_py() or 0,
+            "bytes": pc.sum(files["size_bytes"]).as_py() or 0,
+            "columns": len(dt.schema().fields),
+            # Counted as t.quarantine() shows them: rows of committed ingests only.
+            "quarantined": len(t.quarantine()),
+            "updated": datetime.fromtimestamp(dt.history(limit=1)[0]["timestamp"] / 1000,
+                                              tz=timezone.utc),
+        }
 
     def __repr__(self) -> str:
         return f"Lake({self.uri!r}, tables={self.names()})"
