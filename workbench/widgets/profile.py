@@ -7,16 +7,13 @@ of a hundred columns is one chart, not a hundred.
 from __future__ import annotations
 
 import html
-import re
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
-    from workbench.kernels import Histogram
     from workbench.lake.profile import Profile
 
 _SCROLL = "<div style='overflow-x:auto; max-width:100%'>{}</div>"
@@ -58,54 +55,16 @@ class ProfileView(widgets.VBox):
         if column is None:
             return
         if column not in self._figures:
+            from workbench.charts import histogram
+
             type_name = str(self.profile.table.set_index("column").at[column, "type"])
-            bars = histogram_bars(self.profile.histograms[column], type_name)
-            self._figures[column] = go.FigureWidget(
-                data=[go.Bar(**bars, marker_line_width=0)],
-                layout=go.Layout(height=280, margin=dict(l=50, r=20, t=40, b=40), bargap=0,
-                                 yaxis_title="rows", showlegend=False, xaxis_title=column,
-                                 title_text=f"{column} ({type_name})"))
+            hist = self.profile.histograms[column]
+            figure = histogram(hist.edges, hist.counts, column=column, type_name=type_name)
+            figure.update_layout(height=280, margin=dict(l=50, r=20, t=40, b=40),
+                                 title_text=f"{column} ({type_name})")
+            self._figures[column] = go.FigureWidget(figure)
         self.figure = self._figures[column]
         self.chart_box.children = [self.figure]
-
-
-def histogram_bars(hist: Histogram, type_name: str) -> dict[str, Any]:
-    """Bar properties (x at bin centres, widths, hover ranges) of a histogram; timestamp and date
-    columns get datetime bins, since their profile counts them in integer ticks."""
-    import numpy as np
-
-    edges = _edges_as_values(hist.edges, type_name)
-    lo, hi = edges[:-1], edges[1:]
-    width = hi - lo
-    if width.dtype.kind == "m":  # datetimes: plotly wants bar widths in milliseconds
-        width = width / np.timedelta64(1, "ms")
-    return {
-        "x": lo + (hi - lo) / 2, "y": np.asarray(hist.counts), "width": width,
-        "customdata": np.column_stack([_labels(lo), _labels(hi)]),
-        "hovertemplate": "%{customdata[0]} to %{customdata[1]}: %{y:,} rows<extra></extra>",
-    }
-
-
-def _edges_as_values(edges: np.ndarray, type_name: str) -> Any:
-    """Bin edges in the column's own terms: datetimes for timestamp and date columns."""
-    import numpy as np
-    import pandas as pd
-
-    unit = re.match(r"timestamp\[(\w+)", type_name)
-    if unit:
-        return pd.to_datetime(edges, unit=unit.group(1)).to_numpy()
-    if type_name.startswith(("date32", "date64")):
-        return pd.to_datetime(edges, unit="D" if type_name.startswith("date32") else "ms"
-                              ).to_numpy()
-    return np.asarray(edges, dtype=float)
-
-
-def _labels(values: np.ndarray) -> list[str]:
-    import numpy as np
-
-    if np.issubdtype(values.dtype, np.datetime64):
-        return [str(v)[:19].replace("T", " ") for v in values]
-    return [f"{v:.6g}" for v in values]
 
 
 def stats_html(table: pd.DataFrame) -> str:
