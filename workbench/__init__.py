@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from workbench.lake import IngestReport, Lake, Profile, Table, default_lake
     from workbench.publish import Dashboard, dashboards, export_html, publish
     from workbench.train.launcher import launch
+    from workbench.train.runs import runs
 
 _EXPORTS = {
     "cluster": "workbench.compute",
@@ -28,6 +29,7 @@ _EXPORTS = {
     "Profile": "workbench.lake",
     "IngestReport": "workbench.lake",
     "launch": "workbench.train",
+    "runs": "workbench.train.runs",  # the module: its `runs`, whatever workbench.train binds
     "default_lake": "workbench.lake",
     "publish": "workbench.publish",
     "dashboards": "workbench.publish",
@@ -38,7 +40,7 @@ _EXPORTS = {
 _SUBMODULES = {"bench", "compress", "compute", "kernels", "lake", "train", "widgets"}
 
 __all__ = ["Cluster", "IngestReport", "Lake", "Profile", "Table", "cluster", "clusters",
-           "compute", "env", "kernels", "lake", "launch", "train", "widgets",
+           "compute", "env", "kernels", "lake", "launch", "runs", "train", "widgets",
            "Dashboard", "dashboards", "default_lake", "export_html", "publish",
            "bench", "compress"]
 

@@ -1,5 +1,6 @@
 """Training from a notebook: `launch` a function on every GPU (or 2 CPU processes), the worker
-runtime (`current()` inside it), and the metrics channel (ranks -> notebook, and JSONL on disk).
+runtime (`current()` inside it), the metrics channel (ranks -> notebook, and JSONL on disk), and
+the list of runs on this machine (`runs()`, `stop_run()`) that any process can read.
 
 Names load on first use, so ``import workbench.train`` pulls in neither zmq nor pandas.
 """
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workbench.train.launcher import Job, WorkerError, launch
     from workbench.train.metrics import MetricsSender, MetricsSink, read_run
+    from workbench.train.runs import RunNotFoundError, RunNotRunningError, runs, stop_run
     from workbench.train.runtime import Run, current
 
 _EXPORTS = {
@@ -23,10 +25,14 @@ _EXPORTS = {
     "MetricsSender": "workbench.train.metrics",
     "MetricsSink": "workbench.train.metrics",
     "read_run": "workbench.train.metrics",
+    "runs": "workbench.train.runs",
+    "stop_run": "workbench.train.runs",
+    "RunNotFoundError": "workbench.train.runs",
+    "RunNotRunningError": "workbench.train.runs",
 }
 
-__all__ = ["Job", "MetricsSender", "MetricsSink", "Run", "WorkerError", "current", "launch",
-           "read_run"]
+__all__ = ["Job", "MetricsSender", "MetricsSink", "Run", "RunNotFoundError", "RunNotRunningError",
+           "WorkerError", "current", "launch", "read_run", "runs", "stop_run"]
 
 
 def __getattr__(name: str) -> Any:

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.compute.probe import free_port
+from workbench.compute.registry import owner_fields
 from workbench.home import home
 from workbench.train.runtime import (
     ENV_BACKEND,
@@ -71,7 +72,8 @@ __all__ = ["Job", "WorkerError", "launch"]
 _POLL_S = 0.05  # how often the monitor looks at the workers
 _KILL_GRACE_S = 3.0  # SIGTERM -> SIGKILL, for ranks terminated because another one failed
 _PAYLOAD_FILE = "payload.pkl"
-JOB_FILE = "job.json"  # name, backend, device, times, status, error: for replay
+_STOP_GRACE_S = 10.0  # a stop asked through the STOP file -> terminate what still runs
+JOB_FILE = "job.json"  # name, times, status, owner and rank pids, error: written at start and end
 
 
 class WorkerError(RuntimeError):
@@ -154,6 +156,10 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
     except BaseException:
         _Group(procs, sink, run_dir, info, sampler, None).kill()
         raise
+    # Registered as running before the monitor starts (it writes the end): any process can
+    # list the run (`wb.runs()`), and tell from the owner's pid whether it is still alive.
+    info.update(status="running", pids=[proc.pid for proc in procs], **owner_fields())
+    write_atomically(run_dir / JOB_FILE, lambda tmp: tmp.write_text(json.dumps(info)))
     return Job(_Group(procs, sink, run_dir, info, sampler, runs_lake))
 
 
@@ -276,7 +282,7 @@ class Job:
             self._result_loaded = True
         return self._result
 
-    def stop(self, grace: float = 10.0) -> None:
+    def stop(self, grace: float = _STOP_GRACE_S) -> None:
         """Ask every rank to stop (`run.should_stop()` turns True) and return at once; ranks
         still running after `grace` seconds are terminated. `wait()` for the end."""
         self._group.request_stop(grace)
@@ -360,6 +366,8 @@ class _Group:
                 self._failed_at = time.monotonic()
                 self.failure = self._first_failure(codes)
                 self.kill()
+            if self._stop_at is None and (self.run_dir / STOP_FILE).exists():
+                self.request_stop(_STOP_GRACE_S)  # another process asked (`wb.train.stop_run`)
             if self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
                 self.kill()
             if all(code is not None for code in codes):

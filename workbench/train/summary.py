@@ -6,6 +6,9 @@ over ranks and a rank that started late does not dilute it. Step-time percentile
 rank's steps. The straggler ratio is the slowest rank's median step time over the median of the
 ranks' medians: 1.0 when balanced, 1.5 when one rank is half again as slow.
 
+Recent throughput (`rolling_throughput`, `total_throughput`) is the same ratio over each rank's
+last `window` steps instead of all of them: what a live list or a sparkline shows.
+
 MFU (model FLOPs utilisation) = achieved FLOPs/s / (the devices' dense peak for the dtype): it
 needs the FLOPs per sample from the user (a model's forward+backward count) and a known peak, and
 is None otherwise (on CPU, where no peak is meaningful, too).
@@ -23,7 +26,8 @@ from workbench.kernels import quantiles
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PEAK_TFLOPS", "Summary", "peak_tflops", "summarize"]
+__all__ = ["PEAK_TFLOPS", "Summary", "peak_tflops", "rolling_throughput", "summarize",
+           "total_throughput"]
 
 # Dense (no structured sparsity) tensor-core peaks in TFLOP/s per GPU, from NVIDIA's data sheets
 # (which quote the sparse figure for tensor cores: halved here). fp32 is the non-tensor peak.
@@ -133,6 +137,46 @@ def summarize(metrics: pd.DataFrame, *, flops_per_sample: float | None = None,
         data_wait_share=float(data_s / seconds.sum()),
         straggler_ratio=float(medians.max() / medians.median()), peak_memory_bytes=peak,
         mfu=mfu)
+
+
+def rolling_throughput(metrics: pd.DataFrame, window: int = 20) -> pd.DataFrame:
+    """Each rank's samples/s over its last `window` steps, at every step record: its samples
+    over its step seconds (as `summarize`, on a window), so a live figure follows the run.
+
+    Columns rank, step, time, samples_per_s; each rank's rows in step order. A step record
+    without `samples` counts none, as in `summarize`.
+    """
+    import pandas as pd
+
+    if window < 1:
+        raise ValueError(f"window must be at least 1 step, not {window}")
+    if "step_s" not in metrics:
+        return pd.DataFrame({"rank": pd.Series(dtype="int64"), "step": pd.Series(dtype="int64"),
+                             "time": pd.Series(dtype=float),
+                             "samples_per_s": pd.Series(dtype=float)})
+    steps = metrics[metrics["step_s"].notna()].sort_values(["rank", "step"], kind="stable")
+    samples = (steps["samples"] if "samples" in steps else steps["step_s"] * 0).astype(float)
+    by_rank = steps["rank"].to_numpy()
+    summed = samples.fillna(0.0).groupby(by_rank).rolling(window, min_periods=1).sum()
+    seconds = steps["step_s"].astype(float).groupby(by_rank).rolling(window, min_periods=1).sum()
+    return pd.DataFrame({"rank": steps["rank"].to_numpy(), "step": steps["step"].to_numpy(),
+                         "time": steps["time"].to_numpy(dtype=float),
+                         "samples_per_s": (summed / seconds).to_numpy()})
+
+
+def total_throughput(metrics: pd.DataFrame, window: int = 20) -> pd.DataFrame:
+    """The run's samples/s over time: at each step record's time, the sum over ranks of every
+    rank's latest `rolling_throughput` (ranks that have not timed a step yet add nothing, as in
+    `summarize`). Columns time, samples_per_s, in time order; the last row is the run's recent
+    throughput."""
+    import pandas as pd
+
+    per_rank = rolling_throughput(metrics, window).sort_values("time", kind="stable")
+    wide = per_rank.pivot_table(index="time", columns="rank", values="samples_per_s",
+                                aggfunc="last", sort=True)
+    total = wide.ffill().sum(axis=1)
+    return pd.DataFrame({"time": total.index.to_numpy(dtype=float),
+                         "samples_per_s": total.to_numpy(dtype=float)})
 
 
 def _show(value: Any) -> str:
