@@ -1,0 +1,14 @@
+"""The one error the REST API answers with: a status and a message for the person calling."""
+
+from __future__ import annotations
+
+from tornado.web import HTTPError
+
+
+class ApiError(HTTPError):
+    """An HTTP error whose ``message`` names the argument and says what to do; the handlers
+    send it as ``{"message": ...}`` (and tornado logs it as text, never as a format string)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, "%s", message)
+        self.message = message
