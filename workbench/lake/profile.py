@@ -1,10 +1,32 @@
 """Table profiles: per-column statistics from mergeable sketches, computed per data file on the
 Dask cluster and merged on the driver (two passes: moments and sketches, then histograms over
-the global range)."""
+the global range), then stored per table version in the lake's ``_profiles`` results table.
+
+A Delta version never changes, so a stored profile is exact: ``Table.profile`` computes a
+version's profile once, and ``Table.stored_profile`` (the server's sidebar) reads it back
+without a cluster. ``_profiles`` holds one row per profiled column:
+
+- ``table``, ``table_id`` (the Delta table's id, so a table dropped and re-created under the
+  same name never matches the old one's profiles), ``version``, ``bins``: the key;
+- ``profile_id``, ``computed`` (UTC), ``rows``, ``backend``, ``position`` (the column's row in
+  ``profile.table``): the profile's own fields, repeated per row;
+- the stat columns of ``profile.table`` in its order: ``column``, ``type``, ``count``,
+  ``nulls``, ``null_fraction``, ``distinct`` typed as they are; the others (``min``, ``max``,
+  ``mean``, ``std``, ``p01`` .. ``p99``), whose values' types vary with the column's type, as
+  tagged text ``"<tag>:<value>"`` that decodes to the same Python value (see ``encode_stat``);
+- ``hist_edges`` (list of float64) and ``hist_counts`` (list of int64), null where a column
+  has no histogram.
+
+A refreshed profile is appended; readers take the newest one of its key.
+"""
 
 from __future__ import annotations
 
+import datetime
+import functools
 import html
+import operator
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +40,14 @@ if TYPE_CHECKING:
     from workbench.lake.table import Table
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+PROFILES_TABLE = "_profiles"
+_KEY = {"table": pa.string(), "table_id": pa.string(), "version": pa.int64(),
+        "bins": pa.int64()}
+_FIELDS = {"profile_id": pa.string(), "computed": pa.timestamp("us", tz="UTC"),
+           "rows": pa.int64(), "backend": pa.string(), "position": pa.int64()}
+_TYPED_STATS = {"column": pa.string(), "type": pa.string(), "count": pa.int64(),
+                "nulls": pa.int64(), "null_fraction": pa.float64(), "distinct": pa.int64()}
+_HISTOGRAM = {"hist_edges": pa.list_(pa.float64()), "hist_counts": pa.list_(pa.int64())}
 
 
 def _numeric(t: pa.DataType) -> bool:
@@ -110,6 +140,7 @@ class Profile:
     table: pd.DataFrame
     histograms: dict[str, Histogram] = field(default_factory=dict)
     backend: str = "numpy"  # where the workers computed it: "numpy" or "cupy"
+    computed: pd.Timestamp | None = None  # when (UTC)
 
     def widget(self):
         """An ipywidgets view: the statistics table and a plotly histogram per numeric column."""
@@ -130,12 +161,35 @@ class Profile:
         return f"Profile({self.name!r}, version={self.version}, rows={self.rows})\n{self.table}"
 
 
-def profile(table: Table, version: int | None = None, *, bins: int = 30) -> Profile:
-    """Profile ``table`` on the current Dask cluster; see :class:`Profile`."""
+def profile(table: Table, version: int | None = None, *, bins: int = 30,
+            refresh: bool = False) -> Profile:
+    """The profile of a version of ``table``: the stored one when there is one, else computed on
+    the current Dask cluster and stored (``refresh=True`` recomputes); see :class:`Profile`."""
+    _check_bins(bins, "Table.profile")
+    if not isinstance(refresh, bool):
+        raise TypeError(f"Table.profile: argument 'refresh' must be True or False, got {refresh!r}")
+    dt = table._at(version)
+    if not refresh and (stored := _load(table, dt, bins)) is not None:
+        return stored
+    computed = compute_profile(table, dt, bins)
+    if table.name != PROFILES_TABLE:  # a profile of _profiles stored there would outdate itself
+        table.lake.record(PROFILES_TABLE, _profile_rows(computed, dt.metadata().id, bins))
+    return computed
+
+
+def stored_profile(table: Table, version: int | None = None, *, bins: int = 30
+                   ) -> Profile | None:
+    """The newest stored profile of a version of ``table`` (latest when None), or None; reads
+    only ``_profiles``, so it needs no cluster."""
+    _check_bins(bins, "Table.stored_profile")
+    return _load(table, table._at(version), bins)
+
+
+def compute_profile(table: Table, dt: Any, bins: int) -> Profile:
+    """Profile the DeltaTable version ``dt`` of ``table`` on the current Dask cluster."""
     from workbench.compute import current_cluster
     from workbench.lake.table import file_parts
 
-    dt = table._at(version)
     schema = pa.schema(dt.schema().to_arrow())
     parts = file_parts(dt)
     client = current_cluster().client
@@ -145,7 +199,7 @@ def profile(table: Table, version: int | None = None, *, bins: int = 30) -> Prof
                                           for p in parts]):
         merged = {c: merged[c].merge(s) for c, s in result.items()}
         backends.add(backend)
-    ranges = {c: _range(s) for c, s in merged.items()
+    ranges = {c: _range(s, bins) for c, s in merged.items()
               if s.moments is not None and s.moments.count}
     histograms: dict[str, Histogram] = {}
     if ranges:
@@ -155,16 +209,85 @@ def profile(table: Table, version: int | None = None, *, bins: int = 30) -> Prof
                           for c, h in result.items()}
     rows = sum(s.count + s.nulls for s in list(merged.values())[:1])
     return Profile(table.name, dt.version(), rows, _stats_table(merged), histograms,
-                   backend="+".join(sorted(backends)) or "numpy")
+                   backend="+".join(sorted(backends)) or "numpy",
+                   computed=pd.Timestamp.now(tz="UTC").floor("us"))
 
 
-def _range(s: ColumnSketch) -> tuple[float, float]:
+def _check_bins(bins: Any, where: str) -> None:
+    if isinstance(bins, bool) or not isinstance(bins, int):
+        raise TypeError(f"{where}: argument 'bins' must be an int, got {bins!r}")
+    if bins < 1:
+        raise ValueError(f"{where}: argument 'bins' must be at least 1, got {bins}")
+
+
+def _profile_rows(p: Profile, table_id: str, bins: int) -> pa.Table:
+    """``p`` as ``_profiles`` rows: one per column of the profiled table."""
+    n = len(p.table)
+    shared = {"table": p.name, "table_id": table_id, "version": p.version, "bins": bins,
+              "profile_id": uuid.uuid4().hex, "computed": p.computed, "rows": p.rows,
+              "backend": p.backend}
+    types = {**_KEY, **_FIELDS}
+    columns = {name: pa.array([value] * n, types[name]) for name, value in shared.items()}
+    columns["position"] = pa.array(range(n), types["position"])
+    for name in p.table.columns:
+        values = p.table[name].tolist()
+        columns[name] = (pa.array(values, _TYPED_STATS[name]) if name in _TYPED_STATS
+                         else pa.array([encode_stat(v) for v in values], pa.string()))
+    hists = [p.histograms.get(c) for c in p.table["column"]]
+    columns["hist_edges"] = pa.array([None if h is None else h.edges.tolist() for h in hists],
+                                     _HISTOGRAM["hist_edges"])
+    columns["hist_counts"] = pa.array([None if h is None else h.counts.tolist() for h in hists],
+                                      _HISTOGRAM["hist_counts"])
+    return pa.table(columns)
+
+
+def _load(table: Table, dt: Any, bins: int) -> Profile | None:
+    """The newest stored profile of version ``dt`` of ``table`` with ``bins``, or None. Files
+    are pruned by their statistics on the key before any is read."""
+    import pyarrow.dataset as ds
+
+    from workbench.kernels import Histogram
+
+    stored = table.lake._delta(PROFILES_TABLE)
+    if stored is None:
+        return None
+    key = [("table", "=", table.name), ("table_id", "=", dt.metadata().id),
+           ("version", "=", dt.version()), ("bins", "=", bins)]
+    rows_match = functools.reduce(operator.and_, (ds.field(c) == v for c, _, v in key))
+    found = stored.to_pyarrow_dataset(file_pruning_predicate=key).to_table(filter=rows_match)
+    if found.num_rows == 0:
+        return None
+    newest = max(zip(found["computed"].to_pylist(), found["profile_id"].to_pylist()))[1]
+    rows = sorted((r for r in found.to_pylist() if r["profile_id"] == newest),
+                  key=lambda r: r["position"])
+    skip = {*_KEY, *_FIELDS, *_HISTOGRAM}
+    stats = [n for n in found.schema.names if n not in skip]
+    first = rows[0]
+    return Profile(
+        first["table"], first["version"], first["rows"],
+        pd.DataFrame([{n: r[n] if n in _TYPED_STATS else decode_stat(r[n]) for n in stats}
+                      for r in rows]),
+        {r["column"]: Histogram(np.array(r["hist_counts"], dtype=np.int64),
+                                np.array(r["hist_edges"], dtype=np.float64))
+         for r in rows if r["hist_counts"] is not None},
+        backend=first["backend"], computed=pd.Timestamp(first["computed"]))
+
+
+def _range(s: ColumnSketch, bins: int) -> tuple[float, float]:
+    """The histogram range of a column: its finite min and max, widened around their middle
+    when ``bins`` bins between them would be too narrow to tell apart (one value, or values a
+    few ulps apart, as a constant timestamp's microseconds since 1970 are)."""
     lo, hi = float(s.moments.min), float(s.moments.max)
     if not np.isfinite(lo) or not np.isfinite(hi):  # infinities: bin the finite bulk
         lo, hi = (float(v) for v in s.quantiles.quantiles([0.0, 1.0]))
         lo = lo if np.isfinite(lo) else -np.finfo(float).max
         hi = hi if np.isfinite(hi) else np.finfo(float).max
-    return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
+    least = max(abs(lo), abs(hi)) * bins * 1e-12  # a bin thousands of ulps wide
+    if hi - lo >= least and hi > lo:
+        return lo, hi
+    half = max(least, 1.0) / 2 if hi == lo else least / 2
+    middle = lo / 2 + hi / 2
+    return middle - half, middle + half
 
 
 def _stats_table(merged: dict[str, ColumnSketch]) -> pd.DataFrame:
@@ -208,3 +331,61 @@ def _back(value: float, t: pa.DataType) -> Any:
     if pa.types.is_date(t):
         return pd.Timestamp(int(value), unit="D" if t == pa.date32() else "ms").date()
     return float(value)
+
+
+def encode_stat(value: Any) -> str | None:
+    """A statistic whose type varies with its column's as text that ``decode_stat`` turns back
+    into an equal value of the same type: ``"<tag>:<value>"`` with tags ``bool`` (true/false),
+    ``int``, ``float`` (repr, exact; also nan and inf), ``str``, ``bytes`` (hex), ``date`` (ISO),
+    ``timestamp`` (ISO with its offset, then a space and the zone's name when it has one) and
+    ``timedelta`` (nanoseconds). None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return f"bool:{'true' if value else 'false'}"
+    if isinstance(value, (int, np.integer)):
+        return f"int:{int(value)}"
+    if isinstance(value, (float, np.floating)):
+        return f"float:{float(value)!r}"
+    if isinstance(value, str):
+        return f"str:{value}"
+    if isinstance(value, bytes):
+        return f"bytes:{value.hex()}"
+    if isinstance(value, pd.Timestamp):
+        zone = getattr(value.tz, "key", None)  # an IANA zone; offsets live in the ISO text
+        return f"timestamp:{value.isoformat()}" + (f" {zone}" if zone else "")
+    if isinstance(value, pd.Timedelta):
+        return f"timedelta:{value.value}"
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return f"date:{value.isoformat()}"
+    raise TypeError(f"profile statistic {value!r} of type {type(value).__name__} has no stored "
+                    "form: add a tag for it to encode_stat and decode_stat")
+
+
+def _timestamp(text: str) -> pd.Timestamp:
+    iso, _, zone = text.partition(" ")
+    ts = pd.Timestamp(iso)
+    return ts.tz_convert(zone) if zone else ts
+
+
+_DECODERS = {
+    "bool": lambda text: text == "true",
+    "int": int,
+    "float": float,
+    "str": str,
+    "bytes": bytes.fromhex,
+    "date": datetime.date.fromisoformat,
+    "timestamp": _timestamp,
+    "timedelta": lambda text: pd.Timedelta(int(text), unit="ns"),
+}
+
+
+def decode_stat(text: str | None) -> Any:
+    """The value ``encode_stat`` stored as ``text``."""
+    if text is None:
+        return None
+    tag, sep, value = text.partition(":")
+    if not sep or tag not in _DECODERS:
+        raise ValueError(f"{PROFILES_TABLE}: stored statistic {text!r} has no known tag "
+                         f"(one of {sorted(_DECODERS)}); was it written by a newer workbench?")
+    return _DECODERS[tag](value)

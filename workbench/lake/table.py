@@ -106,11 +106,21 @@ class Table:
         return dd.from_map(_read_pandas, parts, schema=schema, meta=meta,
                            enforce_metadata=False)
 
-    def profile(self, version: int | None = None, *, bins: int = 30) -> Profile:
-        """Per-column statistics computed per file on the cluster and merged (see Profile)."""
+    def profile(self, version: int | None = None, *, bins: int = 30,
+                refresh: bool = False) -> Profile:
+        """Per-column statistics of a version (see Profile), computed per file on the cluster
+        once and stored in the lake's ``_profiles``, then read from there (a version never
+        changes); ``refresh=True`` computes and stores it again."""
         from workbench.lake.profile import profile
 
-        return profile(self, version, bins=bins)
+        return profile(self, version, bins=bins, refresh=refresh)
+
+    def stored_profile(self, version: int | None = None, *, bins: int = 30) -> Profile | None:
+        """The stored profile of a version (latest when None), or None when it was never
+        computed; reads ``_profiles`` only, so it needs no cluster (the server shows these)."""
+        from workbench.lake.profile import stored_profile
+
+        return stored_profile(self, version, bins=bins)
 
     def to_torch(self, features: list[str] | str, label: str, batch_size: int,
                  shuffle: bool = True, seed: int = 0, **options: Any) -> TableLoader:
