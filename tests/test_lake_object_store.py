@@ -67,4 +67,7 @@ def test_ingest_versions_and_profile_on_s3(s3, tmp_path, pii_key):
         assert not t.to_pandas()["email"].str.contains("@").any()
         assert t.quarantine()["line"].tolist() == [3]
         assert t.profile().rows == 6
-        assert lake.tables()["rows"].tolist() == [6]
+        assert t.stored_profile().rows == 6  # stored in the object store's _profiles
+        tables = lake.tables().set_index("name")
+        assert list(tables.index) == ["_profiles", "events"]
+        assert tables.loc["events", "rows"] == 6
