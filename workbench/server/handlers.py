@@ -180,7 +180,7 @@ class SniffHandler(WorkbenchHandler):
 class TaskHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def get(self, task_id: str) -> None:
-        task = self.state.tasks.get(task_id)
+        task = self.state.tasks.find(task_id)
         if task is None:
             raise ApiError(404, f"task id {task_id!r} is unknown to this server (tasks are "
                                 "kept while the server runs); pass an id a POST answered")

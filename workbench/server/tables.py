@@ -42,6 +42,7 @@ def detail(lake: Lake, lake_name: str, name: str, rows: int) -> dict[str, Any]:
     version = table.version
     schema = table.schema
     head = table.head(rows)
+    history = table.history()
     quarantine = table.quarantine()
     reasons = quarantine["kind"].value_counts(sort=True)
     profile = table.stored_profile()
@@ -52,8 +53,8 @@ def detail(lake: Lake, lake_name: str, name: str, rows: int) -> dict[str, Any]:
         "preview": {"columns": list(head.columns),
                     "rows": [[cell(v) for v in row]
                              for row in head.itertuples(index=False, name=None)]},
-        "history": [{**row, "timestamp": epoch(row["timestamp"])}
-                    for row in records(table.history(), list(HISTORY_FIELDS))],
+        "history": records(history.assign(timestamp=history["timestamp"].map(epoch)),
+                           list(HISTORY_FIELDS)),
         "quarantine": {
             "total": len(quarantine),
             "reasons": [{"kind": kind, "count": int(count)} for kind, count in reasons.items()],

@@ -69,7 +69,7 @@ class Tasks:
         self._executor.submit(self._run, task, work)
         return task
 
-    def get(self, task_id: str) -> Task | None:
+    def find(self, task_id: str) -> Task | None:
         with self._lock:
             return self._tasks.get(task_id)
 
