@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tornado.web
+from jupyter_server.auth import Authorizer
 from pytest_jupyter.jupyter_server import *  # noqa: F403  (its fixtures, for this module only)
 from traitlets.config import Config
 
@@ -238,6 +239,26 @@ def test_a_cookie_authenticated_change_needs_the_xsrf_token(api, root, state):
     assert allowed.code == 400, allowed.body  # authenticated and XSRF-checked: the body's turn
     assert "table=None" in json.loads(allowed.body)["message"]
     assert api("GET", "tables", params={"lake": "default"})["lakes"][0]["tables"] == []
+
+
+class ReadOnly(Authorizer):
+    """A deployment's authorizer that lets users read the workbench but change nothing."""
+
+    def is_authorized(self, handler, user, action, resource):
+        return not (resource == "workbench" and action == "write")
+
+
+@pytest.mark.parametrize("jp_server_config", [Config({
+    "ServerApp": {"jpserver_extensions": {"workbench.server": True},
+                  "authorizer_class": ReadOnly}})])
+def test_changes_are_authorized_for_the_workbench_resource(api, root):
+    assert api("GET", "tables")["lakes"][0]["name"] == "default"
+    for method, parts in (("POST", ("tables",)), ("POST", ("tables", "t", "profile")),
+                          ("POST", ("runs", "r", "stop")), ("POST", ("dashboards",)),
+                          ("DELETE", ("clusters", "c")), ("DELETE", ("dashboards", "d"))):
+        message = api(method, *parts, body={} if method == "POST" else None,
+                      expect=403)["message"]
+        assert message == "User is not authorized to write on resource: workbench."
 
 
 def test_client_paths_outside_the_root_are_refused_before_anything_is_opened(api, root,
