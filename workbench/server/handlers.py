@@ -20,8 +20,7 @@ from jupyter_server.utils import url_path_join
 from tornado.web import HTTPError
 
 from workbench.server import tables, tasks
-from workbench.server.errors import ApiError
-from workbench.server.listings import describe
+from workbench.server.errors import ApiError, describe
 
 if TYPE_CHECKING:
     from workbench.server.state import ServerState

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.server.encode import epoch
+from workbench.server.errors import describe
 
 ROW_FIELDS = ("name", "version", "rows", "bytes", "columns", "quarantined", "updated")
 _COMMIT = re.compile(r"^(\d{20})\.json$")
@@ -34,12 +35,6 @@ def log_version(fs: Any, table_path: str) -> int:
 def error_row(name: str, error: BaseException) -> dict[str, Any]:
     """The row of a table that cannot be read: its name and why, every figure null."""
     return {**dict.fromkeys(ROW_FIELDS), "name": name, "error": describe(error)}
-
-
-def describe(error: BaseException) -> str:
-    """An exception as one line for a person: its type and message."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 @dataclass

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.server.listings import describe
+from workbench.server.errors import describe
 
 if TYPE_CHECKING:
     from workbench.lake import Lake
@@ -107,8 +107,7 @@ def ingest(task: Task, clusters: ClusterService, lake: Lake, paths: list[Path], 
               "duplicates_dropped": report.duplicates_dropped, "files": len(paths),
               "seconds": report.seconds}
     try:
-        clusters.task_cluster()
-        lake.table(table).profile()
+        lake.table(table).profile(report.version)
     except Exception as err:  # the data is in: report the profile's failure beside the result
         task.error = f"ingested as version {report.version}, but its profile failed: " \
                      f"{describe(err)}"
