@@ -71,7 +71,24 @@ def records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict[
 
 def figure(fig: go.Figure) -> dict[str, Any]:
     """A plotly figure as its JSON object (``{"data": [...], "layout": {...}}``), encoded by
-    plotly itself (numpy arrays, NaN and dates as plotly.js reads them)."""
+    plotly itself, with its typed arrays (plotly's base64 ``{"dtype", "bdata"}`` for numpy
+    data) as plain lists: any plotly.js renders them, and a client can read the points."""
     import plotly.io as pio
 
-    return json.loads(pio.to_json(fig, validate=False))
+    return _plain(json.loads(pio.to_json(fig, validate=False)))
+
+
+def _plain(obj: Any) -> Any:
+    """``obj`` with every typed array decoded to a (nested) list, non-finite numbers null."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        if isinstance(obj.get("bdata"), str) and isinstance(obj.get("dtype"), str):
+            array = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
+            if "shape" in obj:
+                array = array.reshape([int(n) for n in str(obj["shape"]).split(",")])
+            return cell(array.tolist())
+        return {key: _plain(value) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(value) for value in obj]
+    return obj
