@@ -110,7 +110,7 @@ class TablesHandler(WorkbenchHandler):
                                "tables": []}
         listing = state.inflight.get(name)
         if listing is None or listing.done():
-            listing = asyncio.ensure_future(state.read(state.listings[name].rows))
+            listing = state.read(state.listings[name].rows)
             listing.add_done_callback(lambda f: f.cancelled() or f.exception())
             state.inflight[name] = listing
         timeout = state.settings.lake_timeout

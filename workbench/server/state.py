@@ -68,9 +68,10 @@ class ServerState:
 
         return Lake(self.lakes[name], storage_options=self.settings.storage_options.get(name))
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` on a read thread, so the event loop never waits on disk or network."""
-        return await asyncio.get_running_loop().run_in_executor(self.reads, fn, *args)
+    def read(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """``fn(*args)`` on a read thread, so the event loop never waits on disk or network:
+        a future to await (or to share, as a lake's listing is)."""
+        return asyncio.get_running_loop().run_in_executor(self.reads, fn, *args)
 
     def close(self) -> None:
         """Stop the sampler and the threads, the dashboards this server published and the
