@@ -7,10 +7,10 @@
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
-import { MessageLoop } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
+import { traceValues } from './figureData';
 import { formatCell } from './format';
 import { IFigure } from './types';
 
@@ -38,14 +38,12 @@ export function Figure(props: {
       renderer.current = rendermime.createRenderer(PLOTLY_MIME);
     }
     const widget = renderer.current;
+    // Attached first, so that the renderer sizes the figure to its host.
+    if (!widget.isAttached && host.current.isConnected) {
+      Widget.attach(widget, host.current);
+    }
     const model = rendermime.createModel({ data: bundle, trusted: true });
-    void widget.renderModel(model).then(() => {
-      if (!widget.isAttached && host.current !== null && host.current.isConnected) {
-        Widget.attach(widget, host.current);
-      } else if (widget.isAttached) {
-        MessageLoop.sendMessage(widget, Widget.ResizeMessage.UnknownSize);
-      }
-    });
+    void widget.renderModel(model);
   }, [figure, renderable]);
 
   // A layout effect's cleanup runs before React takes the host out of the
@@ -71,8 +69,8 @@ function FigureTable(props: { figure: IFigure; className?: string }): React.Reac
     <div className={`wb-figure wb-figure-table ${props.className ?? ''}`}>
       {title && <div className="wb-figure-title">{title}</div>}
       {props.figure.data.map((trace, i) => {
-        const x = trace.x ?? [];
-        const y = trace.y ?? [];
+        const x = traceValues(trace.x);
+        const y = traceValues(trace.y);
         const n = Math.max(x.length, y.length);
         return (
           <table className="wb-grid" key={i}>

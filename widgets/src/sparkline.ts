@@ -1,6 +1,8 @@
 /**
  * The sparkline's geometry: the server's throughput points placed in an SVG
- * box (x evenly spaced, y scaled between the points' own min and max). It
+ * box, x evenly spaced, y from zero (or the lowest point, if negative) at the
+ * bottom to the highest point at the top, so a steady rate reads as a flat
+ * line near the top rather than as noise stretched to the full height. It
  * draws the server's numbers; it derives none.
  */
 
@@ -15,7 +17,7 @@ export function sparklinePoints(
   if (finite.length === 0) {
     return '';
   }
-  const low = Math.min(...finite);
+  const low = Math.min(0, ...finite);
   const high = Math.max(...finite);
   const span = high - low;
   const inner = height - 2 * pad;

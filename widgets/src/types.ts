@@ -10,12 +10,15 @@ export interface IFigure {
   layout?: { [key: string]: unknown };
 }
 
-/** One plotly trace; only the fields the plain-table fallback reads are typed. */
+/**
+ * One plotly trace; only the fields the plain-table fallback reads are named.
+ * `x` and `y` are lists or plotly's typed-array encoding (figureData.ts).
+ */
 export interface IFigureTrace {
   type?: string;
   name?: string;
-  x?: unknown[];
-  y?: unknown[];
+  x?: unknown;
+  y?: unknown;
   [key: string]: unknown;
 }
 

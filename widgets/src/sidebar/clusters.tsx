@@ -54,7 +54,11 @@ export class ClustersSection extends PolledSection<IClusterList> {
           {cluster.address}
           {cluster.owned ? '' : ' (joined)'}
         </div>
-        <div className="wb-row-facts">{facts.join(' · ')}</div>
+        <div className="wb-row-facts">
+          {facts.map((fact, i) => (
+            <span key={i}>{fact}</span>
+          ))}
+        </div>
         <div className="wb-row-actions">
           {cluster.dashboard_link && (
             <button

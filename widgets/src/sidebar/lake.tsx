@@ -87,8 +87,8 @@ export class LakeSection extends PolledSection<ILakeList> {
           <span className="wb-muted">v{table.version}</span>
         </div>
         <div className="wb-row-facts">
-          {formatCountOf(table.rows, 'row')} · {formatBytes(table.bytes)}
-          {' · '}
+          <span>{formatCountOf(table.rows, 'row')}</span>
+          <span>{formatBytes(table.bytes)}</span>
           <span className={quarantined > 0 ? 'wb-warn' : undefined}>
             {formatCount(quarantined)} quarantined
           </span>

@@ -3,7 +3,7 @@ import * as React from 'react';
 
 import { WorkbenchApi, errorMessage } from '../api';
 import { CommandIDs } from '../commandIds';
-import { formatAge, formatCount, formatNumber, formatRate } from '../format';
+import { formatAge, formatCountOf, formatNumber, formatRate } from '../format';
 import { sparklinePoints } from '../sparkline';
 import { IRun, IRunList } from '../types';
 import { ISectionContext, PolledSection } from './section';
@@ -50,8 +50,9 @@ export class RunsSection extends PolledSection<IRunList> {
           <span className={`wb-badge wb-badge-${run.status}`}>{run.status}</span>
         </div>
         <div className="wb-row-facts">
-          {formatCount(run.ranks)}× · {formatCount(run.steps)} steps ·{' '}
-          {formatRate(run.samples_per_s, 'samples')}
+          <span>{formatCountOf(run.ranks, 'rank')}</span>
+          <span>{formatCountOf(run.steps, 'step')}</span>
+          <span>{formatRate(run.samples_per_s, 'samples')}</span>
         </div>
         <div className="wb-row-facts">
           <Sparkline values={run.throughput} />
