@@ -45,6 +45,8 @@ class LabServer:
                 "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                 f"--ServerApp.root_dir={self.root_dir}",
                 "--ServerApp.jpserver_extensions={'workbench.server': True}", *extra_args]
+        if os.geteuid() == 0:  # containers, CI and Binder-like images often run as root
+            args.append("--allow-root")
         self._log = open(self.log_path, "w")  # noqa: SIM115 (open for the server's lifetime)
         self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
                                         env=env, start_new_session=True)
