@@ -64,7 +64,9 @@ export function Figure(props: {
 
 /** Each trace's x and y as a table: what a figure shows, with no renderer to draw it. */
 function FigureTable(props: { figure: IFigure; className?: string }): React.ReactElement {
-  const title = figureTitle(props.figure);
+  const title = textOf(props.figure.layout?.title);
+  const xTitle = axisTitle(props.figure, 'xaxis') ?? 'x';
+  const yTitle = axisTitle(props.figure, 'yaxis') ?? 'y';
   return (
     <div className={`wb-figure wb-figure-table ${props.className ?? ''}`}>
       {title && <div className="wb-figure-title">{title}</div>}
@@ -77,8 +79,8 @@ function FigureTable(props: { figure: IFigure; className?: string }): React.Reac
             {trace.name && <caption>{trace.name}</caption>}
             <thead>
               <tr>
-                <th>x</th>
-                <th>y</th>
+                <th>{xTitle}</th>
+                <th>{yTitle}</th>
               </tr>
             </thead>
             <tbody>
@@ -103,13 +105,21 @@ function FigureTable(props: { figure: IFigure; className?: string }): React.Reac
   );
 }
 
-function figureTitle(figure: IFigure): string | null {
-  const title = figure.layout?.title;
+/** A plotly title: a string, or `{text}`. */
+function textOf(title: unknown): string | null {
   if (typeof title === 'string') {
     return title;
   }
-  if (title && typeof (title as { text?: unknown }).text === 'string') {
-    return (title as { text: string }).text;
+  if (title !== null && typeof title === 'object') {
+    const text = (title as { text?: unknown }).text;
+    return typeof text === 'string' ? text : null;
   }
   return null;
+}
+
+function axisTitle(figure: IFigure, axis: 'xaxis' | 'yaxis'): string | null {
+  const layout = figure.layout?.[axis];
+  return layout !== null && typeof layout === 'object'
+    ? textOf((layout as { title?: unknown }).title)
+    : null;
 }
