@@ -10,7 +10,6 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { traceValues } from './figureData';
 import { formatCell } from './format';
 import { IFigure } from './types';
 
@@ -71,8 +70,8 @@ function FigureTable(props: { figure: IFigure; className?: string }): React.Reac
     <div className={`wb-figure wb-figure-table ${props.className ?? ''}`}>
       {title && <div className="wb-figure-title">{title}</div>}
       {props.figure.data.map((trace, i) => {
-        const x = traceValues(trace.x);
-        const y = traceValues(trace.y);
+        const x = trace.x ?? [];
+        const y = trace.y ?? [];
         const n = Math.max(x.length, y.length);
         return (
           <table className="wb-grid" key={i}>

@@ -12,13 +12,13 @@ export interface IFigure {
 
 /**
  * One plotly trace; only the fields the plain-table fallback reads are named.
- * `x` and `y` are lists or plotly's typed-array encoding (figureData.ts).
+ * The server sends its arrays as plain lists (not plotly's base64 typed arrays).
  */
 export interface IFigureTrace {
   type?: string;
   name?: string;
-  x?: unknown;
-  y?: unknown;
+  x?: unknown[];
+  y?: unknown[];
   [key: string]: unknown;
 }
 
