@@ -19,7 +19,6 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import dask
 import nbformat
 import pandas as pd
 import pytest
@@ -330,10 +329,9 @@ def test_clusters_are_listed_owned_ones_stopped_joined_ones_refused(api, registe
         assert registered.client.submit(sum, [1, 2]).result() == 3  # the joined one runs on
     finally:
         joined.close()
-        # The handle of a cluster stopped elsewhere: distributed would retry its gone
-        # scheduler for its 30 s connect timeout before closing.
-        with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
-            second.close()
+        started = time.monotonic()
+        second.close()  # the handle of a cluster stopped elsewhere closes without waiting
+        assert time.monotonic() - started < 10
 
 
 # ---------------------------------------------------------------------------------------------

@@ -90,9 +90,15 @@ class Cluster:
         if self in _live:
             _live.remove(self)
         registry.unregister(self.id)
-        self.client.close()
-        if self._local is not None:
-            self._local.close()
+        import dask
+
+        # A scheduler stopped from elsewhere (the sidebar's Stop) is not waited for: distributed
+        # would retry its address for the whole connect timeout (30 s) before closing.
+        gone = not reachable(self._address, timeout=0.5)
+        with dask.config.set({"distributed.comm.timeouts.connect": "1s"} if gone else {}):
+            self.client.close()
+            if self._local is not None:
+                self._local.close()
 
     def __enter__(self) -> Cluster:
         return self
