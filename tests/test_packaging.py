@@ -4,6 +4,7 @@ into a fresh environment with no Node on PATH, Jupyter reports both enabled and 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,20 +63,22 @@ def test_the_installed_wheel_is_enabled_without_node(wheel, tmp_path):
     env = {"PATH": str(venv / "bin"), "HOME": str(tmp_path), "JUPYTER_PLATFORM_DIRS": "1"}
     assert shutil.which("node", path=env["PATH"]) is None
     imported = subprocess.run([python, "-c", "import workbench.server, sys; "
-                               "print(workbench.server.__file__)"], env=env,
+                               "print(workbench.server.__file__)"], env=env, cwd=tmp_path,
                               capture_output=True, text=True, check=True).stdout
     assert imported.startswith(str(venv)), f"workbench came from {imported}, not the wheel"
 
     labext = subprocess.run([python, "-m", "jupyterlab.labextensions", "list"], env=env,
-                            capture_output=True, text=True, timeout=120)
-    listing = labext.stdout + labext.stderr
-    assert "@workbench-ai/jupyterlab" in listing and "enabled" in listing and "OK" in listing, \
-        listing
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    listing = _plain(labext.stdout + labext.stderr)
+    assert re.search(r"@workbench-ai/jupyterlab v[\d.]+ enabled OK \(python, workbench\)",
+                     listing), listing
     server = subprocess.run([python, "-m", "jupyter_server.extension.serverextension", "list"],
-                            env=env, capture_output=True, text=True, timeout=120)
-    listing = server.stdout + server.stderr
-    line = next((ln for ln in listing.splitlines() if "workbench.server" in ln), "")
-    assert "enabled" in line, listing
-    assert "workbench.server" in listing and " OK" in listing.split("workbench.server", 1)[1], \
-        listing
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    listing = _plain(server.stdout + server.stderr)
+    assert re.search(r"workbench\.server enabled\s+- Validating workbench\.server\.\.\.\s+"
+                     r"workbench\.server\s+OK", listing), listing
 
+
+def _plain(text: str) -> str:
+    """Jupyter's listing without its terminal colours."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)

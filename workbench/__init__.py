@@ -45,6 +45,12 @@ __all__ = ["Cluster", "IngestReport", "Lake", "Profile", "Table", "cluster", "cl
            "bench", "compress"]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the built JupyterLab extension lies, for `jupyter labextension develop` (installs
+    of the package put it in share/jupyter/labextensions themselves)."""
+    return [{"src": "labextension", "dest": "@workbench-ai/jupyterlab"}]
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         value = importlib.import_module(f"workbench.{name}")
