@@ -101,7 +101,10 @@ def jp_server_config(lake_dir, not_a_lake, slow_s3):
         "ServerApp": {"jpserver_extensions": {"workbench.server": True}},
         "WorkbenchServer": {"lakes": {"default": str(lake_dir), "broken": str(not_a_lake),
                                       "slow": slow_s3},
-                            "lake_timeout": 0.5, "sample_interval": 0.1}})
+                            # Each request lists afresh: these tests change the lake, the
+                            # registry and the runs from outside the server and look at once.
+                            "lake_timeout": 0.5, "sample_interval": 0.1,
+                            "listing_fresh": 0.0}})
 
 
 @pytest.fixture
@@ -460,6 +463,25 @@ def test_ingest_runs_as_a_task_on_the_registered_cluster(api, root, registered, 
     profile = api("GET", "tables", "people")["profile"]  # computed after the ingest
     assert profile["version"] == 0 and profile["rows"] == 5 and "age" in profile["figures"]
     assert [c["id"] for c in api("GET", "clusters")["clusters"]] == [registered.id]
+
+
+@pytest.mark.parametrize("jp_server_config", [Config({
+    "ServerApp": {"jpserver_extensions": {"workbench.server": True}},
+    "WorkbenchServer": {"listing_fresh": 60.0}})])
+def test_open_sidebars_share_one_listing_until_something_changes(api, root, registered,
+                                                                  pii_key):
+    """Within `listing_fresh` every request gets the same listing (many open sidebars cost
+    one); a change answered by the server (here an ingest task ending) ends the window."""
+    lake = wb.default_lake()
+    lake.record("outside", pd.DataFrame({"x": [1]}))
+    first = api("GET", "tables")["lakes"][0]["tables"]
+    lake.record("written_meanwhile", pd.DataFrame({"x": [2]}))  # by another process
+    assert api("GET", "tables")["lakes"][0]["tables"] == first  # shared: not listed yet
+    task_id = api("POST", "tables", body={"paths": ["data/people.csv"], "table": "people"},
+                  expect=202)["task"]
+    assert api.wait_task(task_id)["state"] == "done"
+    names = {t["name"] for t in api("GET", "tables")["lakes"][0]["tables"]}
+    assert {"outside", "written_meanwhile", "people"} <= names
 
 
 def test_ingest_requests_are_checked_before_any_work(api, root, state):

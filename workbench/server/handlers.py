@@ -62,6 +62,11 @@ class WorkbenchHandler(APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message}))
 
+    def on_finish(self) -> None:
+        """A change answered: the shared listings are read afresh by the next request."""
+        if self.request.method in ("POST", "DELETE") and self.get_status() < 400:
+            self.state.forget()
+
     def json_body(self, fields: set[str]) -> dict[str, Any]:
         """The request's JSON object, whose keys must be among ``fields``."""
         try:
@@ -85,7 +90,7 @@ class WorkbenchHandler(APIHandler):
 class ClustersHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        self.answer({"clusters": await self.state.read(self.state.clusters.rows)})
+        self.answer({"clusters": await self.state.shared("clusters", self.state.clusters.rows)})
 
 
 class ClusterHandler(WorkbenchHandler):
@@ -108,11 +113,7 @@ class TablesHandler(WorkbenchHandler):
         state = self.state
         row: dict[str, Any] = {"name": name, "uri": state.lakes[name], "error": None,
                                "tables": []}
-        listing = state.inflight.get(name)
-        if listing is None or listing.done():
-            listing = state.read(state.listings[name].rows)
-            listing.add_done_callback(lambda f: f.cancelled() or f.exception())
-            state.inflight[name] = listing
+        listing = state.shared(f"tables {name}", state.listings[name].rows)
         timeout = state.settings.lake_timeout
         try:
             row["tables"] = await asyncio.wait_for(asyncio.shield(listing), timeout)
@@ -189,7 +190,7 @@ class TaskHandler(WorkbenchHandler):
 class RunsHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        self.answer({"runs": await self.state.read(self.state.runs.rows)})
+        self.answer({"runs": await self.state.shared("runs", self.state.runs.rows)})
 
 
 class RunHandler(WorkbenchHandler):
@@ -209,7 +210,8 @@ class RunStopHandler(WorkbenchHandler):
 class DashboardsHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        self.answer({"dashboards": await self.state.read(self.state.dashboards.rows)})
+        self.answer({"dashboards": await self.state.shared("dashboards",
+                                                           self.state.dashboards.rows)})
 
     @tornado.web.authenticated
     @authorized

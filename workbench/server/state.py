@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,14 +37,14 @@ class ServerState:
                          for name, uri in self.lakes.items()}
         self.reads = ThreadPoolExecutor(settings.read_workers,
                                         thread_name_prefix="workbench read")
-        self.tasks = Tasks(settings.task_workers, settings.tasks_kept)
+        self.tasks = Tasks(settings.task_workers, settings.tasks_kept, self.forget)
         self.clusters = ClusterService()
         self.dashboards = DashboardService()
         self.runs = RunListing(settings.runs_root)
         self.sampler = Sampler(settings.sample_interval, settings.sample_idle)
-        # A listing still running after its timeout is awaited by the next request, not
-        # started again: by lake name.
-        self.inflight: dict[str, asyncio.Future] = {}
+        # Listings shared by the requests that come within `listing_fresh` s of one being
+        # started (and by those that come while it runs, even past a lake's timeout): by key.
+        self._shared: dict[str, tuple[float, asyncio.Future]] = {}
         self.closed = False
 
     @property
@@ -72,6 +73,25 @@ class ServerState:
         """``fn(*args)`` on a read thread, so the event loop never waits on disk or network:
         a future to await (or to share, as a lake's listing is)."""
         return asyncio.get_running_loop().run_in_executor(self.reads, fn, *args)
+
+    def shared(self, key: str, fn: Callable[[], T]) -> asyncio.Future[T]:
+        """``fn()`` on a read thread, its answer shared by every request for ``key`` while it
+        runs and for `listing_fresh` seconds after it started: however many sidebars poll, a
+        listing is computed at most once per window (a failed one is not kept)."""
+        now = time.monotonic()
+        started, future = self._shared.get(key, (0.0, None))
+        if future is None or (future.done() and (
+                now - started >= self.settings.listing_fresh or future.cancelled()
+                or future.exception() is not None)):
+            future = self.read(fn)
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved
+            self._shared[key] = (now, future)
+        return future
+
+    def forget(self) -> None:
+        """Drop the shared listings: something changed (a POST or DELETE answered, a task
+        ended), so the next request lists afresh. Safe from any thread."""
+        self._shared.clear()
 
     def close(self) -> None:
         """Stop the sampler and the threads, the dashboards this server published and the

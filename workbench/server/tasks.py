@@ -50,12 +50,14 @@ class Task:
 
 class Tasks:
     """The server's tasks: at most ``workers`` run at once, the others wait "queued"; the
-    ``kept`` newest finished ones stay readable."""
+    ``kept`` newest finished ones stay readable; ``ended()`` is called after each (the lake
+    changed: listings are read afresh)."""
 
-    def __init__(self, workers: int, kept: int) -> None:
+    def __init__(self, workers: int, kept: int, ended: Callable[[], None]) -> None:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="workbench task")
         self._tasks: dict[str, Task] = {}
         self._kept = kept
+        self._ended = ended
         self._lock = threading.Lock()
 
     def submit(self, kind: str, label: str, work: Callable[[Task], dict[str, Any]]) -> Task:
@@ -77,18 +79,17 @@ class Tasks:
         """Drop the queued tasks; running ones finish in their threads."""
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    @staticmethod
-    def _run(task: Task, work: Callable[[Task], dict[str, Any]]) -> None:
+    def _run(self, task: Task, work: Callable[[Task], dict[str, Any]]) -> None:
         task.state, task.started = "running", time.time()
+        result, error = None, None
         try:
-            task.result = work(task)
+            result = work(task)
         except Exception as err:  # the task's failure is its state, shown to the client
-            task.error = describe(err)
-            task.state = "failed"
-        else:
-            task.state = "done"
-        finally:
-            task.ended = time.time()
+            error = describe(err)
+        self._ended()  # before the task reads as ended: a client that sees it lists afresh
+        task.result, task.error = result, error
+        task.state = "failed" if error is not None else "done"
+        task.ended = time.time()
 
 
 def ingest(task: Task, clusters: ClusterService, lake: Lake, paths: list[Path], table: str,
