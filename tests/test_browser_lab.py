@@ -254,3 +254,43 @@ def test_lab_server_stops_with_its_kernels(tmp_path):
         assert server.url.startswith(server.base) and f"token={server.token}" in server.url
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert Path(tmp_path / "lab.log").exists()
+
+
+def test_without_its_server_half_the_sidebar_says_so_once(tmp_path):
+    """A JupyterLab whose server extension is off: the sidebar shows one clear message and
+    nothing is thrown; the browser's own notes of the probe's 404s are the only console
+    errors."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from workbench.server.lab import LabServer
+
+    root = tmp_path / "root"
+    root.mkdir()
+    fresh = (f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+           f"--LabApp.user_settings_dir={tmp_path / 'settings'}")
+    uncaught: list[str] = []
+    console: list[str] = []
+    with LabServer(root, log_path=tmp_path / "lab.log", extra_args=fresh,
+                   workbench=False) as server, \
+            sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.set_default_timeout(PAGE_MS)
+            page.on("pageerror", lambda exc: uncaught.append(str(exc)))
+            page.on("console", lambda msg: console.append(msg.text)
+                    if msg.type == "error" else None)
+            page.goto(server.url)
+            page.locator('.lm-TabBar-tab[data-id="workbench-sidebar"]').click()
+            missing = page.locator(".wb-sidebar .wb-missing")
+            expect(missing).to_contain_text("server extension is not enabled")
+            expect(missing).to_contain_text("jupyter server extension enable workbench.server")
+            expect(page.locator(".wb-sidebar .wb-section-error")).to_have_count(0)
+            time.sleep(3)  # the sections stand by: no request storm, no error per section
+        finally:
+            browser.close()
+    assert not uncaught, f"the page threw: {uncaught}"
+    assert all("404" in text for text in console), console
+    assert len(console) <= 2, f"more than the start-up probe's 404s: {console}"
+    probes = re.findall(r"404 GET /workbench/api/\S+", server.log)
+    assert 1 <= len(probes) <= 2, f"the sidebar asked the missing API {len(probes)} times"

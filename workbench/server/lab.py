@@ -32,7 +32,9 @@ class LabServer:
 
     def __init__(self, root_dir: str | os.PathLike[str], *, lake: str | None = None,
                  port: int | None = None, log_path: str | os.PathLike[str] | None = None,
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (), workbench: bool = True) -> None:
+        """``workbench=False`` starts it with the Workbench server extension off (the sidebar
+        then says so)."""
         self.root_dir = Path(root_dir).resolve()
         self.port = port or free_port()
         self.token = secrets.token_hex(24)
@@ -44,7 +46,8 @@ class LabServer:
                 f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
                 "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                 f"--ServerApp.root_dir={self.root_dir}",
-                "--ServerApp.jpserver_extensions={'workbench.server': True}", *extra_args]
+                f"--ServerApp.jpserver_extensions={{'workbench.server': {workbench}}}",
+                *extra_args]
         if os.geteuid() == 0:  # containers, CI and Binder-like images often run as root
             args.append("--allow-root")
         self._log = open(self.log_path, "w")  # noqa: SIM115 (open for the server's lifetime)
