@@ -12,12 +12,12 @@ import pytest
 from test_train_launch import no_orphans  # noqa: F401  (autouse: no process outlives a test)
 
 import workbench as wb
+from workbench.train.metrics import logged_metrics
 from workbench.widgets.training import (
     MAX_UPDATES_PER_S,
     TrainingMonitor,
     data_wait_series,
     gpu_series,
-    logged_metrics,
     metric_series,
     progress,
     step_time_percentiles,

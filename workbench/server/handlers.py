@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from http.client import responses
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +44,18 @@ class WorkbenchHandler(APIHandler):
     def state(self) -> ServerState:
         return self.settings["workbench"]
 
-    def answer(self, body: dict[str, Any], status: int = 200) -> None:
+    def answer(self, body: dict[str, Any] | str, status: int = 200) -> None:
+        """Finish with ``body`` as JSON (already encoded when it is text)."""
         self.set_status(status)
-        self.finish(json.dumps(body, allow_nan=False))
+        if isinstance(body, str):
+            self.set_header("Content-Type", "application/json")
+        self.finish(body if isinstance(body, str) else json.dumps(body, allow_nan=False))
+
+    async def answer_listing(self, key: str, rows: Callable[[], list[dict[str, Any]]]) -> None:
+        """``{key: rows()}``, listed and encoded once for every request in the sharing window
+        (`ServerState.shared`): N sidebars polling cost one listing and one encoding."""
+        self.answer(await self.state.shared(
+            key, lambda: json.dumps({key: rows()}, allow_nan=False)))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """``{"message": ...}``: an `ApiError`'s text as written, jupyter_server's own refusals
@@ -90,7 +100,7 @@ class WorkbenchHandler(APIHandler):
 class ClustersHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        self.answer({"clusters": await self.state.shared("clusters", self.state.clusters.rows)})
+        await self.answer_listing("clusters", self.state.clusters.rows)
 
 
 class ClusterHandler(WorkbenchHandler):
@@ -190,7 +200,7 @@ class TaskHandler(WorkbenchHandler):
 class RunsHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        self.answer({"runs": await self.state.shared("runs", self.state.runs.rows)})
+        await self.answer_listing("runs", self.state.runs.rows)
 
 
 class RunHandler(WorkbenchHandler):
@@ -210,8 +220,7 @@ class RunStopHandler(WorkbenchHandler):
 class DashboardsHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        self.answer({"dashboards": await self.state.shared("dashboards",
-                                                           self.state.dashboards.rows)})
+        await self.answer_listing("dashboards", self.state.dashboards.rows)
 
     @tornado.web.authenticated
     @authorized

@@ -43,9 +43,8 @@ class RunListing:
         """The run's row plus its traceback, logged metric names and figures; 404 for an id
         that no listed run has."""
         from workbench.charts import loss, throughput
-        from workbench.train.metrics import read_run
+        from workbench.train.metrics import logged_metrics, read_run
         from workbench.train.runs import RunNotFoundError, runs, traceback
-        from workbench.widgets.training import logged_metrics
 
         table = runs(self.root)
         found = [row for row in _dicts(table) if row["id"] == run_id]

@@ -52,9 +52,11 @@ import zmq
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MetricsSender", "MetricsSink", "read_run"]
+__all__ = ["MetricsSender", "MetricsSink", "logged_metrics", "read_run"]
 
 COLUMNS = ("rank", "step", "time")
+# What run.steps() measures in each step record; every other numeric column is a logged metric.
+STEP_FIELDS = ("step_s", "data_s", "samples", "tokens", "peak_memory_bytes", "total_steps")
 """The columns every frame starts with; the logged metrics follow in the order first seen."""
 
 _RESERVED = {"rank", "step", "time", "dropped"}
@@ -374,3 +376,14 @@ def _ends_mid_line(path: Path) -> bool:
     with open(path, "rb") as fh:
         fh.seek(-1, 2)
         return fh.read(1) != b"\n"
+
+
+def logged_metrics(metrics: pd.DataFrame) -> list[str]:
+    """The metrics the training function logged with `run.log` (loss, accuracy, ...), in the
+    order first seen: every column other than rank/step/time and what `run.steps()` measures
+    that holds at least one number (string-valued metrics cannot be charted)."""
+    import pandas as pd
+
+    skip = {*COLUMNS, *STEP_FIELDS}
+    return [name for name in metrics.columns if name not in skip
+            and pd.to_numeric(metrics[name], errors="coerce").notna().any()]

@@ -286,7 +286,7 @@ class TrainingRuns(_LakeView):
             self._show_metric()
 
     def _show_run(self) -> None:
-        from workbench.widgets.training import logged_metrics
+        from workbench.train.metrics import logged_metrics
 
         run = self.runs.set_index("run_id").loc[self.run_id]
         self.run_info.value = _run_info_html(self.run_id, run)

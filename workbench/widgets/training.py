@@ -46,6 +46,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from workbench.train.metrics import logged_metrics
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -55,14 +57,12 @@ if TYPE_CHECKING:
     from workbench.train.summary import Summary
 
 __all__ = ["MAX_UPDATES_PER_S", "Failure", "TrainingMonitor", "data_wait_series",
-           "gpu_series", "logged_metrics", "metric_series", "progress", "step_time_percentiles",
+           "gpu_series", "metric_series", "progress", "step_time_percentiles",
            "summary_rows", "throughput_series"]
 
 MAX_UPDATES_PER_S = 4  # the most widget updates a monitor pushes per second
 MIN_INTERVAL_S = 1 / MAX_UPDATES_PER_S
 SETTLE_S = (1.0, 2.0, 4.0, 8.0)  # after the final update, its state is sent again at these delays
-# What run.steps() measures in each step record; every other numeric column is a logged metric.
-STEP_FIELDS = ("step_s", "data_s", "samples", "tokens", "peak_memory_bytes", "total_steps")
 SERIES_COLUMNS = ("series", "step", "time", "value")
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
 JOB_FILE = "job.json"  # as `workbench.train.launcher.JOB_FILE`, without importing torch's side
@@ -188,19 +188,6 @@ def _rolling_per_rank(steps: pd.DataFrame, column: str, window: int,
                                    "time": group["time"].to_numpy() - start,
                                    "value": (total / seconds).to_numpy()}))
     return parts
-
-
-def logged_metrics(metrics: pd.DataFrame) -> list[str]:
-    """The metrics the training function logged with `run.log` (loss, accuracy, ...), in the
-    order first seen: every column other than rank/step/time and what `run.steps()` measures
-    that holds at least one number (string-valued metrics cannot be charted)."""
-    import pandas as pd
-
-    from workbench.train.metrics import COLUMNS
-
-    skip = {*COLUMNS, *STEP_FIELDS}
-    return [name for name in metrics.columns if name not in skip
-            and pd.to_numeric(metrics[name], errors="coerce").notna().any()]
 
 
 def metric_series(metrics: pd.DataFrame, name: str, t0: float | None = None) -> pd.DataFrame:
