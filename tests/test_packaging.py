@@ -40,6 +40,7 @@ def test_the_wheel_holds_the_built_extension_and_the_server_config(wheel):
     assert f"{data}{LABEXTENSION}/install.json" in names
     assert any(n.startswith(f"{data}{LABEXTENSION}/static/remoteEntry.") for n in names)
     assert f"{data}etc/jupyter/jupyter_server_config.d/workbench.json" in names
+    assert f"{data}etc/jupyter/voila.json" in names
     assert "workbench/server/__init__.py" in names
     assert not any(n.endswith(".ts") or "node_modules" in n for n in names)
 

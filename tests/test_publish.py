@@ -47,6 +47,13 @@ def get(url: str) -> str:
         return response.read().decode()
 
 
+def extensions(page: str) -> set[str]:
+    """The JupyterLab extensions a Voila page loads (its page config's federated ones)."""
+    config = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                       page, re.S)
+    return {ext["name"] for ext in json.loads(config.group(1))["federated_extensions"]}
+
+
 def family(dashboard: wb.Dashboard) -> list[psutil.Process]:
     """The server process and everything under it (its kernels)."""
     server = psutil.Process(dashboard.process.pid)
@@ -90,6 +97,9 @@ def test_publish_serves_a_dashboard_without_sources_and_lists_it(results_lake, s
     page = get(d.url)
     assert "application/vnd.jupyter.widget-view+json" in page  # the TrainingRuns widget
     assert "wb.default_lake()" not in page and "import workbench" not in page, "sources leaked"
+    # The sidebar's extension needs JupyterLab's shell: the package's voila.json leaves it out.
+    assert "jupyterlab-plotly" in extensions(page)
+    assert "@workbench-ai/jupyterlab" not in extensions(page)
 
     # The kernel that rendered the page takes widget messages, never code from the page.
     kernel = re.search(r'"kernelId": "([0-9a-f-]+)"', page).group(1)
@@ -262,6 +272,8 @@ def test_jupyter_server_renders_the_dashboards_at_voila_render(results_lake, tmp
                 time.sleep(0.5)
         assert "application/vnd.jupyter.widget-view+json" in page
         assert "wb.default_lake()" not in page, "sources leaked"
+        assert "jupyterlab-plotly" in extensions(page)
+        assert "@workbench-ai/jupyterlab" not in extensions(page)
     finally:
         if server.poll() is None:  # its kernels (sessions of their own) first, then it
             processes = psutil.Process(server.pid).children(recursive=True)

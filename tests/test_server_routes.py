@@ -28,7 +28,6 @@ from pytest_jupyter.jupyter_server import *  # noqa: F403  (its fixtures, for th
 from traitlets.config import Config
 
 import workbench as wb
-from workbench.compute import registry
 from workbench.compute.probe import reachable
 from workbench.server.handlers import WorkbenchHandler
 
@@ -165,19 +164,6 @@ class Api:
 def api(state, http_server_client, jp_asyncio_loop, jp_base_url, jp_serverapp):
     return Api(http_server_client, jp_asyncio_loop, jp_base_url,
                jp_serverapp.identity_provider.token)
-
-
-@pytest.fixture
-def registered(dask_cluster):
-    """The session's cluster in this test's registry (each test has its own WORKBENCH_HOME),
-    so that it is the task cluster and is listed."""
-    s = dask_cluster.summary()
-    registry.register({"id": dask_cluster.id, "address": dask_cluster.address,
-                       "kind": dask_cluster.kind,
-                       **{k: s[k] for k in ("workers", "threads", "memory", "gpus")},
-                       "dashboard_link": s["dashboard_link"], **registry.owner_fields(),
-                       "created": dask_cluster.created})
-    return dask_cluster
 
 
 def workbench_routes(app) -> list[tuple[str, type]]:
