@@ -287,3 +287,48 @@ def test_without_its_server_half_the_sidebar_says_so_once(tmp_path):
     assert len(console) <= 2, f"more than the start-up probe's 404s: {console}"
     probes = re.findall(r"404 GET /workbench/api/\S+", server.log)
     assert 1 <= len(probes) <= 2, f"the sidebar asked the missing API {len(probes)} times"
+
+
+def test_in_notebook_7_the_sidebar_opens_from_the_view_menu(lab_root, tmp_path):
+    """Notebook 7 has no side bar of icons: its View menu lists the side panels. The sidebar
+    opens there beside a notebook and lists the lake, and the notebook's toolbar has Publish;
+    nothing of the extension throws (Notebook 7 itself logs errors of its own here, which are
+    left out by where they come from)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from workbench.server.lab import LabServer
+
+    root, lake = lab_root
+    fresh = (f"--JupyterNotebookApp.workspaces_dir={tmp_path / 'workspaces'}",
+             f"--JupyterNotebookApp.user_settings_dir={tmp_path / 'settings'}")
+    ours: list[str] = []
+
+    def on_error(text: str) -> None:
+        if "workbench" in text:
+            ours.append(text)
+
+    with LabServer(root, lake=lake.uri, log_path=tmp_path / "notebook.log", extra_args=fresh,
+                   app="notebook") as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 800})
+            page.set_default_timeout(PAGE_MS)
+            page.on("pageerror", lambda exc: on_error(f"{exc} {exc.stack}"))
+            page.on("console", lambda msg: on_error(msg.text) if msg.type == "error" else None)
+            page.goto(f"{server.base}notebooks/report.ipynb?token={server.token}")
+            expect(page.locator('[data-jp-item-name="workbench-publish"]')).to_be_visible()
+            page.keyboard.press("Escape")  # the kernel picker, if it asks
+            page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+            page.locator(".lm-Menu-item", has_text="Left Sidebar").first.hover()
+            page.locator(".lm-Menu").last.locator(".lm-Menu-item",
+                                                  has_text="Show Workbench").click()
+            tables = page.locator(".wb-sidebar .wb-section-lake .wb-table-row")
+            expect(tables.filter(has_text="scores")).to_contain_text("20 rows")
+            expect(page.locator(".lm-MenuBar-itemLabel", has_text="Workbench")).to_be_visible()
+        except Exception as exc:
+            page.screenshot(path=tmp_path / "notebook-page.png", full_page=True)
+            raise AssertionError(f"screenshot: {tmp_path / 'notebook-page.png'}\nserver log: "
+                                 f"{server.log_path}\n{exc}") from exc
+        finally:
+            browser.close()
+    assert not ours, f"the extension logged errors in Notebook 7: {ours}"

@@ -1,5 +1,5 @@
-"""`LabServer`: JupyterLab with the Workbench sidebar, started as a child process (`make demo`
-ends in one; the browser tests drive one).
+"""`LabServer`: JupyterLab (or Notebook 7) with the Workbench sidebar, started as a child process
+(`make demo` ends in one; the browser tests drive one).
 
 It listens on 127.0.0.1 with a fresh random token, reads the lake given to it (its sidebar
 lists that lake's tables), and stops with its kernels when `stop()` is called or the
@@ -23,6 +23,7 @@ from workbench.compute.probe import free_port
 from workbench.publish.serve import terminate
 
 START_TIMEOUT_S = 120.0
+APPS = {"jupyterlab": "lab", "notebook": "tree"}  # the app's module -> the page a person opens
 STOP_GRACE_S = 10.0
 
 
@@ -32,9 +33,13 @@ class LabServer:
 
     def __init__(self, root_dir: str | os.PathLike[str], *, lake: str | None = None,
                  port: int | None = None, log_path: str | os.PathLike[str] | None = None,
-                 extra_args: tuple[str, ...] = (), workbench: bool = True) -> None:
+                 extra_args: tuple[str, ...] = (), workbench: bool = True,
+                 app: str = "jupyterlab") -> None:
         """``workbench=False`` starts it with the Workbench server extension off (the sidebar
-        then says so)."""
+        then says so); ``app="notebook"`` serves Notebook 7 instead of JupyterLab."""
+        if app not in APPS:
+            raise ValueError(f"app={app!r}: give one of {sorted(APPS)}")
+        self.app = app
         self.root_dir = Path(root_dir).resolve()
         self.port = port or free_port()
         self.token = secrets.token_hex(24)
@@ -42,7 +47,7 @@ class LabServer:
         env = dict(os.environ)
         if lake is not None:
             env["WORKBENCH_LAKE"] = str(lake)
-        args = [sys.executable, "-m", "jupyterlab", "--no-browser",
+        args = [sys.executable, "-m", app, "--no-browser",
                 f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
                 "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
                 f"--ServerApp.root_dir={self.root_dir}",
@@ -66,8 +71,8 @@ class LabServer:
 
     @property
     def url(self) -> str:
-        """JupyterLab's address with its token: what a person opens."""
-        return f"{self.base}lab?token={self.token}"
+        """The app's page with the token: what a person opens."""
+        return f"{self.base}{APPS[self.app]}?token={self.token}"
 
     @property
     def log(self) -> str:
