@@ -138,3 +138,56 @@ def test_one_thread_real_percentages_and_sleep_when_idle(tmp_path):
     finally:
         sampler.close()
     assert len(threading.enumerate()) == before - 1  # close() ended its thread
+
+
+def test_gpus_are_sampled_through_nvml_and_an_unreadable_one_is_null(monkeypatch, tmp_path):
+    """NVML's calls as nvidia-ml-py makes them, answered by a stand-in (no GPU here): the
+    sampler reports each visible GPU's utilisation and memory, and a GPU that NVML cannot read
+    at that moment as null figures, never as a failed sample."""
+    import sys
+    import types
+
+    from test_environment import FakeNVMLError, fake_pynvml
+
+    nvml = fake_pynvml([("NVIDIA H100", "GPU-aaaa", 80 * GIB), ("NVIDIA H100", "GPU-bbbb",
+                                                                80 * GIB)])
+    devices = {"GPU-aaaa": ("NVIDIA H100", "GPU-aaaa", 80 * GIB),
+               "GPU-bbbb": ("NVIDIA H100", "GPU-bbbb", 80 * GIB)}
+
+    def utilization(device):
+        if device[1] == "GPU-bbbb":
+            raise FakeNVMLError("GPU is lost")
+        return types.SimpleNamespace(gpu=37)
+
+    vars(nvml).update(
+        nvmlDeviceGetHandleByUUID=lambda uuid: devices[uuid],
+        nvmlDeviceGetUtilizationRates=utilization,
+        nvmlDeviceGetMemoryInfo=lambda d: types.SimpleNamespace(total=d[2], used=12 * GIB))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    sampler = Sampler(interval=0.05, idle=5, cgroup=tmp_path)
+    try:
+        snap = sampler.snapshot()
+    finally:
+        sampler.close()
+    assert snap["gpu_note"] is None
+    assert snap["gpus"] == [
+        {"index": 0, "name": "NVIDIA H100", "utilization": 37.0, "memory_used": 12 * GIB,
+         "memory_total": 80 * GIB},
+        {"index": 1, "name": "NVIDIA H100", "utilization": None, "memory_used": None,
+         "memory_total": None}]
+
+
+@pytest.mark.gpu
+def test_the_sampler_reads_this_machines_gpus(tmp_path):
+    from workbench.compute import gpus
+
+    sampler = Sampler(interval=0.05, idle=5, cgroup=tmp_path)
+    try:
+        snap = sampler.snapshot()
+    finally:
+        sampler.close()
+    assert [g["index"] for g in snap["gpus"]] == [g["index"] for g in gpus()]
+    for gpu in snap["gpus"]:
+        assert 0.0 <= gpu["utilization"] <= 100.0
+        assert 0 < gpu["memory_used"] <= gpu["memory_total"]
