@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/kernels.py --cpu
 	$(BIN)/python benchmarks/inference.py --threads 1
+	$(BIN)/python benchmarks/server.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
