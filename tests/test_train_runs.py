@@ -181,6 +181,8 @@ def test_a_run_whose_launcher_died_reads_stopped(workbench_home):
     with pytest.raises(RunNotRunningError):
         stop_run("orphan")
     assert not (root / "orphan" / "STOP").exists()
+    # Its replay says so too, not the "running" its job.json was left with.
+    assert wb.widgets.TrainingMonitor(str(root / "orphan")).status == "stopped"
 
 
 def test_corrupt_and_foreign_directories(workbench_home):

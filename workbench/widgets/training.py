@@ -352,7 +352,13 @@ class _Replay:
         self.live = False
 
     def status(self) -> str:
-        return str(self.info.get("status", "unknown"))
+        """As `wb.runs()` reads it (a "running" run whose launcher died is "stopped"), else what
+        `job.json` says (a directory given without one: "unknown")."""
+        from workbench.train.runs import runs
+
+        listed = runs(self.run_dir.parent)
+        found = listed.loc[listed["id"] == self.run_dir.name, "status"]
+        return str(found.iloc[0]) if len(found) else str(self.info.get("status", "unknown"))
 
     def record_count(self) -> int:
         return len(self._metrics)
