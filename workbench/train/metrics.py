@@ -55,12 +55,13 @@ if TYPE_CHECKING:
 __all__ = ["MetricsSender", "MetricsSink", "logged_metrics", "read_run"]
 
 COLUMNS = ("rank", "step", "time")
+"""The columns every frame starts with; the logged metrics follow in the order first seen."""
 # What run.steps() measures in each step record; every other numeric column is a logged metric.
 STEP_FIELDS = ("step_s", "data_s", "samples", "tokens", "peak_memory_bytes", "total_steps")
-"""The columns every frame starts with; the logged metrics follow in the order first seen."""
 
 _RESERVED = {"rank", "step", "time", "dropped"}
-_DECODE_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+# The strings written for non-finite floats (JSON has none), as floats: for every reader of logs.
+DECODE_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 _FILE_PATTERN = re.compile(r"metrics-rank(\d+)\.jsonl")
 _POLL_MS = 50  # how often the sink's receiver thread looks at its stop flag
 FLUSH_S = 0.25  # the longest a record waits in a sender's file buffer
@@ -349,8 +350,8 @@ def _record(record: Any) -> tuple[dict[str, Any], int]:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{key!r} must be a number, not {value!r}")
     for key, value in record.items():
-        if isinstance(value, str) and value in _DECODE_NONFINITE:
-            record[key] = _DECODE_NONFINITE[value]
+        if isinstance(value, str) and value in DECODE_NONFINITE:
+            record[key] = DECODE_NONFINITE[value]
     return record, int(dropped)
 
 

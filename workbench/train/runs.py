@@ -38,7 +38,7 @@ import orjson
 
 from workbench.compute.registry import owner_alive
 from workbench.home import home
-from workbench.train.metrics import log_path
+from workbench.train.metrics import DECODE_NONFINITE, log_path
 from workbench.train.runtime import STOP_FILE, error_path
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ WINDOW = 20  # steps per rank that the recent throughput spans
 COLUMNS = ("id", "name", "status", "ranks", "steps", "samples_per_s", "last_loss", "started",
            "ended", "error_rank", "error", "run_dir")
 _STATUSES = {"running", "succeeded", "failed", "stopped"}
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}  # as metrics.py
 _RECENT = ("rank", "step", "time", "step_s", "samples")
 
 
@@ -366,7 +365,7 @@ def _number(value: Any) -> float:
     if kind is float:  # the common case, first: this runs for every field of every line
         return value
     if kind is str:
-        return _NONFINITE.get(value, math.nan)
+        return DECODE_NONFINITE.get(value, math.nan)
     return _float(value)
 
 
