@@ -6,7 +6,7 @@
  * interval after a success, doubling per consecutive failure up to a ceiling.
  */
 import { IDisposable } from '@lumino/disposable';
-import { Poll } from '@lumino/polling';
+import { IPoll, Poll } from '@lumino/polling';
 
 import { errorMessage } from './api';
 import {
@@ -42,11 +42,7 @@ export class PolledValue<T> implements IDisposable {
     this._state = initialState(this._baseMs);
     this._poll = new Poll({
       factory: () => this._tick(),
-      frequency: {
-        interval: this._baseMs,
-        backoff: false,
-        max: Math.max(this._baseMs, this._maxMs)
-      },
+      frequency: this._frequency(),
       standby: options.standby,
       name: options.name
     });
@@ -93,11 +89,13 @@ export class PolledValue<T> implements IDisposable {
   }
 
   private _schedule(): void {
-    this._poll.frequency = {
-      interval: this._state.interval,
-      backoff: false,
-      max: Math.max(this._state.interval, this._maxMs)
-    };
+    this._poll.frequency = this._frequency();
+  }
+
+  /** The poll's frequency for the current state: its interval, no lumino backoff. */
+  private _frequency(): IPoll.Frequency {
+    const { interval } = this._state;
+    return { interval, backoff: false, max: Math.max(interval, this._maxMs) };
   }
 
   private _baseMs: number;
