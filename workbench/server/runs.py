@@ -61,7 +61,7 @@ class RunListing:
         charted = "loss" if "loss" in metrics else (metrics[0] if metrics else "loss")
         series = self._throughput(row)
         with self._lock:
-            spark = self._sparkline(row)
+            spark = self._sparkline(row, series)
         return {**self._row(row, spark), "traceback": text, "metrics": metrics,
                 "figures": {"throughput": figure(throughput(series)),
                             "loss": figure(loss(records, charted))}}
@@ -83,15 +83,16 @@ class RunListing:
 
         return throughput(row["run_dir"], SPARK_POINTS)
 
-    def _sparkline(self, row: dict[str, Any]) -> list[float | None]:
-        """The run's throughput points, from the cache while its row is unchanged."""
+    def _sparkline(self, row: dict[str, Any], series: Any = None) -> list[float | None]:
+        """The run's throughput points, from the cache while its row is unchanged; else from
+        ``series`` when the caller already read it, so a run's files are read once."""
         key = (row["status"], row["steps"], cell(row["ended"]))
         cached = self._sparks.get(row["id"])
         now = time.monotonic()
         fresh = cached is not None and (cached[0] == key or (
             row["status"] == "running" and now - cached[1] < SPARK_S))
         if not fresh:
-            series = self._throughput(row)
+            series = self._throughput(row) if series is None else series
             cached = (key, now, [cell(v) for v in series["samples_per_s"]])
             self._sparks[row["id"]] = cached
         return cached[2]
