@@ -12,6 +12,7 @@ import {
   IClusterList,
   IDashboard,
   IDashboardList,
+  IErrorBody,
   IIngestRequest,
   ILakeList,
   IPublishRequest,
@@ -162,8 +163,8 @@ export class WorkbenchApi {
     }
     if (!response.ok) {
       const message =
-        data !== null && typeof (data as any).message === 'string'
-          ? (data as { message: string }).message
+        data !== null && typeof (data as IErrorBody).message === 'string'
+          ? (data as IErrorBody).message
           : `${response.status} ${response.statusText || 'error'}`;
       throw new ApiError(response.status, message);
     }
