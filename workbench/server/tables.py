@@ -82,31 +82,37 @@ def sniff(root: str, allow_hidden: bool, shown: Any) -> dict[str, Any]:
     """The format and columns (name, inferred type) of the client's file ``shown`` (a path
     relative to ``root``), as an ingest would read them."""
     from workbench.lake import LakeError
-    from workbench.lake.sources import FORMATS, expand, infer_schema
+    from workbench.lake.sources import FORMATS
     from workbench.server.paths import existing_file
 
     path = existing_file(root, shown, "path", suffixes=tuple(FORMATS), allow_hidden=allow_hidden)
     try:
-        # Escaped: a name with glob characters is that one file, never a pattern.
-        (source,) = expand([glob.escape(str(path))])
-        schema = infer_schema(source)
+        source, schema = _file_schema(path)
     except LakeError as err:
         raise ApiError(400, f"path: {shown!r}: {err}") from err
     return {"path": shown, "format": source.format,
             "columns": [{"name": f.name, "type": str(f.type)} for f in schema]}
 
 
+def _file_schema(path: Path) -> tuple[Any, Any]:
+    """The source of the one file ``path`` and the schema an ingest infers for it (raises
+    `LakeError`). Escaped: a name with glob characters is that one file, never a pattern."""
+    from workbench.lake.sources import expand, infer_schema
+
+    (source,) = expand([glob.escape(str(path))])
+    return source, infer_schema(source)
+
+
 def source_schema(paths: list[Path], shown: list[str]) -> Any:
     """The schema an ingest of ``paths`` infers (the files' schemas merged), or 400 naming the
     file that cannot be read."""
     from workbench.lake import LakeError
-    from workbench.lake.sources import expand, infer_schema, merge_schemas
+    from workbench.lake.sources import merge_schemas
 
     schemas = []
     for i, (path, client_path) in enumerate(zip(paths, shown)):
         try:
-            (source,) = expand([glob.escape(str(path))])
-            schemas.append(infer_schema(source))
+            schemas.append(_file_schema(path)[1])
         except LakeError as err:
             raise ApiError(400, f"paths[{i}]: {client_path!r}: {err}") from err
     return merge_schemas(schemas)
