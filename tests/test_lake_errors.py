@@ -7,7 +7,7 @@ import pytest
 from workbench.lake import LakeError, SourceError, TableNotFoundError
 
 
-@pytest.mark.parametrize("name", ["../x", "a/b", "a.b", "", "1abc", "x y", None])
+@pytest.mark.parametrize("name", ["../x", "..", "a/b", "a\\b", ".hidden", "", "a\nb", None])
 def test_table_names_with_path_characters_are_refused(lake, tmp_path, name):
     (tmp_path / "a.csv").write_text("id\n1\n")
     with pytest.raises(LakeError, match="not a valid table name"):
@@ -15,6 +15,17 @@ def test_table_names_with_path_characters_are_refused(lake, tmp_path, name):
     with pytest.raises(LakeError, match="not a valid table name"):
         lake.table(name)
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("name", ["a.b", "1abc", "x y", "sales-2024"])
+def test_new_tables_take_identifier_names(lake, tmp_path, name):
+    """Such names open when another engine wrote the table; this lake creates none of them."""
+    (tmp_path / "a.csv").write_text("id\n1\n")
+    with pytest.raises(LakeError, match="a new table's name uses letters, digits"):
+        lake.ingest(tmp_path / "a.csv", name)
+    with pytest.raises(TableNotFoundError, match=f"has no table {name!r}"):
+        lake.table(name)
+    assert lake.names() == []
 
 
 def test_missing_table(lake):

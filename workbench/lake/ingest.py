@@ -4,7 +4,6 @@ dedup -> Parquet files written by the workers -> one Delta commit by the driver.
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections import Counter
@@ -17,6 +16,7 @@ import pyarrow as pa
 from workbench.lake import pii as pii_mod
 from workbench.lake.errors import LakeError, PiiKeyError, SchemaError
 from workbench.lake.files import add_actions, write_files
+from workbench.lake.names import check_name, check_new_name
 from workbench.lake.parse import Parsed, Spec, dedup_keys, parse_piece
 from workbench.lake.report import IngestReport
 from workbench.lake.sources import (
@@ -41,15 +41,6 @@ QUARANTINE_SCHEMA = pa.schema([
     ("ingested_at", pa.timestamp("us", tz="UTC")),
 ])
 META = "workbench."  # prefix of the keys an ingest leaves in its Delta commit
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-
-
-def check_name(name: Any, argument: str = "table") -> str:
-    """A table name is an identifier: no path characters, so it can never escape the lake."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise LakeError(f"{argument}={name!r} is not a valid table name: use letters, digits and "
-                        "underscores, starting with a letter or underscore (no '/', '.', '..')")
-    return name
 
 
 def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
@@ -71,6 +62,8 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
     partition_by = _names(partition_by, "partition_by")
 
     existing = lake._delta(table)
+    if existing is None:
+        check_new_name(table)
     governance = _governance(existing)
     pii = tuple(dict.fromkeys(governance.get("pii", []) + list(pii)))
     key = pii_mod.require_key(pii, lake.uri) if pii else None

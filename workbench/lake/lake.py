@@ -14,7 +14,8 @@ import pyarrow.compute as pc
 
 from workbench.lake.errors import LakeError, TableNotFoundError
 from workbench.lake.files import filesystem
-from workbench.lake.ingest import QUARANTINE_SUFFIX, check_name, ingest
+from workbench.lake.ingest import QUARANTINE_SUFFIX, ingest
+from workbench.lake.names import check_name, check_new_name
 from workbench.lake.report import IngestReport
 from workbench.lake.table import Table
 
@@ -79,7 +80,8 @@ class Lake:
         """
         from deltalake import write_deltalake
 
-        check_name(table)
+        if table not in self:
+            check_new_name(table)
         data = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(
             rows, preserve_index=False)
         if data.num_rows == 0:

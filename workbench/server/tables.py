@@ -124,7 +124,8 @@ def check_ingest(root: str, allow_hidden: bool, paths: Any, table: Any, pii: Any
     root, existing, of a format ingest reads), the table name, and the pii and dedup columns
     (in the files' header). Returns the resolved paths, table, pii and dedup."""
     from workbench.lake import LakeError
-    from workbench.lake.ingest import QUARANTINE_SUFFIX, check_name
+    from workbench.lake.ingest import QUARANTINE_SUFFIX
+    from workbench.lake.names import check_name
     from workbench.lake.sources import FORMATS, check_columns
     from workbench.server.paths import existing_file
 
