@@ -58,22 +58,39 @@ def test_corrupt_parquet(lake, tmp_path):
         lake.ingest(tmp_path / "bad.parquet", "t")
 
 
-def test_non_utf8_csv(lake, tmp_path):
-    (tmp_path / "latin.csv").write_bytes("name\nJos\u00e9\n".encode("latin-1"))
-    with pytest.raises(SourceError, match=r"latin\.csv is not UTF-8.*line 2.*iconv"):
+def test_a_file_in_another_encoding_asks_for_encoding(lake, tmp_path):
+    names = ["Jos\u00e9", "Ren\u00e9e", "Fran\u00e7ois", "M\u00fcller"]
+    data = ("id,name\n" + "".join(f"{i},{n}\n" for i, n in enumerate(names))).encode("latin-1")
+    (tmp_path / "latin.csv").write_bytes(data)
+    with pytest.raises(SourceError, match=r"latin\.csv is not UTF-8: 4 of its first 5 lines.*"
+                                          r"encoding='latin-1'"):
         lake.ingest(tmp_path / "latin.csv", "t")
+    assert "t" not in lake
+    report = lake.ingest(tmp_path / "latin.csv", "t", encoding="latin-1")
+    assert report.rows_quarantined == 0
+    assert lake.table("t").to_pandas().sort_values("id")["name"].tolist() == names
 
 
-def test_non_utf8_beyond_the_sampled_head_names_the_file(lake, tmp_path, monkeypatch):
+def test_unknown_encoding_is_refused(lake, tmp_path):
+    (tmp_path / "a.csv").write_text("id\n1\n")
+    with pytest.raises(SourceError, match=r"encoding='klingon' is not a text encoding"):
+        lake.ingest(tmp_path / "a.csv", "t", encoding="klingon")
+
+
+def test_a_stray_byte_quarantines_its_row_with_its_bytes(lake, tmp_path, monkeypatch):
     import workbench.lake.sources as sources
 
-    monkeypatch.setattr(sources, "HEAD_BYTES", 64)
+    monkeypatch.setattr(sources, "HEAD_BYTES", 64)  # the bad byte lies beyond the sampled head
     body = "".join(f"{i},name{i}\n" for i in range(50)).encode()
-    body += "99,Jos\u00e9\n".encode("latin-1")
+    body += "99,Jos\u00e9\n".encode("latin-1") + "100,Zo\u00eb\n".encode()
     (tmp_path / "late.csv").write_bytes(b"id,name\n" + body)
-    with pytest.raises(SourceError, match=r"late\.csv is not UTF-8 \(invalid byte at offset"):
-        lake.ingest(tmp_path / "late.csv", "t")
-    assert "t" not in lake
+    report = lake.ingest(tmp_path / "late.csv", "t")
+    assert (report.rows_in, report.rows_written, report.rows_quarantined) == (52, 51, 1)
+    q = lake.table("t").quarantine()
+    assert q["line"].tolist() == [52] and q["column"].tolist() == ["name"]
+    assert q["raw_bytes"].tolist() == [b"99,Jos\xe9"] and q["raw"].tolist() == ["99,Jos\\xe9"]
+    assert "not UTF-8" in q["reason"][0] and "encoding=" in q["reason"][0]
+    assert lake.table("t").to_pandas().set_index("id").loc[100, "name"] == "Zo\u00eb"
 
 
 def test_ragged_and_missing_headers(lake, tmp_path):

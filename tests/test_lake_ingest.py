@@ -21,8 +21,9 @@ def test_csv_and_jsonl_rows_are_written_or_quarantined_with_file_and_line(lake, 
              "11,bad-score,x",        # line 12: wrong type in one column
              "12,too,many,fields",    # line 13: ragged
              "",                      # line 14: blank, not a row
-             '13,"unclosed,1.0',      # line 15: malformed quoting
-             *good_csv_rows(14, 3)]   # lines 16-18
+             *good_csv_rows(14, 3),   # lines 15-17
+             '13,"unclosed,1.0']      # line 18: a quote never closed (RFC 4180: the field
+    #                                   would run on to the end of the file, so it goes last)
     (tmp_path / "a.csv").write_text("\n".join(lines) + "\n")
     records = [f'{{"id": {i}, "name": "j{i}", "score": {i}.25}}' for i in range(100, 110)]
     records[3] = "{not json"                                         # line 4
@@ -43,7 +44,7 @@ def test_csv_and_jsonl_rows_are_written_or_quarantined_with_file_and_line(lake, 
                                                (103, 105, 107)]]
     q = t.quarantine()
     where = sorted((r.source.rsplit("/", 1)[-1], r.line) for r in q.itertuples())
-    assert where == [("a.csv", 12), ("a.csv", 13), ("a.csv", 15), ("b.jsonl", 4),
+    assert where == [("a.csv", 12), ("a.csv", 13), ("a.csv", 18), ("b.jsonl", 4),
                      ("b.jsonl", 6), ("b.jsonl", 8)]
     by_line = {(r.source.rsplit("/", 1)[-1], r.line): r for r in q.itertuples()}
     assert by_line[("a.csv", 12)].column == "score"

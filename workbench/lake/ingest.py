@@ -39,13 +39,14 @@ QUARANTINE_SCHEMA = pa.schema([
     ("ingest_id", pa.string()), ("source", pa.string()), ("line", pa.int64()),
     ("raw", pa.string()), ("column", pa.string()), ("reason", pa.string()),
     ("ingested_at", pa.timestamp("us", tz="UTC")),
+    ("raw_bytes", pa.binary()),  # the record's exact bytes, when they are not UTF-8
 ])
 META = "workbench."  # prefix of the keys an ingest leaves in its Delta commit
 
 
 def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
            partition_by=(), mode: str = "append", schema_mode: str | None = None,
-           progress: bool = True,
+           encoding: str = "utf-8", progress: bool = True,
            on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
     """Ingest ``source`` into ``table``; see :meth:`workbench.Lake.ingest`."""
     started = time.perf_counter()
@@ -81,11 +82,11 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
         pieces = pieces_for_frame(source, client)
         expected_rows = len(source) if not hasattr(source, "npartitions") else 0
     else:
-        files = expand(source)  # sources are checked before any cluster starts
+        files = expand(source, encoding)  # sources are checked before any cluster starts
         source_schema = merge_schemas([infer_schema(f) for f in files])
-        pieces = pieces_for_files(files)
         expected_rows = sum(f.rows_estimate for f in files)
         client = current_cluster().client
+        pieces = pieces_for_files(files, client)
     target = _target_schema(table, source_schema, existing, schema, schema_mode, pii)
     check_columns(target, list(pii), "pii")
     check_columns(target, list(dedup), "dedup")
@@ -97,7 +98,11 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
                             f"partitioning {current}: leave it out for an existing table")
         partition_by = tuple(current)
 
-    spec = Spec(table, target, pii, key, dedup)
+    # Types inferred from text here (not declared, not the table's) must not change a value.
+    declared = set(existing.schema().to_arrow().names if existing is not None else ()) | set(
+        _as_schema(schema).names if schema is not None else ())
+    exact = frozenset(n for n in source_schema.names if n not in declared and not is_frame)
+    spec = Spec(table, target, pii, key, dedup, exact)
     ingest_id = uuid.uuid4().hex
     uri = lake.table_uri(table)
     # An overwrite replaces the table: dedup then looks at this batch alone.
@@ -127,7 +132,8 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
         table=table, version=version, rows_in=rows_in, rows_written=rows_written,
         rows_quarantined=len(quarantine), duplicates_dropped=duplicates,
         bytes_in=sum(s.bytes_in for s in summaries), seconds=time.perf_counter() - started,
-        files_written=len(adds), ingest_id=ingest_id, reasons=dict(reasons.most_common()))
+        files_written=len(adds), ingest_id=ingest_id, reasons=dict(reasons.most_common()),
+        schema=target)
 
 
 def _names(value: Any, argument: str) -> tuple[str, ...]:
@@ -299,19 +305,26 @@ class _Progress:
 
 
 def _quarantine_rows(pieces: list[Piece], summaries: list[Parsed], ingest_id: str) -> list[dict]:
-    """All quarantine records, their line numbers made absolute within each text file."""
-    offsets: dict[int, int] = {}
-    seen: dict[str, int] = {}
-    for piece, s in zip(pieces, summaries):
-        if piece.source is not None and piece.source.format in ("csv", "json"):
-            offsets[piece.index] = seen.get(piece.source.path, 0)
-            seen[piece.source.path] = offsets[piece.index] + s.lines
+    """All quarantine records, their line numbers made absolute within each text file.
+
+    Pieces number lines from their own start; only a piece with quarantine records needs the
+    lines before it, so those are counted here, for those pieces alone (the fast path counts
+    no lines at all).
+    """
+    from workbench.lake.boundaries import lines_before
+
     now = pa.scalar(time.time_ns() // 1000, pa.timestamp("us", tz="UTC"))
     rows = []
-    for s in summaries:
+    for piece, s in zip(pieces, summaries):
+        offset = 0
+        src = piece.source
+        if s.quarantine and src is not None and src.format in ("csv", "json") and s.begin:
+            with src.filesystem.open_input_file(src.path) as f:
+                offset = lines_before(f, s.begin, universal=src.format == "csv")
         for rec in s.quarantine:
             rec = dict(rec)
-            rec["line"] += offsets.get(rec.pop("_piece"), 0)
+            rec.pop("_piece")
+            rec["line"] += offset
             rec["ingest_id"] = ingest_id
             rec["ingested_at"] = now.as_py()
             rows.append(rec)
@@ -327,8 +340,9 @@ def _write_quarantine(lake: Lake, table: str, rows: list[dict]) -> None:
     from deltalake import write_deltalake
 
     data = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
+    # merge: quarantine tables written before `raw_bytes` existed gain the column
     write_deltalake(lake.table_uri(table + QUARANTINE_SUFFIX), data, mode="append",
-                    storage_options=lake.storage_options)
+                    schema_mode="merge", storage_options=lake.storage_options)
 
 
 def _commit(uri: str, schema: pa.Schema, adds: list[dict], partition_by: tuple[str, ...],

@@ -9,6 +9,7 @@ re-parse, and it rejects the offending rows rather than the batch.
 from __future__ import annotations
 
 import csv
+import decimal
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,9 @@ class Spec:
     pii: tuple[str, ...] = ()
     key: bytes | None = field(default=None, repr=False)
     dedup: tuple[str, ...] = ()
+    #: Columns whose type was inferred from text in this ingest: a later value that the type
+    #: would change (a leading zero, a plus sign) is quarantined rather than converted.
+    exact: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -42,14 +46,14 @@ class Parsed:
     table: pa.Table
     quarantine: list[dict]
     rows_in: int
-    lines: int = 0
+    begin: int = 0  # a text piece's first byte in its file (line numbers count from there)
     bytes_in: int = 0
     keys: np.ndarray | None = None
 
     def summary(self) -> Parsed:
         """The same without the rows: what travels back to the driver."""
         # An empty table of the schema: a zero-row slice would pickle the full buffers.
-        return Parsed(self.table.schema.empty_table(), self.quarantine, self.rows_in, self.lines,
+        return Parsed(self.table.schema.empty_table(), self.quarantine, self.rows_in, self.begin,
                       self.bytes_in, self.keys)
 
 
@@ -65,194 +69,300 @@ def parse_piece(piece: Piece, spec: Spec, data: Any = None) -> Parsed:
     src = piece.source
     if src.format == "parquet":
         return _parse_parquet(piece, spec)
-    data = read_range(src, piece.start, piece.end)
+    data, begin = read_range(src, piece.start, piece.end, piece.odd_start, piece.odd_end)
     if src.format == "csv":
-        return _parse_csv(data, piece, spec)
-    return _parse_json(data, piece, spec)
+        return _parse_csv(data, piece, spec, begin)
+    return _parse_json(data, piece, spec, begin)
 
 
-def read_range(src: SourceFile, start: int, end: int) -> pa.Buffer:
-    """The lines that begin in ``[start, end)`` of a text file.
+def read_range(src: SourceFile, start: int, end: int, odd_start: bool = False,
+               odd_end: bool = False) -> tuple[pa.Buffer, int]:
+    """The records that begin in ``[start, end)`` of a text file, and the offset of the first.
 
-    Standard block splitting: a line belongs to the piece where it starts, so a piece skips a
-    partial first line and reads past ``end`` to finish its last one. The bounds are found
-    first and the lines read in one go into an Arrow buffer: its pool reuses memory from piece
-    to piece, where a fresh ``bytes`` of tens of MB costs a page fault per 4 KB.
+    Standard block splitting, made quote-aware: a record belongs to the piece where it starts,
+    so a piece skips to the first record boundary at or after ``start`` and reads on to the
+    first one at or after ``end`` (``odd_*``: whether an odd number of quote characters come
+    before that offset, so a line break there sits inside a quoted field). The bytes are read
+    in one go into an Arrow buffer: its pool reuses memory from piece to piece, where a fresh
+    ``bytes`` of tens of MB costs a page fault per 4 KB.
     """
+    from workbench.lake.boundaries import record_start
+
+    quoted = src.format == "csv"
     with src.filesystem.open_input_file(src.path) as f:
-        begin = 0 if start == 0 else _next_newline(f, start - 1, src.size) + 1
+        begin = record_start(f, start, odd_start, src.size, quoted)
         if begin >= end:
-            return pa.py_buffer(b"")
-        stop = min(_next_newline(f, end - 1, src.size) + 1, src.size)
+            return pa.py_buffer(b""), begin
+        stop = record_start(f, end, odd_end, src.size, quoted)
         f.seek(begin)
-        return f.read_buffer(stop - begin)
+        return f.read_buffer(stop - begin), begin
 
 
-def _next_newline(f: Any, pos: int, size: int) -> int:
-    """The offset of the first newline at or after ``pos``, or ``size`` when there is none."""
-    while pos < size:
-        chunk = f.read_at(min(1 << 16, size - pos), pos)
-        cut = chunk.find(b"\n")
-        if cut >= 0:
-            return pos + cut
-        pos += len(chunk)
-    return size
+def _utf8(data: pa.Buffer, piece: Piece, begin: int) -> pa.Buffer:
+    """The piece's bytes as UTF-8: transcoded from the file's encoding, a leading BOM dropped.
+
+    UTF-8 input is not checked here: bytes that are not UTF-8 quarantine their rows later.
+    """
+    src = piece.source
+    assert src is not None
+    if src.encoding not in ("utf-8", "utf-8-sig"):
+        raw = data.to_pybytes()
+        try:
+            text = raw.decode(src.encoding)
+        except UnicodeDecodeError as err:
+            raise SourceError(f"file {src.path} is not valid {src.encoding} (invalid bytes at "
+                              f"offset {begin + err.start}): pass the file's encoding") from err
+        return pa.py_buffer(text.removeprefix("\ufeff").encode("utf-8"))
+    if begin == 0 and data.size >= 3 and data[:3].to_pybytes() == b"\xef\xbb\xbf":
+        return data.slice(3)
+    return data
 
 
-_SCAN = 1 << 20  # bytes per step of a scan
-
-
-def _bytes(data: Any) -> np.ndarray:
-    return np.frombuffer(data, dtype=np.uint8)
-
-
-def _count_byte(data: Any, value: int) -> int:
-    """How often the byte ``value`` occurs in ``data``, scanned in steps through one reused
-    temporary: a fresh one per step would be returned to the OS and fault in again (Dask's
-    workers set glibc to trim freed memory eagerly)."""
-    buf = _bytes(data)
-    hits = np.empty(min(_SCAN, len(buf)), dtype=bool)
-    n = 0
-    for i in range(0, len(buf), _SCAN):
-        step = buf[i:i + _SCAN]
-        out = hits[:len(step)]
-        np.equal(step, value, out=out)
-        n += int(np.count_nonzero(out))
-    return n
-
-
-def count_lines(data: Any) -> int:
-    """The number of lines in ``data``, a last one without a newline included."""
-    buf = _bytes(data)
-    return _count_byte(buf, 10) + (1 if len(buf) and buf[-1] != 10 else 0)
-
-
-def line_numbers(data: Any) -> np.ndarray:
-    """1-based numbers of the non-blank lines in ``data`` (a lone CR counts as blank)."""
-    buf = _bytes(data)
-    newlines = np.flatnonzero(buf == 10)
-    ends = newlines if not len(buf) or buf[-1] == 10 else np.append(newlines, len(buf))
-    starts = np.concatenate(([0], newlines + 1))[: len(ends)]
-    lengths = ends - starts
-    crlf = lengths > 0
-    crlf[crlf] = buf[ends[crlf] - 1] == 13
-    return np.flatnonzero((lengths - crlf) > 0) + 1
-
-
-def _parse_csv(data: pa.Buffer, piece: Piece, spec: Spec) -> Parsed:
-    import pyarrow.csv as pcsv
-
+def _parse_csv(data: pa.Buffer, piece: Piece, spec: Spec, begin: int) -> Parsed:
+    """A CSV piece through pyarrow's reader (quoted line breaks allowed); conversions checked
+    column by column, so one bad value quarantines its row and nothing else."""
     src = piece.source
     assert src is not None and src.header is not None
-    first = piece.start == 0
-    n_lines = count_lines(data)
-    ragged: list[tuple[int, str]] = []
+    size = data.size
+    data = _utf8(data, piece, begin)
+    first = begin == 0
+    columns = [c for c in src.header if c in spec.schema.names]
+    as_text = set(src.null_words) | (set(spec.exact) & set(columns)) | set(spec.pii)
+    types = {c: pa.string() if c in as_text else spec.schema.field(c).type for c in columns}
+    try:
+        table, ragged = _read_csv(data, src, first, columns, types)
+    except pa.ArrowInvalid:  # a value that does not convert, or bytes that are not UTF-8
+        try:
+            table, ragged = _read_csv(data, src, first, columns,
+                                      {c: pa.binary() for c in columns})
+        except pa.ArrowInvalid:
+            return _parse_csv_records(data, piece, spec, begin, size)
+        as_text = set(columns)
+    bad: dict[int, tuple[str | None, str]] = {}
+    arrays = []
+    for name in columns:
+        col = table.column(name)
+        if name in as_text:
+            target = pa.string() if name in spec.pii else spec.schema.field(name).type
+            col, failed = convert_text(col, target, exact=name in spec.exact)
+            for i, why in failed:
+                bad.setdefault(i, (name, f"column {name!r}: {why}"))
+        arrays.append(col)
+    table = pa.Table.from_arrays(arrays, names=columns)
+    rows_in = table.num_rows + len(ragged)
+    if bad or ragged:
+        located = _locate(data, first, table.num_rows, ragged)
+        if located is None:  # pyarrow and the quote scan disagree: let the csv module decide
+            return _parse_csv_records(data, piece, spec, begin, size)
+        lines, raws, ragged_at = located
+        quarantine = [_record(piece, lines[k], raws[k], None,
+                              f"expected {len(src.header)} fields, got "
+                              f"{_field_count(raws[k], src.delimiter)}") for k in ragged_at]
+        raw_rows = {i: (lines[k], raws[k]) for i, k in _row_records(bad, ragged_at)}
+        _check_not_mostly_bad(piece, bad, rows_in)
+    else:
+        quarantine, raw_rows = [], {}
+    return _finish(table, bad, raw_rows, src.path, spec, rows_in=rows_in, quarantine=quarantine,
+                   begin=begin, bytes_in=size, piece=piece)
+
+
+def _read_csv(data: pa.Buffer, src: SourceFile, first: bool, columns: list[str],
+              types: dict[str, pa.DataType]) -> tuple[pa.Table, list[int]]:
+    """pyarrow's reader over one piece: the table, and the record numbers (1-based, the
+    header counted) of rows with the wrong number of fields, which it skips."""
+    import pyarrow.csv as pcsv
+
+    ragged: list[int] = []
 
     def on_invalid(row: Any) -> str:
-        ragged.append((row.number, row.text))
+        ragged.append(row.number)
         return "skip"
 
-    columns = [c for c in src.header if c in spec.schema.names]
-    types = {c: pa.string() if c in spec.pii else spec.schema.field(c).type for c in columns}
-    try:
-        table = pcsv.read_csv(
-            pa.BufferReader(data),
-            read_options=pcsv.ReadOptions(column_names=src.header, skip_rows=1 if first else 0,
-                                          use_threads=False),
-            parse_options=pcsv.ParseOptions(delimiter=src.delimiter, newlines_in_values=False,
-                                            invalid_row_handler=on_invalid),
-            convert_options=pcsv.ConvertOptions(column_types=types, include_columns=columns,
-                                                null_values=NULL_VALUES,
-                                                strings_can_be_null=False))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return _parse_csv_lines(data, piece, spec, n_lines)
-    header = 1 if first else 0
-    rows_in = table.num_rows + len(ragged)
-    if not _rows_match(rows_in, data, n_lines, header):
-        return _parse_csv_lines(data, piece, spec, n_lines)
-    numbers = line_numbers(data) if ragged else None
-    quarantine = [_record(piece, int(numbers[n - 1]), text, None,
-                          f"expected {len(src.header)} fields, got "
-                          f"{_field_count(text, src.delimiter)}") for n, text in ragged]
-    return _finish(table, {}, {}, src.path, spec, rows_in=rows_in, quarantine=quarantine,
-                   lines=n_lines, bytes_in=len(data), piece=piece)
+    table = pcsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pcsv.ReadOptions(column_names=src.header, skip_rows=1 if first else 0,
+                                      use_threads=False),
+        parse_options=pcsv.ParseOptions(delimiter=src.delimiter, newlines_in_values=True,
+                                        invalid_row_handler=on_invalid),
+        # An unquoted empty field is null, a quoted one "" (as PostgreSQL's COPY reads CSV);
+        # words such as "NA" are null only in typed columns (see SourceFile.null_words).
+        convert_options=pcsv.ConvertOptions(column_types=types, include_columns=columns,
+                                            null_values=[""], strings_can_be_null=True,
+                                            quoted_strings_can_be_null=False))
+    return table, ragged
 
 
-def _rows_match(rows: int, data: pa.Buffer, n_lines: int, header: int = 0) -> bool:
-    """Whether a reader's row count is exactly the non-blank lines (less the header).
+def _locate(data: pa.Buffer, first: bool, rows: int, ragged: list[int]):
+    """Each data record's physical line (1-based, within the piece) and raw text, and the
+    indices of the ragged ones among them; None when the quote scan counts other records than
+    pyarrow (whose ragged row numbers count from 1 and include a header it skipped)."""
+    from workbench.lake.boundaries import record_spans
 
-    Every line a row and no carriage return (which a reader may take for a line break): then
-    the count is right without numbering lines. Else number them, and compare.
-    """
-    if rows == n_lines - header and not _count_byte(data, 13):
-        return True
-    return rows == len(line_numbers(data)) - header
+    starts, ends, lines = record_spans(data)
+    skip = 1 if first else 0
+    if len(starts) - skip != rows + len(ragged):
+        return None
+    raw = data.to_pybytes()
+    texts = [raw[a:b].decode("utf-8", "surrogateescape")
+             for a, b in zip(starts[skip:], ends[skip:])]
+    return [int(n) + 1 for n in lines[skip:]], texts, [n - 1 - skip for n in ragged]
+
+
+def _row_records(bad: dict, ragged_at: list[int]) -> list[tuple[int, int]]:
+    """(table row, record index) for the rows in ``bad``: the table holds, in order, the
+    records that were not ragged."""
+    rows = sorted(bad)
+    if not rows:
+        return []
+    kept = np.setdiff1d(np.arange(rows[-1] + len(ragged_at) + 1), ragged_at)
+    return [(i, int(kept[i])) for i in rows]
+
+
+def _check_not_mostly_bad(piece: Piece, bad: dict, rows: int) -> None:
+    """A file whose rows mostly hold bytes that are not UTF-8 is in another encoding: say so,
+    rather than quarantining most of it."""
+    invalid = sum(1 for _, why in bad.values() if why.endswith(_NOT_UTF8))
+    if invalid >= 2 and invalid * 2 > rows:
+        raise SourceError(f"file {piece.name} is not UTF-8: {invalid} of {rows} rows from offset "
+                          f"{piece.start} hold bytes that are not; pass its encoding, e.g. "
+                          "encoding='latin-1' or 'cp1252'")
 
 
 def _field_count(text: str, delimiter: str) -> int:
-    try:
-        return len(next(csv.reader([text], delimiter=delimiter)))
-    except (csv.Error, StopIteration):
-        return 0
+    return len(next(iter(_csv_rows(text, delimiter)), [""]))
 
 
-def _decode(data: pa.Buffer, piece: Piece) -> str:
-    try:
-        return data.to_pybytes().decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise SourceError(f"file {piece.name} is not UTF-8 (invalid byte at offset "
-                          f"{piece.start + err.start}): re-encode it as UTF-8, e.g. "
-                          "`iconv -f latin1 -t utf-8`") from err
+def _csv_rows(text: str, delimiter: str):
+    import io
+
+    csv.field_size_limit(1 << 30)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
 
 
-def _lines(text: str):
-    """(number, line) of each non-blank line; a trailing carriage return is dropped."""
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
-        if line:
-            yield number, line
+def _parse_csv_records(data: pa.Buffer, piece: Piece, spec: Spec, begin: int,
+                       size: int) -> Parsed:
+    """The careful path, for what pyarrow's reader refuses: the csv module reads record by
+    record (quoted line breaks included), every failure a quarantine record."""
+    import io
 
-
-def _parse_csv_lines(data: pa.Buffer, piece: Piece, spec: Spec, n_lines: int) -> Parsed:
-    """The slow path: each line parsed on its own, every failure a quarantine record."""
     src = piece.source
     assert src is not None and src.header is not None
     header = src.header
+    text = data.to_pybytes().decode("utf-8", "surrogateescape")
+    lines = list(io.StringIO(text, newline=""))
+    reader = csv.reader(iter(lines), delimiter=src.delimiter, strict=True)
     quarantine: list[dict] = []
     rows: list[list[str]] = []
-    row_lines: list[int] = []
-    row_raws: list[str] = []
-    rows_in = 0
-    for number, line in _lines(_decode(data, piece)):
-        if piece.start == 0 and number == 1:
-            continue  # the header
-        rows_in += 1
+    located: list[tuple[int, str]] = []
+    rows_in, done, first = 0, 0, begin == 0
+    while True:
         try:
-            fields = next(csv.reader([line], delimiter=src.delimiter, strict=True))
+            fields = next(reader)
+            error = None
+        except StopIteration:
+            break
         except csv.Error as err:
-            quarantine.append(_record(piece, number, line, None, f"malformed CSV line: {err}"))
-            continue
-        if len(fields) != len(header):
-            quarantine.append(_record(piece, number, line, None,
-                                      f"expected {len(header)} fields, got {len(fields)}"))
+            fields, error = None, f"malformed CSV record: {err}"
+        number, raw = done + 1, "".join(lines[done:reader.line_num]).rstrip("\r\n")
+        done = reader.line_num
+        if fields == [] or (first and number == 1 and error is None):
+            first = first and fields == []
+            continue  # a blank line, or the header
+        first = False
+        rows_in += 1
+        if error is None and len(fields) != len(header):
+            error = f"expected {len(header)} fields, got {len(fields)}"
+        if error is not None:
+            quarantine.append(_record(piece, number, raw, None, error))
             continue
         rows.append(fields)
-        row_lines.append(number)
-        row_raws.append(line)
+        located.append((number, raw))
     arrays, names, bad = [], [], {}
     for j, name in enumerate(header):
         if name not in spec.schema.names:
             continue
         target = pa.string() if name in spec.pii else spec.schema.field(name).type
-        values, failed = convert_strings([r[j] for r in rows], target)
-        for i in failed:
-            bad.setdefault(i, (name, f"column {name!r}: cannot convert to {target}"))
+        col = pa.array([r[j] for r in rows], pa.binary()) if rows else pa.array([], pa.binary())
+        values, failed = convert_text(col, target, exact=name in spec.exact)
+        for i, why in failed:
+            bad.setdefault(i, (name, f"column {name!r}: {why}"))
         arrays.append(values)
         names.append(name)
-    table = pa.Table.from_arrays(arrays, names=names)  # the header's columns are the schema's
-    raws = {i: (row_lines[i], row_raws[i]) for i in bad}
+    table = pa.Table.from_arrays(arrays, names=names)
+    _check_not_mostly_bad(piece, bad, rows_in)
+    raws = {i: located[i] for i in bad}
     return _finish(table, bad, raws, src.path, spec, rows_in=rows_in, quarantine=quarantine,
-                   lines=n_lines, bytes_in=len(data), piece=piece)
+                   begin=begin, bytes_in=size, piece=piece)
+
+
+_NOT_UTF8 = "bytes that are not UTF-8 (if the file is in another encoding, pass encoding=)"
+
+
+def convert_text(col: pa.Array | pa.ChunkedArray, target: pa.DataType, exact: bool = False,
+                 limit: int | None = None) -> tuple[pa.Array, list[tuple[int, str]]]:
+    """Text (string or binary) values as ``target``, with (index, why) for each value that
+    does not convert; those become null.
+
+    Binary values must be UTF-8. Null words ("NA", "NULL"...) are null unless ``target`` is
+    text. With ``exact``, a number written with a leading zero or a plus sign fails rather than
+    lose its text (an inferred column; a declared type converts it). With ``limit``, gives up
+    (raising ``TooManyFailures``) once more than ``limit`` values fail.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    failed: list[tuple[int, str]] = []
+    if pa.types.is_binary(col.type):
+        bad: list[int] = []
+        col = _joined(_cast_halving(col, pa.string(), 0, bad, limit), pa.string())
+        failed += [(i, _NOT_UTF8) for i in bad]
+    if pa.types.is_string(target):
+        return col, failed
+    col = pc.if_else(pc.is_in(col, value_set=_NULL_SET), pa.scalar(None, pa.string()), col)
+    if exact and (pa.types.is_integer(target) or pa.types.is_floating(target)
+                  or pa.types.is_decimal(target)):
+        padded = _padded(col)
+        if len(padded):
+            failed += [(int(i), f"{col[int(i)].as_py()!r} would lose its text as {target}")
+                       for i in padded]
+            mask = np.zeros(len(col), dtype=bool)
+            mask[padded] = True
+            col = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), col)
+    bad = []
+    out = _joined(_cast_halving(col, target, 0, bad, limit), target)
+    failed += [(i, f"cannot convert to {target}") for i in bad]
+    return out, failed
+
+
+_NULL_SET = pa.array(sorted(_NULLS), pa.string())
+
+
+def _joined(parts: list[pa.Array], target: pa.DataType) -> pa.Array:
+    return parts[0] if len(parts) == 1 else (pa.concat_arrays(parts) if parts
+                                              else pa.array([], target))
+
+
+def _padded(col: pa.Array) -> np.ndarray:
+    """Indices of values that start with a plus sign, or with a zero followed by a digit
+    (after an optional minus): numbers whose text a conversion would change."""
+    if len(col) == 0:
+        return np.empty(0, dtype=np.int64)
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset:col.offset + len(col)
+                                                              + 1]
+    data = col.buffers()[2]
+    body = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
+    body = np.append(body, np.zeros(2, np.uint8))  # reads past a value's end land on zeros
+    start, length = offsets[:-1], np.diff(offsets)
+    head = np.where(length > 0, body[start], 0)
+    minus = head == ord("-")
+    at = start + minus
+    left = length - minus
+    digit = body[at]
+    after = body[at + 1]
+    padded = (head == ord("+")) | ((left > 1) & (digit == ord("0")) & (after >= ord("0"))
+                                   & (after <= ord("9")))
+    if col.null_count:
+        padded &= np.asarray(col.is_valid())
+    return np.flatnonzero(padded)
 
 
 def convert_strings(values: list[str], target: pa.DataType,
@@ -261,13 +371,8 @@ def convert_strings(values: list[str], target: pa.DataType,
 
     With ``limit``, gives up (raising ``TooManyFailures``) once more than ``limit`` values fail.
     """
-    if pa.types.is_string(target):
-        return pa.array(values, pa.string()), []
-    arr = pa.array([None if v in _NULLS else v for v in values], pa.string())
-    failed: list[int] = []
-    parts = _cast_halving(arr, target, 0, failed, limit)
-    out = pa.concat_arrays(parts) if parts else pa.array([], target)
-    return out, failed
+    out, failed = convert_text(pa.array(values, pa.string()), target, limit=limit)
+    return out, [i for i, _ in failed]
 
 
 class TooManyFailures(Exception):
@@ -329,10 +434,11 @@ def _as_array(values: list[Any], target: pa.DataType) -> pa.Array | None:
         return None
 
 
-def _parse_json(data: pa.Buffer, piece: Piece, spec: Spec) -> Parsed:
+def _parse_json(data: pa.Buffer, piece: Piece, spec: Spec, begin: int) -> Parsed:
     import pyarrow.json as pjson
 
-    n_lines = count_lines(data)
+    size = data.size
+    data = _utf8(data, piece, begin)
     schema = pa.schema([pa.field(f.name, pa.string() if f.name in spec.pii else f.type)
                         for f in spec.schema])
     try:
@@ -344,24 +450,49 @@ def _parse_json(data: pa.Buffer, piece: Piece, spec: Spec) -> Parsed:
                                              newlines_in_values=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         table = None
+    # pyarrow skips blank lines silently: the rows must be every other line, or each line is
+    # read on its own so that none is lost.
     if (table is not None and set(table.column_names) <= set(schema.names)
-            and _rows_match(table.num_rows, data, n_lines)):
-        return _finish(table, {}, {}, piece.name, spec, rows_in=table.num_rows,
-                       lines=n_lines, bytes_in=len(data), piece=piece)
-    return _parse_json_lines(data, piece, spec, n_lines)
+            and table.num_rows == len(_json_lines(data))):
+        return _finish(table, {}, {}, piece.name, spec, rows_in=table.num_rows, begin=begin,
+                       bytes_in=size, piece=piece)
+    return _parse_json_lines(data, piece, spec, begin, size)
 
 
-def _parse_json_lines(data: pa.Buffer, piece: Piece, spec: Spec, n_lines: int) -> Parsed:
+def _json_lines(data: Any) -> np.ndarray:
+    """1-based numbers of the non-blank lines of JSON lines text (LF ends a line; a CR before
+    it, or on its own, is blank space)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    ends = newlines if not len(buf) or buf[-1] == 10 else np.append(newlines, len(buf))
+    starts = np.concatenate(([0], newlines + 1))[: len(ends)]
+    lengths = ends - starts
+    crlf = lengths > 0
+    crlf[crlf] = buf[ends[crlf] - 1] == 13
+    return np.flatnonzero((lengths - crlf) > 0) + 1
+
+
+def _parse_json_lines(data: pa.Buffer, piece: Piece, spec: Spec, begin: int,
+                      size: int) -> Parsed:
+    from workbench.lake.sources import json_loads
+
     quarantine: list[dict] = []
     records: list[dict] = []
     row_lines: list[int] = []
     row_raws: list[str] = []
     rows_in = 0
     names = set(spec.schema.names)
-    for number, line in _lines(_decode(data, piece)):
+    text = data.to_pybytes().decode("utf-8", "surrogateescape")
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if not line.strip("\r"):
+            continue
         rows_in += 1
+        if not line.isascii() and _has_surrogates(line):
+            quarantine.append(_record(piece, number, line, None, _NOT_UTF8))
+            continue
         try:
-            record = json.loads(line)
+            record = json_loads(line)
         except ValueError as err:
             quarantine.append(_record(piece, number, line, None, f"malformed JSON: {err}"))
             continue
@@ -381,7 +512,7 @@ def _parse_json_lines(data: pa.Buffer, piece: Piece, spec: Spec, n_lines: int) -
     arrays, bad = [], {}
     for f in spec.schema:
         target = pa.string() if f.name in spec.pii else f.type
-        values = [r.get(f.name) for r in records]
+        values = [_decimals_for(r.get(f.name), target) for r in records]
         if f.name in spec.pii:
             values = [None if v is None else str(v) for v in values]
         arr, failed = convert_values(values, target)
@@ -391,7 +522,26 @@ def _parse_json_lines(data: pa.Buffer, piece: Piece, spec: Spec, n_lines: int) -
     table = pa.Table.from_arrays(arrays, names=spec.schema.names)
     raws = {i: (row_lines[i], row_raws[i]) for i in bad}
     return _finish(table, bad, raws, piece.name, spec, rows_in=rows_in, quarantine=quarantine,
-                   lines=n_lines, bytes_in=len(data), piece=piece)
+                   begin=begin, bytes_in=size, piece=piece)
+
+
+def _decimals_for(value: Any, target: pa.DataType) -> Any:
+    """A JSON value read with exact decimals, as ``target`` takes it: a float for a float
+    column, the number's own text for a text column."""
+    if isinstance(value, decimal.Decimal):
+        if pa.types.is_floating(target):
+            return float(value)
+        if pa.types.is_string(target):
+            return str(value)
+    return value
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _parse_parquet(piece: Piece, spec: Spec) -> Parsed:
@@ -448,7 +598,7 @@ def _record(piece: Piece, line: int, raw: str, column: str | None, reason: str) 
 
 
 def _finish(table: pa.Table, bad: dict, raws: dict, source: str, spec: Spec, *, rows_in: int,
-            quarantine: list[dict] | None = None, lines: int = 0, bytes_in: int = 0,
+            quarantine: list[dict] | None = None, begin: int = 0, bytes_in: int = 0,
             piece: Piece | None = None) -> Parsed:
     """Drop bad rows into quarantine, conform to the schema, pseudonymise and key the rest."""
     quarantine = list(quarantine or [])
@@ -476,19 +626,29 @@ def _finish(table: pa.Table, bad: dict, raws: dict, source: str, spec: Spec, *, 
             col = pa.nulls(n, f.type)
         columns.append(col)
     table = pa.Table.from_arrays(columns, schema=spec.schema)
-    if spec.pii:
-        assert spec.key is not None
-        for rec in quarantine:
+    for rec in quarantine:
+        if spec.pii:
             rec["raw"] = _scrub(rec["raw"], piece, spec)
+        _keep_bytes(rec)
     keys = dedup_keys(table, spec.dedup) if spec.dedup else None
-    return Parsed(table, quarantine, rows_in, lines, bytes_in, keys)
+    return Parsed(table, quarantine, rows_in, begin, bytes_in, keys)
+
+
+def _keep_bytes(rec: dict) -> None:
+    """A raw record with bytes that are not UTF-8 keeps them exactly in ``raw_bytes``; its
+    ``raw`` text shows them as ``\\xNN`` escapes."""
+    raw = rec["raw"]
+    rec["raw_bytes"] = None
+    if not raw.isascii() and _has_surrogates(raw):
+        rec["raw_bytes"] = raw.encode("utf-8", "surrogateescape")
+        rec["raw"] = rec["raw_bytes"].decode("utf-8", "backslashreplace")
 
 
 def _scrub(raw: str, piece: Piece | None, spec: Spec) -> str:
     assert spec.key is not None
     src = piece.source if piece is not None else None
     if src is not None and src.format == "csv" and src.header is not None:
-        return pii_mod.scrub_csv_line(raw, src.header, spec.pii, spec.key)
+        return pii_mod.scrub_csv_line(raw, src.header, spec.pii, spec.key, src.delimiter)
     return pii_mod.scrub_record(raw, spec.pii, spec.key)
 
 

@@ -87,7 +87,8 @@ def tokens(values: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Array:
 
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+            or pa.types.is_binary(values.type)):
         values = pc.cast(values, pa.string())
     hashes = np.asarray(keyed_hash(values, key).fill_null(0), dtype=np.uint64)
     return hex_strings(hashes, values.is_valid())
@@ -107,27 +108,32 @@ def hex_strings(hashes: np.ndarray, valid: pa.Array | None = None) -> pa.Array:
 
 
 def token(value: str, key: bytes) -> str:
-    """The token of one value (used for raw text in quarantine)."""
-    return tokens(pa.array([value], pa.string()), key)[0].as_py()
+    """The token of one value (used for raw text in quarantine); bytes that were not UTF-8
+    (kept as surrogates) are hashed as they were, so a value's token never depends on them."""
+    return tokens(pa.array([value.encode("utf-8", "surrogateescape")], pa.binary()),
+                  key)[0].as_py()
 
 
-def scrub_csv_line(raw: str, header: list[str], pii: tuple[str, ...], key: bytes) -> str:
-    """A quarantined CSV line with its PII fields replaced by tokens.
+def scrub_csv_line(raw: str, header: list[str], pii: tuple[str, ...], key: bytes,
+                   delimiter: str = ",") -> str:
+    """A quarantined CSV record (quoted line breaks and all) with its PII fields replaced by
+    tokens; bytes that are not UTF-8 (kept as surrogates) stay in the other fields.
 
     When the line cannot be split into exactly the header's fields, nobody can tell which part
     is personal, so the whole line is withheld and replaced by its token.
     """
     try:
-        fields = next(csv.reader([raw], strict=True))
-    except (csv.Error, StopIteration):
-        fields = None
+        rows = list(csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        rows = []
+    fields = rows[0] if len(rows) == 1 else None
     if fields is None or len(fields) != len(header):
         return withheld(raw, key)
     for i, name in enumerate(header):
         if name in pii and fields[i] != "":
             fields[i] = token(fields[i], key)
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow(fields)
+    csv.writer(buf, delimiter=delimiter, lineterminator="").writerow(fields)
     return buf.getvalue()
 
 

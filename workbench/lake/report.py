@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+
 
 @dataclass(frozen=True)
 class IngestReport:
@@ -22,6 +24,8 @@ class IngestReport:
     files_written: int = 0
     ingest_id: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
+    #: The table's schema as this ingest wrote it: what was inferred, or declared.
+    schema: pa.Schema | None = None
 
     def __post_init__(self) -> None:
         accounted = self.rows_written + self.rows_quarantined + self.duplicates_dropped
@@ -41,6 +45,8 @@ class IngestReport:
                 ("input", f"{self.bytes_in / 1e6:,.1f} MB"),
                 ("time", f"{self.seconds:.2f} s ({self.mb_per_s:,.1f} MB/s)")]
         rows += [(f"quarantine: {reason}", f"{n:,}") for reason, n in self.reasons.items()]
+        if self.schema is not None:
+            rows += [(f"column {f.name}", str(f.type)) for f in self.schema]
         return rows
 
     def __str__(self) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import decimal
 import glob
 import io
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,15 @@ class SourceFile:
     header: list[str] | None = None
     delimiter: str = ","
     rows_estimate: int = 0  # from the sampled head (text) or the footer (Parquet)
+    encoding: str = "utf-8"  # of a text file: any Python codec name
+    #: Columns whose sampled values hold null words ("NA", "NULL"...): parsed as text, then
+    #: converted, since pyarrow's null words would apply to text columns too.
+    null_words: tuple[str, ...] = ()
+
+    @property
+    def ascii_compatible(self) -> bool:
+        """Whether quotes and line breaks are single ASCII bytes (so bytes can be split)."""
+        return '"\n\r,\t'.encode(self.encoding, "replace") == b'"\n\r,\t'
 
 
 @dataclass
@@ -51,6 +62,8 @@ class Piece:
     source: SourceFile | None
     start: int = 0
     end: int = 0
+    odd_start: bool = False  # an odd number of quote characters precede `start` (CSV)
+    odd_end: bool = False
     row_group: int | None = None
     data: Any = field(default=None, repr=False)  # pa.Table, or a future of a pandas partition
     label: str = ""
@@ -65,8 +78,16 @@ class Piece:
         return dataclasses.replace(self, data=None)
 
 
-def expand(source: Any) -> list[SourceFile]:
-    """The files a path, glob, directory, URL or list of those names, with their formats."""
+def expand(source: Any, encoding: str = "utf-8") -> list[SourceFile]:
+    """The files a path, glob, directory, URL or list of those names, with their formats;
+    ``encoding`` is the text files' (any Python codec name)."""
+    import codecs
+
+    try:
+        encoding = codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        raise SourceError(f"encoding={encoding!r} is not a text encoding Python knows: use a "
+                          "codec name such as 'utf-8', 'latin-1', 'cp1252' or 'utf-16'") from None
     items = list(source) if isinstance(source, (list, tuple)) else [source]
     if not items:
         raise SourceError("source is an empty list: pass a path, a glob, or a list of files")
@@ -76,6 +97,8 @@ def expand(source: Any) -> list[SourceFile]:
             raise SourceError(f"source item {item!r} is not a path: pass paths, globs or URLs, "
                               "or a single pandas or Dask DataFrame")
         files.extend(_expand_one(os.fspath(item)))
+    for f in files:
+        f.encoding = encoding
     return files
 
 
@@ -131,14 +154,52 @@ def _file(path: str, size: int, fs: Any, shown: str) -> SourceFile:
     return SourceFile(path=path, format=fmt, size=size, filesystem=fs, delimiter=delimiter)
 
 
-def read_head(src: SourceFile) -> bytes:
-    """The first complete lines of a text file (up to ``HEAD_BYTES``)."""
+def read_head(src: SourceFile) -> tuple[str, bool]:
+    """The first ``HEAD_BYTES`` of a text file as text, and whether that is the whole file.
+
+    Decoded with the file's encoding; a UTF-8 BOM is dropped. For UTF-8, bytes that do not
+    decode are kept as surrogates (Python's ``surrogateescape``): when most lines hold some,
+    the file is in another encoding and a clear error says to pass ``encoding=``; otherwise
+    those rows are quarantined at parse time and the rest are kept.
+    """
+    import codecs
+
     with src.filesystem.open_input_file(src.path) as f:
         data = f.read(min(HEAD_BYTES, src.size))
-    if len(data) < src.size:
-        cut = data.rfind(b"\n")
-        data = data[: cut + 1] if cut >= 0 else data
-    return data
+    whole = len(data) >= src.size
+    utf8 = src.encoding in ("utf-8", "utf-8-sig")
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if utf8 else src.encoding)(
+        "surrogateescape" if utf8 else "strict")
+    try:
+        text = decoder.decode(data, final=whole)
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise SourceError(f"file {src.path} is not valid {src.encoding} (line {line}: "
+                          f"{err.reason}): pass the file's encoding, e.g. encoding='cp1252'"
+                          ) from err
+    if not whole:
+        text = text[: text.rfind("\n") + 1] or text
+    if utf8:
+        _check_mostly_utf8(src, text)
+    return text, whole
+
+
+def _check_mostly_utf8(src: SourceFile, text: str) -> None:
+    lines = [ln for ln in text.splitlines() if ln]
+    bad = [i for i, ln in enumerate(lines) if not ln.isascii() and _has_surrogates(ln)]
+    if bad and (len(bad) * 2 > len(lines) or bad[0] == 0):
+        raise SourceError(f"file {src.path} is not UTF-8: {len(bad)} of its first {len(lines)} "
+                          f"lines hold bytes that are not (first at line {bad[0] + 1}); pass "
+                          "its encoding, e.g. encoding='latin-1' or 'cp1252', or re-encode it "
+                          "(`iconv -f latin1 -t utf-8`)")
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def infer_schema(src: SourceFile) -> pa.Schema:
@@ -154,33 +215,41 @@ def infer_schema(src: SourceFile) -> pa.Schema:
         except (pa.ArrowInvalid, OSError) as err:
             raise SourceError(f"file {src.path} is not a readable Parquet file ({err}); "
                               "re-export it, or remove it from the source") from err
-    head = read_head(src)
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = head[: err.start].count(b"\n") + 1
-        raise SourceError(f"file {src.path} is not UTF-8 (invalid byte at line {line}): "
-                          "re-encode it as UTF-8, e.g. `iconv -f latin1 -t utf-8`") from err
+    text, whole = read_head(src)
     if not text.strip():
         raise SourceError(f"file {src.path} holds only blank lines: nothing to ingest")
-    src.rows_estimate = round(head.count(b"\n") * src.size / len(head))
     if src.format == "csv":
-        return _csv_schema(src, head, text)
-    return _json_schema(src, head, text)
+        return _csv_schema(src, text, whole)
+    src.rows_estimate = round(text.count("\n") * src.size / max(len(text.encode(
+        "utf-8", "surrogateescape")), 1))
+    return _json_schema(src, text)
 
 
-def _csv_schema(src: SourceFile, head: bytes, text: str) -> pa.Schema:
-    import pyarrow.csv as pcsv
+def csv_records(text: str, delimiter: str) -> list[list[str]]:
+    """The records of CSV text as RFC 4180 reads them (quoted fields may hold delimiters,
+    doubled quotes and line breaks); blank lines are skipped, as pyarrow skips them."""
+    csv.field_size_limit(1 << 30)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    records = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return records
+        except csv.Error:
+            continue  # e.g. a NUL byte: the parse quarantines that record
+        if row:
+            records.append(row)
 
-    lines = [ln.removesuffix("\r") for ln in text.split("\n")]
-    lines = [ln for ln in lines if ln]
-    # Each line on its own: one unclosed quote must not swallow the lines after it.
-    rows = [_fields(ln, src.delimiter) for ln in lines[:200]]
-    if rows[0] is None:
+
+def _csv_schema(src: SourceFile, text: str, whole: bool) -> pa.Schema:
+    records = csv_records(text, src.delimiter)
+    if not whole and len(records) > 2:
+        records = records[:-1]  # the head may end inside a record's quoted line break
+    if not records:
         raise SourceError(f"file {src.path}: its first line is not a readable CSV header: "
                           "fix the quoting of the header row")
-    rows = [r for r in rows if r is not None]
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in records[0]]
     where = f"file {src.path}: header row"
     for i, name in enumerate(header):
         if not name:
@@ -192,46 +261,66 @@ def _csv_schema(src: SourceFile, head: bytes, text: str) -> pa.Schema:
     if all(_looks_numeric(h) for h in header):
         raise SourceError(f"{where} looks like data ({','.join(header[:4])}...), not column "
                           "names: add a header row naming the columns")
-    widths = [len(r) for r in rows[1:]]
+    rows = records[1:1001]
+    widths = [len(r) for r in rows]
     if widths:
         common = max(set(widths), key=widths.count)
         if common != len(header):
             raise SourceError(f"{where} has {len(header)} columns but most rows have {common}: "
                               "fix the header so it names every column")
     src.header = header
-    try:
-        table = pcsv.read_csv(
-            io.BytesIO(head),
-            read_options=pcsv.ReadOptions(column_names=header, skip_rows=1, use_threads=False),
-            parse_options=pcsv.ParseOptions(delimiter=src.delimiter,
-                                            invalid_row_handler=lambda row: "skip"),
-            convert_options=pcsv.ConvertOptions(column_types={h: pa.string() for h in header}))
-    except pa.ArrowInvalid:  # e.g. a stray carriage return in the head: the Python reader copes
-        body = [r for r in rows[1:] if len(r) == len(header)]
-        table = pa.table({h: pa.array([r[i] for r in body], pa.string())
-                          for i, h in enumerate(header)})
-    return pa.schema([(h, infer_text_type(table.column(h))) for h in header])
+    sample_bytes = len(text.encode("utf-8", "surrogateescape"))
+    src.rows_estimate = round(len(records) * src.size / max(sample_bytes, 1))
+    body = [r for r in rows if len(r) == len(header)]
+    fields, words = [], []
+    for i, name in enumerate(header):
+        values = [r[i] for r in body if not _has_surrogates(r[i])]
+        t = infer_text_type(values)
+        fields.append((name, t))
+        if not pa.types.is_string(t) and any(v in _NULLS and v for v in values):
+            words.append(name)
+    src.null_words = tuple(words)
+    return pa.schema(fields)
 
 
 #: Types tried, in order, for a text column; the first that (nearly) every value parses as wins.
 _CANDIDATES = (pa.int64(), pa.float64(), pa.bool_(), pa.timestamp("us"), pa.date32())
 _TIME_CANDIDATES = (pa.timestamp("us"), pa.date32())
+_NULLS = frozenset(NULL_VALUES)
+_INT = re.compile(r"-?(0|[1-9][0-9]*)")
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+#: A number whose text a conversion would change: a leading zero or a plus sign.
+_PADDED = re.compile(r"[+-]?0[0-9]|\+|-?0[0-9]*\.|-?0[0-9]")
+_INT64_DIGITS = 18  # any integer of up to 18 digits fits int64
 
 
-def infer_text_type(values: pa.ChunkedArray | pa.Array,
+def infer_text_type(values: list[str] | pa.ChunkedArray | pa.Array,
                     candidates: tuple[pa.DataType, ...] = _CANDIDATES) -> pa.DataType:
-    """The type of a column of text values.
+    """The type of a column of text values, never one that would change a value.
 
     A few stragglers do not make a numeric column text: a type wins when at most 1% of the
     sampled values (and at least one, once there are five) fail to parse as it. The stragglers
-    are then quarantined row by row, rather than the whole column losing its type.
+    are then quarantined row by row, rather than the whole column losing its type. But a
+    number written with a leading zero or a plus sign (a zip code ``08123``, a phone number)
+    makes the column text, and integers beyond int64 or decimals beyond float64's 15 digits
+    make it a decimal (or text, beyond 38 digits), never a float that would round them.
     """
     from workbench.lake.parse import TooManyFailures, convert_strings
 
-    present = [v for v in values.to_pylist() if v is not None and v not in NULL_VALUES]
+    if not isinstance(values, list):
+        values = values.to_pylist()
+    present = [v for v in values if v is not None and v not in _NULLS]
     if not present:
         return pa.string()
     allowed = max(len(present) // 100, 1 if len(present) >= 5 else 0)
+    numeric = [v for v in present if v[:1] in "+-.0123456789"]
+    if any(_PADDED.match(v) and not _is_plain_zero(v) for v in numeric):
+        candidates = tuple(t for t in candidates
+                           if not (pa.types.is_integer(t) or pa.types.is_floating(t)))
+    elif numeric and len(present) - len(numeric) <= allowed:
+        exact = _exact_number_type(numeric)
+        if exact is not None:
+            return exact
     sample = present[:: max(len(present) // 100, 1)]  # a quick look rules most types out
     for t in candidates:
         try:
@@ -243,11 +332,28 @@ def infer_text_type(values: pa.ChunkedArray | pa.Array,
     return pa.string()
 
 
-def _fields(line: str, delimiter: str) -> list[str] | None:
-    try:
-        return next(csv.reader([line], delimiter=delimiter, strict=True))
-    except csv.Error:
+def _is_plain_zero(text: str) -> bool:
+    """``0``, ``-0``, ``0.5`` and ``-0.25``: a zero that is the number's only integer digit."""
+    body = text.removeprefix("-")
+    return body == "0" or (body.startswith("0.") and body[2:].isdigit())
+
+
+def _exact_number_type(values: list[str]) -> pa.DataType | None:
+    """int64 or decimal when every value is an integer or plain decimal that float64 or int64
+    would not hold exactly; None to let the usual candidates decide."""
+    if all(_INT.fullmatch(v) for v in values):
+        digits = max(len(v.lstrip("-")) for v in values)
+        if digits <= _INT64_DIGITS or all(-2**63 <= int(v) < 2**63 for v in values):
+            return None  # int64 holds them: the candidates find it
+        return pa.decimal128(38, 0) if digits <= 38 else pa.string()
+    if not all(_DECIMAL.fullmatch(v) for v in values):
         return None
+    significant = max(len(v.lstrip("-").replace(".", "").lstrip("0")) for v in values)
+    if significant <= 15:
+        return None  # float64 holds any 15-digit decimal exactly enough to print it back
+    scale = max(len(v.partition(".")[2]) for v in values)
+    whole = max(len(v.lstrip("-").partition(".")[0]) for v in values)
+    return pa.decimal128(38, scale) if whole + scale <= 38 else pa.string()
 
 
 def _looks_numeric(text: str) -> bool:
@@ -258,26 +364,27 @@ def _looks_numeric(text: str) -> bool:
     return True
 
 
-def _json_schema(src: SourceFile, head: bytes, text: str) -> pa.Schema:
-    import pyarrow.json as pjson
+def json_loads(line: str) -> Any:
+    """A JSON value with its decimals as ``Decimal``: a float would round what it cannot hold."""
+    return json.loads(line, parse_float=decimal.Decimal)
 
-    try:
-        return pjson.read_json(io.BytesIO(head),
-                               read_options=pjson.ReadOptions(use_threads=False)).schema
-    except pa.ArrowInvalid:
-        records = []
-        for line in text.splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(rec, dict):
-                records.append(rec)
-        if not records:
-            raise SourceError(f"file {src.path}: no line of its head is a JSON object; JSON "
-                              "lines files hold one object per line") from None
-        names = list(dict.fromkeys(k for rec in records for k in rec))
-        return pa.schema([(n, _infer_values([rec.get(n) for rec in records])) for n in names])
+
+def _json_schema(src: SourceFile, text: str) -> pa.Schema:
+    """Column types from the head's objects, as pyarrow's reader would name them, except that
+    numbers int64 or float64 cannot hold exactly become decimals (or text beyond 38 digits)."""
+    records = []
+    for line in text.splitlines():
+        try:
+            rec = json_loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            records.append(rec)
+    if not records:
+        raise SourceError(f"file {src.path}: no line of its head is a JSON object; JSON "
+                          "lines files hold one object per line")
+    names = list(dict.fromkeys(k for rec in records for k in rec))
+    return pa.schema([(n, _infer_values([rec.get(n) for rec in records])) for n in names])
 
 
 def _infer_values(values: list) -> pa.DataType:
@@ -285,16 +392,34 @@ def _infer_values(values: list) -> pa.DataType:
     (nearly) all of them parse as, so a few stragglers are quarantined, not the column's type."""
     present = [v for v in values if v is not None]
     kinds = {type(v) for v in present}
+    if not present:
+        return pa.null()
     if kinds == {str}:  # as pyarrow's JSON reader does: text that is all times is a time
-        return infer_text_type(pa.array(present, pa.string()), _TIME_CANDIDATES)
+        return infer_text_type(present, _TIME_CANDIDATES)
+    if kinds <= {int, decimal.Decimal}:
+        exact = _exact_number_type([str(v) for v in present])
+        if exact is not None:
+            return exact
+        return pa.int64() if kinds == {int} else pa.float64()
     if len(kinds) == 1 or kinds & {dict, list}:
         try:
-            return pa.array(present).type
+            return pa.array([_floats(v) for v in present]).type
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             if kinds & {dict, list}:
                 return pa.string()
-    return infer_text_type(pa.array([v if isinstance(v, str) else json.dumps(v)
-                                     for v in present], pa.string()))
+    return infer_text_type([v if isinstance(v, str) else json.dumps(_floats(v))
+                            for v in present])
+
+
+def _floats(value: Any) -> Any:
+    """``value`` with its decimals as floats, for inferring nested types."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    return value
 
 
 def unify_types(a: pa.DataType, b: pa.DataType) -> pa.DataType:
@@ -310,6 +435,11 @@ def unify_types(a: pa.DataType, b: pa.DataType) -> pa.DataType:
     numeric = (pa.types.is_integer, pa.types.is_floating)
     if any(f(a) for f in numeric) and any(f(b) for f in numeric):
         return pa.float64()
+    if pa.types.is_decimal(a) or pa.types.is_decimal(b):
+        if all(pa.types.is_decimal(t) or pa.types.is_integer(t) for t in (a, b)):
+            scale = max(getattr(t, "scale", 0) for t in (a, b))
+            return pa.decimal128(38, scale)
+        return pa.string()
     if pa.types.is_timestamp(a) and pa.types.is_timestamp(b):
         return pa.timestamp("us", tz=a.tz or b.tz)
     return pa.string()
@@ -356,8 +486,15 @@ def frame_schema(frame: Any) -> pa.Schema:
     return pa.schema([(f.name, delta_type(f.type)) for f in schema])
 
 
-def pieces_for_files(files: list[SourceFile]) -> list[Piece]:
-    """Cut files into pieces: byte ranges of ``BLOCK_SIZE`` for text, row groups for Parquet."""
+def pieces_for_files(files: list[SourceFile], client: Any = None) -> list[Piece]:
+    """Cut files into pieces: byte ranges of ``BLOCK_SIZE`` for text, row groups for Parquet.
+
+    A CSV cut must not land inside a quoted line break, so for a CSV of several blocks the
+    quote characters of each block are counted first (on the cluster, when ``client`` is
+    given), and each piece carries whether its start and end fall after an odd number: its
+    reader then moves each end to the next record boundary. Text in an encoding whose quotes
+    and line breaks are not single ASCII bytes (UTF-16) is one piece per file.
+    """
     pieces: list[Piece] = []
     for src in files:
         if src.format == "parquet":
@@ -371,9 +508,39 @@ def pieces_for_files(files: list[SourceFile]) -> list[Piece]:
                                       ) from err
             pieces += [Piece(len(pieces) + i, src, row_group=i) for i in range(groups)]
             continue
-        for start in range(0, src.size, BLOCK_SIZE):
-            pieces.append(Piece(len(pieces), src, start, min(start + BLOCK_SIZE, src.size)))
+        step = BLOCK_SIZE if src.ascii_compatible else src.size
+        starts = list(range(0, src.size, step))
+        odd = (_odd_starts(src, starts, client) if src.format == "csv"
+               else [False] * (len(starts) + 1))
+        for i, start in enumerate(starts):
+            pieces.append(Piece(len(pieces), src, start, min(start + step, src.size),
+                                odd_start=odd[i], odd_end=odd[i + 1]))
     return pieces
+
+
+def _odd_starts(src: SourceFile, starts: list[int], client: Any) -> list[bool]:
+    """For each block start and the file's end: whether an odd number of quote characters
+    precede it (all False for a file of one block, whose only cuts are its ends)."""
+    if len(starts) == 1:
+        return [False, False]
+    ends = starts[1:] + [src.size]
+    if client is not None:
+        counts = client.gather(client.map(_quotes_in, [src] * len(starts), starts, ends,
+                                          pure=False))
+    else:
+        counts = [_quotes_in(src, a, b) for a, b in zip(starts, ends)]
+    total, odd = 0, [False]
+    for n in counts:
+        total += n
+        odd.append(total % 2 == 1)
+    return odd
+
+
+def _quotes_in(src: SourceFile, start: int, end: int) -> int:
+    from workbench.lake.boundaries import count_quotes
+
+    with src.filesystem.open_input_file(src.path) as f:
+        return count_quotes(f, start, end)
 
 
 def pieces_for_frame(frame: Any, client: Any) -> list[Piece]:
