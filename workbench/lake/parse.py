@@ -125,6 +125,10 @@ def _parse_csv(data: pa.Buffer, piece: Piece, spec: Spec, begin: int) -> Parsed:
     assert src is not None and src.header is not None
     size = data.size
     data = _utf8(data, piece, begin)
+    if data.size and data[-1] not in (10, 13):
+        # A file's last record without a line break: pyarrow (26) reads an empty last field
+        # after a quoted one as "" rather than null, so the break is added.
+        data = pa.py_buffer(data.to_pybytes() + b"\n")
     first = begin == 0
     columns = [c for c in src.header if c in spec.schema.names]
     as_text = set(src.null_words) | (set(spec.exact) & set(columns)) | set(spec.pii)
@@ -318,8 +322,11 @@ def convert_text(col: pa.Array | pa.ChunkedArray, target: pa.DataType, exact: bo
     if pa.types.is_string(target):
         return col, failed
     col = pc.if_else(pc.is_in(col, value_set=_NULL_SET), pa.scalar(None, pa.string()), col)
-    if exact and (pa.types.is_integer(target) or pa.types.is_floating(target)
-                  or pa.types.is_decimal(target)):
+    numeric = (pa.types.is_integer(target) or pa.types.is_floating(target)
+               or pa.types.is_decimal(target))
+    if numeric and not exact and pc.any(pc.starts_with(col, "+")).as_py():
+        col = pc.replace_substring_regex(col, pattern=r"^\+", replacement="")  # Arrow's casts
+    if exact and numeric:
         padded = _padded(col)
         if len(padded):
             failed += [(int(i), f"{col[int(i)].as_py()!r} would lose its text as {target}")
@@ -453,10 +460,22 @@ def _parse_json(data: pa.Buffer, piece: Piece, spec: Spec, begin: int) -> Parsed
     # pyarrow skips blank lines silently: the rows must be every other line, or each line is
     # read on its own so that none is lost.
     if (table is not None and set(table.column_names) <= set(schema.names)
-            and table.num_rows == len(_json_lines(data))):
+            and table.num_rows == len(_json_lines(data)) and _valid_text(table, data)):
         return _finish(table, {}, {}, piece.name, spec, rows_in=table.num_rows, begin=begin,
                        bytes_in=size, piece=piece)
     return _parse_json_lines(data, piece, spec, begin, size)
+
+
+def _valid_text(table: pa.Table, data: pa.Buffer) -> bool:
+    """Whether the text pyarrow's JSON reader made is UTF-8: it does not check, so a piece with
+    bytes beyond ASCII is validated (one quick scan says whether there are any)."""
+    if not np.any(np.frombuffer(data, dtype=np.uint8) >= 0x80):
+        return True
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _json_lines(data: Any) -> np.ndarray:

@@ -374,6 +374,8 @@ def _json_schema(src: SourceFile, text: str) -> pa.Schema:
     numbers int64 or float64 cannot hold exactly become decimals (or text beyond 38 digits)."""
     records = []
     for line in text.splitlines():
+        if not line.isascii() and _has_surrogates(line):
+            continue  # not UTF-8: that line is quarantined at parse time
         try:
             rec = json_loads(line)
         except ValueError:
