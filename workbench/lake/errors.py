@@ -24,3 +24,27 @@ class TableNotFoundError(LakeError, KeyError):
 
 class PiiKeyError(LakeError):
     """PII columns were asked for but no pseudonymisation key is configured (or it is unusable)."""
+
+
+class TableReadError(LakeError):
+    """A table whose Delta log or data cannot be read as stored (a corrupt or truncated commit,
+    a missing data file); the message names the table."""
+
+
+class UnsupportedFeatureError(TableReadError):
+    """A table that needs a Delta reader feature this lake cannot read (e.g. ``v2Checkpoint``):
+    the message names the table and the features; ``features`` lists them."""
+
+    def __init__(self, table: str, features: list[str], reader: str = "") -> None:
+        self.table, self.features = table, list(features)
+        shown = ", ".join(repr(f) for f in self.features)
+        super().__init__(f"table {table!r} needs Delta reader feature(s) {shown}, which "
+                         f"{reader or 'this lake'} cannot read; read it with an engine that "
+                         "supports them (e.g. Spark), or rewrite it without them")
+
+
+def describe(error: BaseException) -> str:
+    """An exception as one line for a person: its type and the first line of its message
+    (deltalake's messages go on with a backtrace)."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

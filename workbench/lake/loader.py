@@ -143,7 +143,6 @@ class TableLoader:
         import torch
 
         from workbench.lake.files import filesystem
-        from workbench.lake.table import file_parts
 
         self.batch_size = _int_arg("batch_size", batch_size, 1)
         self.seed = _int_arg("seed", seed, 0)
@@ -168,25 +167,29 @@ class TableLoader:
         self.device = torch.device(device) if device is not None else torch.device("cpu")
 
         self.table_name = table.name
-        dt = table._at(version)
+        dt = table.readable(version)
         self.version = dt.version()
         schema = pa.schema(dt.schema().to_arrow())
         self.features = [features] if isinstance(features, str) else list(features)
         self.label = label
         self._check_columns(schema)
-        self._schema = pa.schema([schema.field(c)
-                                  for c in dict.fromkeys([*self.features, label])])
+        self._schema, self._physical = table.read_schemas(
+            dt, list(dict.fromkeys([*self.features, label])))
         label_type = schema.field(label).type
         self._label_int = pa.types.is_integer(label_type)
 
-        self._parts = file_parts(dt)
-        self._files = []  # (filesystem, path, metadata): footers read once, here
+        self._parts = table.parts(dt)
+        self._files = []  # parquet footers, read once, here
         units = []
-        for i, (uri, _values) in enumerate(self._parts):
-            fs, path = filesystem(uri)
+        for i, part in enumerate(self._parts):
+            fs, path = filesystem(part.uri)
             meta = pq.read_metadata(path, filesystem=fs)
-            self._files.append((fs, path, meta))
-            units += [_Unit(i, g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups)]
+            self._files.append(meta)
+            start = 0
+            for g in range(meta.num_row_groups):  # rows a deletion vector removes don't count
+                stop = start + meta.row_group(g).num_rows
+                units.append(_Unit(i, g, part.live_rows(start, stop)))
+                start = stop
         self._units = [u for u in units if u.rows]
         self.total_rows = sum(u.rows for u in self._units)
 
@@ -259,9 +262,8 @@ class TableLoader:
         from workbench.kernels import Moments, moments
 
         merged = {c: Moments.empty() for c in self.features}
-        columns = pa.schema([self._schema.field(c) for c in self.features])
         for unit in self._units:
-            data = self._read(unit, columns)
+            data = self._read(unit, self.features)
             merged = {c: m.merge(moments(data.column(c))) for c, m in merged.items()}
         mean, std = np.zeros(len(self.features)), np.ones(len(self.features))
         for j, (c, m) in enumerate(merged.items()):
@@ -274,19 +276,18 @@ class TableLoader:
                 std[j] = m.std
         return mean, std
 
-    def _read(self, unit: _Unit, schema: pa.Schema) -> pa.Table:
-        """One row group's ``schema`` columns, partition columns restored from the file path."""
-        import pyarrow.parquet as pq
+    def _read(self, unit: _Unit, columns: list[str] | None = None) -> pa.Table:
+        """One row group's ``columns`` (default: features and label) that its file's deletion
+        vector keeps; partition columns restored from the log (`workbench.lake.parts`)."""
+        from workbench.lake.parts import read_part
 
-        from workbench.lake.table import with_partitions
-
-        fs, path, meta = self._files[unit.file]
-        values = self._parts[unit.file][1]
-        stored = [n for n in schema.names if n not in values]
-        with fs.open_input_file(path) as f:
-            data = pq.ParquetFile(f, metadata=meta).read_row_group(unit.row_group,
-                                                                   columns=stored)
-        return with_partitions(data, values, schema)
+        schema, physical = self._schema, self._physical
+        if columns is not None:
+            at = [schema.get_field_index(c) for c in columns]
+            schema = pa.schema([schema.field(i) for i in at])
+            physical = pa.schema([physical.field(i) for i in at])
+        return read_part(self._parts[unit.file], schema, physical, row_group=unit.row_group,
+                         metadata=self._files[unit.file])
 
     def set_epoch(self, epoch: int) -> None:
         """Use ``epoch``'s order on the next iteration (call it with the same value on every
@@ -321,7 +322,9 @@ class TableLoader:
 
         x = np.empty((data.num_rows, len(self.features)), dtype=np.float64)
         for j, c in enumerate(self.features):
-            x[:, j] = data.column(c).cast(pa.float64()).to_numpy(zero_copy_only=False)
+            # unsafe: integers beyond 2**53 round to the nearest float, as numpy's would
+            x[:, j] = data.column(c).cast(pa.float64(), safe=False).to_numpy(
+                zero_copy_only=False)
         if self.normalize:
             x = standardize(x, self.mean, self.std)
         x = x.astype(self._host_dtype, copy=False)
@@ -332,7 +335,7 @@ class TableLoader:
                                  f"{self.table_name!r} version {self.version}; an int64 label "
                                  "has no value for them (fill or filter them)")
             return x, y.cast(pa.int64()).to_numpy()
-        return x, y.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return x, y.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
 
     def _arrays(self, index: int, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Rows ``start:stop`` of a unit as tensors: from the cache, or read (and cached)."""
@@ -345,9 +348,9 @@ class TableLoader:
         if entry is None:
             unit = self._units[index]
             if not self.cache:  # read only the rows needed
-                data = self._read(unit, self._schema).slice(start, stop - start)
+                data = self._read(unit).slice(start, stop - start)
                 return self._tensors(*self._convert(data))
-            x, y = self._tensors(*self._convert(self._read(unit, self._schema)))
+            x, y = self._tensors(*self._convert(self._read(unit)))
             entry = self._cached[index] = (x, y, (x._version, y._version))
         x, y, _ = entry
         return x[start:stop], y[start:stop]

@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     from workbench.kernels import Histogram
+    from workbench.lake.parts import Part
     from workbench.lake.table import Table
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -61,7 +62,8 @@ def _as_numbers(col: pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         col = pc.cast(col, pa.int64() if pa.types.is_timestamp(t) or t == pa.date64()
                       else pa.int32())
-    return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+    # unsafe: integers beyond 2**53 (microseconds of year 1 or 9999) round to the nearest float
+    return pc.cast(col, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
 
 
 @dataclass
@@ -89,16 +91,16 @@ class ColumnSketch:
             both(self.lo, other.lo, min), both(self.hi, other.hi, max))
 
 
-def sketch_file(part: tuple[str, dict], schema: pa.Schema
+def sketch_file(part: Part, schema: pa.Schema, physical: pa.Schema
                 ) -> tuple[dict[str, ColumnSketch], str]:
     """Pass 1 over one data file: moments, quantile and distinct sketches per column, on the
     worker's GPU when it has one (the kernels follow the array). Returns the sketches and the
-    array module's name."""
+    array module's name. ``physical``: the schema under the files' column names."""
     from workbench.kernels import HyperLogLog, QuantileSketch, device_module, moments
-    from workbench.lake.table import read_file
+    from workbench.lake.parts import read_part
 
     xp = device_module()
-    table = read_file(part, schema)
+    table = read_part(part, schema, physical)
     out = {}
     for f in schema:
         col = table.column(f.name)
@@ -108,7 +110,13 @@ def sketch_file(part: tuple[str, dict], schema: pa.Schema
             s.moments = moments(x)
             s.count, s.nulls = s.moments.count, s.moments.nulls
             s.quantiles = QuantileSketch().update(x)
-            s.distinct = HyperLogLog().update(col)  # the exact values, nulls skipped
+            # the exact values, nulls skipped (decimals as their text: the hash takes no decimal)
+            s.distinct = HyperLogLog().update(col.cast(pa.string()) if pa.types.is_decimal(
+                f.type) else col)
+            if s.count and _ticks(f.type):  # exact bounds: float64 rounds beyond 2**53
+                mm = pc.min_max(col if pa.types.is_integer(f.type) else col.cast(
+                    pa.int32() if f.type == pa.date32() else pa.int64()))
+                s.lo, s.hi = mm["min"].as_py(), mm["max"].as_py()
         elif pa.types.is_string(f.type) or pa.types.is_binary(f.type):
             s.distinct = HyperLogLog().update(col)
             if s.count:
@@ -118,14 +126,16 @@ def sketch_file(part: tuple[str, dict], schema: pa.Schema
     return out, xp.__name__
 
 
-def histogram_file(part: tuple[str, dict], schema: pa.Schema,
+def histogram_file(part: Part, schema: pa.Schema, physical: pa.Schema,
                    ranges: dict[str, tuple[float, float]], bins: int) -> dict[str, Histogram]:
     """Pass 2 over one data file: histograms of numeric columns over the global ranges."""
     from workbench.kernels import device_module, histogram
-    from workbench.lake.table import read_file
+    from workbench.lake.parts import read_part
 
     xp = device_module()
-    table = read_file(part, pa.schema([schema.field(c) for c in ranges]))
+    wanted = [schema.get_field_index(c) for c in ranges]
+    table = read_part(part, pa.schema([schema.field(i) for i in wanted]),
+                      pa.schema([physical.field(i) for i in wanted]))
     return {c: histogram(xp.asarray(_as_numbers(table.column(c))), bins, r)
             for c, r in ranges.items()}
 
@@ -168,7 +178,7 @@ def profile(table: Table, version: int | None = None, *, bins: int = 30,
     _check_bins(bins, "Table.profile")
     if not isinstance(refresh, bool):
         raise TypeError(f"Table.profile: argument 'refresh' must be True or False, got {refresh!r}")
-    dt = table._at(version)
+    dt = table.readable(version)
     if not refresh and (stored := _load(table, dt, bins)) is not None:
         return stored
     computed = compute_profile(table, dt, bins)
@@ -188,23 +198,22 @@ def stored_profile(table: Table, version: int | None = None, *, bins: int = 30
 def compute_profile(table: Table, dt: Any, bins: int) -> Profile:
     """Profile the DeltaTable version ``dt`` of ``table`` on the current Dask cluster."""
     from workbench.compute import current_cluster
-    from workbench.lake.table import file_parts
 
-    schema = pa.schema(dt.schema().to_arrow())
-    parts = file_parts(dt)
+    schema, physical = table.read_schemas(dt)
+    parts = table.parts(dt)
     client = current_cluster().client
     merged = {f.name: ColumnSketch(f.type) for f in schema}
     backends = set()
-    for result, backend in client.gather([client.submit(sketch_file, p, schema, pure=False)
-                                          for p in parts]):
+    for result, backend in client.gather([client.submit(sketch_file, p, schema, physical,
+                                                        pure=False) for p in parts]):
         merged = {c: merged[c].merge(s) for c, s in result.items()}
         backends.add(backend)
     ranges = {c: _range(s, bins) for c, s in merged.items()
               if s.moments is not None and s.moments.count}
     histograms: dict[str, Histogram] = {}
     if ranges:
-        for result in client.gather([client.submit(histogram_file, p, schema, ranges, bins,
-                                                   pure=False) for p in parts]):
+        for result in client.gather([client.submit(histogram_file, p, schema, physical, ranges,
+                                                   bins, pure=False) for p in parts]):
             histograms = {c: histograms[c].merge(h) if c in histograms else h
                           for c, h in result.items()}
     rows = sum(s.count + s.nulls for s in list(merged.values())[:1])
@@ -231,8 +240,14 @@ def _profile_rows(p: Profile, table_id: str, bins: int) -> pa.Table:
     columns["position"] = pa.array(range(n), types["position"])
     for name in p.table.columns:
         values = p.table[name].tolist()
-        columns[name] = (pa.array(values, _TYPED_STATS[name]) if name in _TYPED_STATS
-                         else pa.array([encode_stat(v) for v in values], pa.string()))
+        typed = _TYPED_STATS.get(name)
+        if typed is not None and pa.types.is_integer(typed):
+            # NaN where a column has no such figure (a struct column's distinct count)
+            columns[name] = pa.array(p.table[name], typed, from_pandas=True)
+        elif typed is not None:
+            columns[name] = pa.array(values, typed)
+        else:
+            columns[name] = pa.array([encode_stat(v) for v in values], pa.string())
     hists = [p.histograms.get(c) for c in p.table["column"]]
     columns["hist_edges"] = pa.array([None if h is None else h.edges.tolist() for h in hists],
                                      _HISTOGRAM["hist_edges"])
@@ -308,19 +323,43 @@ def _stats_table(merged: dict[str, ColumnSketch]) -> pd.DataFrame:
         if s.moments is not None and s.moments.count:
             m = s.moments
             timelike = pa.types.is_timestamp(s.type) or pa.types.is_date(s.type)
-            row.update(min=_back(m.min, s.type), max=_back(m.max, s.type),
-                       mean=_back(m.mean, s.type) if timelike else m.mean,
+            exact = s.lo is not None  # integer ticks (see sketch_file)
+            row.update(min=_back(s.lo if exact else m.min, s.type),
+                       max=_back(s.hi if exact else m.max, s.type),
+                       mean=_back(_within(m.mean, s), s.type) if timelike else m.mean,
                        std=_span(m.std, s.type) if timelike else m.std)
             for q, v in zip(QUANTILES, s.quantiles.quantiles(list(QUANTILES))):
-                row[f"p{round(q * 100):02d}"] = _back(v, s.type) if timelike else float(v)
+                row[f"p{round(q * 100):02d}"] = (_back(_within(v, s), s.type) if timelike
+                                                 else float(v))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _ticks(t: pa.DataType) -> bool:
+    """Whether a column's values are integer ticks (integers, timestamps, dates), whose exact
+    min and max a float64 sketch can miss."""
+    return pa.types.is_integer(t) or pa.types.is_timestamp(t) or pa.types.is_date(t)
+
+
+def _within(value: float, s: ColumnSketch) -> float | int:
+    """A float estimate (a mean, a quantile) of a tick column, kept within its exact bounds:
+    the float of 9999-12-31's last microsecond is past it, and past what a timestamp holds."""
+    if s.lo is None or not np.isfinite(value):
+        return value
+    return min(max(int(value), s.lo), s.hi)
+
+
+_SECONDS = {"D": 86_400, "s": 1, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
 def _span(value: float, t: pa.DataType) -> pd.Timedelta:
-    """A spread of a time column as a duration."""
+    """A spread of a time column as a duration; in whole seconds where nanoseconds cannot
+    hold it (more than 292 years: dates from year 1 to 9999 have such spreads)."""
     unit = t.unit if pa.types.is_timestamp(t) else "D" if t == pa.date32() else "ms"
-    return pd.Timedelta(value, unit=unit)
+    try:
+        return pd.Timedelta(value, unit=unit)
+    except (OverflowError, pd.errors.OutOfBoundsTimedelta):
+        return pd.Timedelta(np.timedelta64(round(value * _SECONDS[unit]), "s"))
 
 
 def _back(value: float, t: pa.DataType) -> Any:
@@ -341,7 +380,8 @@ def encode_stat(value: Any) -> str | None:
     into an equal value of the same type: ``"<tag>:<value>"`` with tags ``bool`` (true/false),
     ``int``, ``float`` (repr, exact; also nan and inf), ``str``, ``bytes`` (hex), ``date`` (ISO),
     ``timestamp`` (ISO with its offset, then a space and the zone's name when it has one) and
-    ``timedelta`` (nanoseconds). None stays None."""
+    ``timedelta`` (nanoseconds; beyond their range, ticks of its own unit followed by the
+    unit, e.g. ``...us``). None stays None."""
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -358,7 +398,9 @@ def encode_stat(value: Any) -> str | None:
         zone = getattr(value.tz, "key", None)  # an IANA zone; offsets live in the ISO text
         return f"timestamp:{value.isoformat()}" + (f" {zone}" if zone else "")
     if isinstance(value, pd.Timedelta):
-        return f"timedelta:{value.value}"
+        if abs(value) > pd.Timedelta.max.as_unit(value.unit):  # beyond nanoseconds' range
+            return f"timedelta:{int(value.asm8.view('i8'))}{value.unit}"
+        return f"timedelta:{value.as_unit('ns').value}"
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         return f"date:{value.isoformat()}"
     raise TypeError(f"profile statistic {value!r} of type {type(value).__name__} has no stored "
@@ -379,7 +421,9 @@ _DECODERS = {
     "bytes": bytes.fromhex,
     "date": datetime.date.fromisoformat,
     "timestamp": _timestamp,
-    "timedelta": lambda text: pd.Timedelta(int(text), unit="ns"),
+    "timedelta": lambda text: (pd.Timedelta(int(text), unit="ns") if text[-1:].isdigit()
+                               else pd.Timedelta(np.timedelta64(int(text.rstrip("smu")),
+                                                                text.lstrip("-0123456789")))),
 }
 
 

@@ -8,10 +8,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
+from workbench.lake.parts import Part, read_part
+
 if TYPE_CHECKING:
     from workbench.lake.lake import Lake
     from workbench.lake.loader import TableLoader
     from workbench.lake.profile import Profile
+
+
+HISTORY_COLUMNS = ["version", "timestamp", "operation", "rows_in", "rows_written",
+                   "rows_quarantined", "duplicates_dropped", "ingest_id"]
 
 
 class Table:
@@ -51,12 +57,23 @@ class Table:
         return list(self._dt.metadata().partition_columns)
 
     def history(self) -> pd.DataFrame:
-        """One row per version, newest first: time, operation, and the ingest's row accounting."""
+        """One row per version, newest first: time, operation, and the ingest's row accounting.
+
+        A commit without ``commitInfo`` (optional in the protocol; deltalake's history skips
+        such commits) is still a row: its time is its log file's modification time, which the
+        protocol makes the commit's time then, and the rest is null."""
+        dt = self._at(None)
+        entries = {e["version"]: e for e in dt.history() if e.get("version") is not None}
+        times: dict[int, pd.Timestamp] = {}
+        if set(entries) != set(range(dt.version() + 1)):
+            times = {v: t for v, t in self.commit_times().items() if v <= dt.version()}
         rows = []
-        for e in self._at(None).history():
+        for version in sorted(set(entries) | set(times), reverse=True):
+            e = entries.get(version, {})
             rows.append({
-                "version": e.get("version"),
-                "timestamp": pd.Timestamp(e["timestamp"], unit="ms", tz="UTC"),
+                "version": version,
+                "timestamp": (pd.Timestamp(e["timestamp"], unit="ms", tz="UTC")
+                              if e.get("timestamp") is not None else times.get(version, pd.NaT)),
                 "operation": e.get("operation"),
                 "rows_in": e.get("workbench.rows_in"),
                 "rows_written": e.get("workbench.rows_written"),
@@ -64,14 +81,68 @@ class Table:
                 "duplicates_dropped": e.get("workbench.duplicates_dropped"),
                 "ingest_id": e.get("workbench.ingest_id"),
             })
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+
+    def commit_times(self) -> dict[int, pd.Timestamp]:
+        """The version and modification time (UTC) of each JSON commit in the table's log."""
+        import re
+
+        from pyarrow.fs import FileSelector
+
+        from workbench.lake.files import filesystem
+        from workbench.lake.parts import table_root
+
+        fs, root = filesystem(table_root(self.lake.uri, self.name))
+        infos = fs.get_file_info(FileSelector(f"{root}/_delta_log", allow_not_found=True))
+        return {int(i.base_name[:20]): _utc(i.mtime) for i in infos
+                if re.fullmatch(r"\d{20}\.json", i.base_name)}
 
     def files(self, version: int | None = None) -> pd.DataFrame:
         """The data files of a version: path, size_bytes, num_records, partition values."""
         return pa.table(self._at(version).get_add_actions(flatten=True)).to_pandas()
 
+    def readable(self, version: int | None = None) -> Any:
+        """The DeltaTable of a version (latest when None), checked readable: a clear
+        `UnsupportedFeatureError` naming the reader features it needs that cannot be read."""
+        from workbench.lake.parts import check_readable
+
+        dt = self._at(version)
+        check_readable(dt, self.name)
+        return dt
+
+    def parts(self, dt: Any) -> list[Part]:
+        """The data files of the DeltaTable version ``dt`` of this table (see
+        `workbench.lake.parts`)."""
+        from workbench.lake.parts import parts, table_root
+
+        return parts(dt, table_root(self.lake.uri, self.name))
+
     def to_arrow(self, version: int | None = None, columns: list[str] | None = None) -> pa.Table:
-        return pa.table(self._at(version).to_pyarrow_table(columns=columns))
+        """The rows of a version as an Arrow table: deltalake's reader where it reads the
+        table as stored, else file by file (column mapping, deletion vectors)."""
+        from workbench.lake.parts import check_readable
+
+        dt = self._at(version)
+        if check_readable(dt, self.name):
+            return pa.table(dt.to_pyarrow_table(columns=columns))
+        schema, physical = self.read_schemas(dt, columns)
+        tables = [read_part(p, schema, physical) for p in self.parts(dt)]
+        return pa.concat_tables(tables) if tables else schema.empty_table()
+
+    def read_schemas(self, dt: Any, columns: list[str] | None = None
+                     ) -> tuple[pa.Schema, pa.Schema]:
+        """The schema of a version (its ``columns``, in that order, when given), and the same
+        under the names its data files use (see `workbench.lake.parts.physical_schema`)."""
+        from workbench.lake.parts import column_mapping, physical_schema
+
+        schema = pa.schema(dt.schema().to_arrow())
+        if columns is not None:
+            unknown = [c for c in columns if c not in schema.names]
+            if unknown:
+                raise ValueError(f"columns: unknown column(s) {unknown}; table {self.name!r} "
+                                 f"has columns {schema.names}")
+            schema = pa.schema([schema.field(c) for c in columns])
+        return schema, physical_schema(schema, column_mapping(dt) == "name")
 
     def to_pandas(self, version: int | None = None, columns: list[str] | None = None
                   ) -> pd.DataFrame:
@@ -81,29 +152,28 @@ class Table:
     def head(self, n: int = 50, version: int | None = None) -> pd.DataFrame:
         """The first ``n`` rows of a version, reading data files one at a time until there are
         enough (a preview of a large table reads one file, not the table)."""
-        dt = self._at(version)
-        schema = pa.schema(dt.schema().to_arrow())
+        dt = self.readable(version)
+        schema, physical = self.read_schemas(dt)
         parts, left = [], n
-        for part in file_parts(dt):
+        for part in self.parts(dt):
             if left <= 0:
                 break
-            parts.append(read_file(part, schema).slice(0, left))
+            parts.append(read_part(part, schema, physical).slice(0, left))
             left -= parts[-1].num_rows
         return pa.concat_tables(parts).to_pandas() if parts else schema.empty_table().to_pandas()
 
     def to_dask(self, version: int | None = None, columns: list[str] | None = None):
-        """A Dask DataFrame with one partition per data file, read on the cluster."""
+        """A Dask DataFrame with one partition per data file, read on the cluster. Its dtypes
+        follow the schema alone (see `dask_dtype`), so every partition has the same ones."""
         import dask.dataframe as dd
 
-        dt = self._at(version)
-        schema = pa.schema(dt.schema().to_arrow())
-        if columns:
-            schema = pa.schema([schema.field(c) for c in columns])
-        meta = schema.empty_table().to_pandas()
-        parts = file_parts(dt)
+        dt = self.readable(version)
+        schema, physical = self.read_schemas(dt, columns)
+        meta = schema.empty_table().to_pandas(types_mapper=dask_dtype)
+        parts = self.parts(dt)
         if not parts:
             return dd.from_pandas(meta, npartitions=1)
-        return dd.from_map(_read_pandas, parts, schema=schema, meta=meta,
+        return dd.from_map(_read_pandas, parts, schema=schema, physical=physical, meta=meta,
                            enforce_metadata=False)
 
     def profile(self, version: int | None = None, *, bins: int = 30,
@@ -168,37 +238,27 @@ class Table:
                 f"<table><tr><th>column</th><th>type</th></tr>{schema}</table>")
 
 
-def file_parts(dt: Any) -> list[tuple[str, dict]]:
-    """(file URI, partition values) of each data file of a DeltaTable version."""
-    actions = pa.table(dt.get_add_actions(flatten=False)).to_pylist()
-    root = dt.table_uri.rstrip("/")
-    return [(f"{root}/{a['path']}", a.get("partition") or {}) for a in actions]
+def _utc(when: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(when)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def read_file(part: tuple[str, dict], schema: pa.Schema) -> pa.Table:
-    """One data file's ``schema`` columns, partition columns restored from its values."""
-    import pyarrow.parquet as pq
-
-    from workbench.lake.files import filesystem
-
-    uri, values = part
-    fs, path = filesystem(uri)
-    stored = [n for n in schema.names if n not in values]
-    return with_partitions(pq.read_table(path, filesystem=fs, columns=stored), values, schema)
+def _read_pandas(part: Part, schema: pa.Schema, physical: pa.Schema) -> pd.DataFrame:
+    return read_part(part, schema, physical).to_pandas(types_mapper=dask_dtype)
 
 
-def with_partitions(data: pa.Table, values: dict, schema: pa.Schema) -> pa.Table:
-    """``data`` read from one file, with the partition columns its path holds added back as
-    constant columns, in ``schema``'s order."""
-    for name, value in values.items():
-        if name in schema.names:
-            t = schema.field(name).type
-            # Values come back as text or typed, depending on the table's writer.
-            column = (pa.nulls(data.num_rows, t) if value is None
-                      else pa.array([value] * data.num_rows).cast(t))
-            data = data.append_column(name, column)
-    return data.select(schema.names)
-
-
-def _read_pandas(part: tuple[str, dict], schema: pa.Schema) -> pd.DataFrame:
-    return read_file(part, schema).to_pandas()
+def dask_dtype(t: pa.DataType) -> Any:
+    """The pandas dtype of an Arrow type in a Dask frame, whatever one file's values: nullable
+    integers and booleans (a file with a null would make numpy's float or object), Arrow-backed
+    dates, decimals, binary and nested values (Dask would take numpy's object columns for text);
+    None (pandas' own) for floats, text and timestamps, which hold nulls and any value."""
+    if pa.types.is_integer(t):
+        return pd.api.types.pandas_dtype(
+            f"{'U' if pa.types.is_unsigned_integer(t) else ''}Int{t.bit_width}")
+    if pa.types.is_boolean(t):
+        return pd.BooleanDtype()
+    if (pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_decimal(t)
+            or pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_nested(t)
+            or pa.types.is_fixed_size_binary(t)):
+        return pd.ArrowDtype(t)
+    return None
