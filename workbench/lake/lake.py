@@ -5,19 +5,27 @@ from __future__ import annotations
 import html
 import os
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from workbench.lake.errors import LakeError, TableNotFoundError
+from workbench.lake.errors import (
+    LakeError,
+    TableNotFoundError,
+    TableReadError,
+    UnsupportedFeatureError,
+    describe,
+)
 from workbench.lake.files import filesystem
 from workbench.lake.ingest import QUARANTINE_SUFFIX, ingest
 from workbench.lake.names import check_name, check_new_name
 from workbench.lake.report import IngestReport
 from workbench.lake.table import Table
+
+TABLE_COLUMNS = ["name", "version", "rows", "bytes", "columns", "quarantined", "updated",
+                 "error"]
 
 
 class Lake:
@@ -43,17 +51,22 @@ class Lake:
         return f"{self.uri}/{check_name(name)}"
 
     def _delta(self, name: str) -> Any:
-        """The DeltaTable ``name``, or None when it does not exist."""
+        """The DeltaTable ``name``, or None when it does not exist; a `TableReadError` (or
+        `UnsupportedFeatureError`, naming the reader features) when its log cannot be read."""
         from deltalake import DeltaTable
+        from deltalake.exceptions import DeltaError
 
         uri = self.table_uri(name)
         if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
             return None
-        return DeltaTable(uri, storage_options=self.storage_options)
+        try:
+            return DeltaTable(uri, storage_options=self.storage_options)
+        except (DeltaError, OSError) as err:
+            raise unreadable(self, name, err) from err
 
     def ingest(self, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
                partition_by=(), mode: str = "append", schema_mode: str | None = None,
-               progress: bool = True,
+               encoding: str = "utf-8", progress: bool = True,
                on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Parse, validate, pseudonymise and dedup ``source`` on the Dask cluster and commit it
         to ``table`` in one Delta transaction.
@@ -63,12 +76,14 @@ class Lake:
         the first ingest (a pyarrow schema or ``{"col": "int64"}``); later ingests enforce the
         table's schema and quarantine rows that do not fit. ``pii`` columns are replaced by keyed
         tokens before anything is written. ``dedup`` drops rows whose key repeats in the batch or
-        is already in the table. ``on_progress(done, total)`` is called as pieces of work
+        is already in the table. ``encoding`` is the text files' (any Python codec name, e.g.
+        ``"latin-1"``); in UTF-8 files, rows holding bytes that are not UTF-8 are quarantined
+        with their bytes. ``on_progress(done, total)`` is called as pieces of work
         finish (from the calling thread). Returns an :class:`IngestReport`.
         """
         return ingest(self, source, table, schema=schema, pii=pii, dedup=dedup,
                       partition_by=partition_by, mode=mode, schema_mode=schema_mode,
-                      progress=progress, on_progress=on_progress)
+                      encoding=encoding, progress=progress, on_progress=on_progress)
 
     def record(self, table: str, rows: pd.DataFrame | pa.Table) -> int:
         """Append result rows (a training run's summary, a benchmark's figures) to ``table``,
@@ -118,25 +133,44 @@ class Lake:
         return self._delta(check_name(name)) is not None
 
     def tables(self) -> pd.DataFrame:
-        """One row per table: name, version, rows, bytes, columns, quarantined, updated."""
-        columns = ["name", "version", "rows", "bytes", "columns", "quarantined", "updated"]
-        return pd.DataFrame([self.table_row(name) for name in self.names()], columns=columns)
+        """One row per table: name, version, rows, bytes, columns, quarantined, updated, and
+        ``error``: None, or why the table cannot be read (its figures are then None), so one
+        broken table never hides the others."""
+        rows = []
+        for name in self.names():
+            try:
+                rows.append(self.table_row(name))
+            except Exception as err:  # any failure to read one table is its row's, not ours
+                rows.append({**dict.fromkeys(TABLE_COLUMNS), "name": name,
+                             "error": describe(err)})
+        frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+        # Counts stay integers next to a broken table's missing ones.
+        counts = ["version", "rows", "bytes", "columns", "quarantined"]
+        frame[counts] = frame[counts].astype("Int64")
+        frame["updated"] = pd.to_datetime(frame["updated"], utc=True)
+        frame["error"] = pd.Series([r["error"] for r in rows], dtype=object)  # None if healthy
+        return frame
 
     def table_row(self, name: str) -> dict[str, Any]:
         """Table ``name``'s row of :meth:`tables` (one place computes it, for ``tables()`` and
-        for the server's listing, which caches it per Delta log version)."""
+        for the server's listing, which caches it per Delta log version); raises what reading
+        the table raises."""
         t = self.table(name)
         dt = t._dt  # just opened: read its log once, not once per figure
         files = pa.table(dt.get_add_actions(flatten=True))
+        deleted = 0  # rows that deletion vectors remove are not the table's
+        if "deletionVectors" in (dt.protocol().reader_features or ()):
+            deleted = sum(len(p.deleted) for p in t.parts(dt) if p.deleted is not None)
+        last = t.history()["timestamp"].iloc[0]  # one row per version, even without commitInfo
         return {
             "name": name, "version": dt.version(),
-            "rows": pc.sum(files["num_records"]).as_py() or 0,
+            "rows": (pc.sum(files["num_records"]).as_py() or 0) - deleted,
             "bytes": pc.sum(files["size_bytes"]).as_py() or 0,
             "columns": len(dt.schema().fields),
             # Counted as t.quarantine() shows them: rows of committed ingests only.
             "quarantined": len(t.quarantine()),
-            "updated": datetime.fromtimestamp(dt.history(limit=1)[0]["timestamp"] / 1000,
-                                              tz=timezone.utc),
+            "updated": None if pd.isna(last) else last.to_pydatetime(),
+            "error": None,
         }
 
     def __repr__(self) -> str:
@@ -145,3 +179,48 @@ class Lake:
     def _repr_html_(self) -> str:
         return (f"<p><b>Lake</b> <code>{html.escape(self.uri)}</code></p>"
                 + self.tables().to_html(index=False))
+
+
+def unreadable(lake: Lake, name: str, error: BaseException) -> TableReadError:
+    """The error for table ``name`` whose log deltalake could not load: the reader features
+    (or reader version) its protocol needs that cannot be read, when it needs any, else the
+    log's own error."""
+    import deltalake
+
+    from workbench.lake.parts import unreadable_features
+
+    protocol = log_protocol(lake, name) or {}
+    features = unreadable_features(protocol.get("minReaderVersion") or 1,
+                                   protocol.get("readerFeatures") or ())
+    message = describe(error).split(": ", 1)[-1]
+    if features:
+        return UnsupportedFeatureError(name, features,
+                                       f"deltalake {deltalake.__version__} ({message})")
+    return TableReadError(f"table {name!r} of lake {lake.uri} cannot be read: its Delta log "
+                          f"is corrupt or unsupported ({message})")
+
+
+def log_protocol(lake: Lake, name: str) -> dict | None:
+    """The newest ``protocol`` action in table ``name``'s JSON commits (read as text, line by
+    line, newest commit first, skipping lines that are not JSON), or None when none is found
+    (checkpoints are not read: this only names features for an error message)."""
+    import json
+    import re
+
+    from pyarrow.fs import FileSelector
+
+    fs, root = filesystem(lake.table_uri(name))
+    infos = fs.get_file_info(FileSelector(f"{root}/_delta_log", allow_not_found=True))
+    commits = sorted((i.path for i in infos if re.fullmatch(r"\d{20}\.json", i.base_name)),
+                     reverse=True)
+    for path in commits:
+        with fs.open_input_stream(path) as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        for line in lines:
+            try:
+                action = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(action, dict) and isinstance(action.get("protocol"), dict):
+                return action["protocol"]
+    return None
