@@ -4,9 +4,11 @@ the driver commits all of an ingest's files in one transaction."""
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -53,19 +55,38 @@ def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
                            metadata_collector=collected)
         size = fs.get_file_info(f"{root}/{rel}").size
         adds.append({
-            "path": rel,
+            "path": rel,  # deltalake writes it to the log percent-encoded, as a URI
             "size": size,
-            "partition_values": {c: None if v is None else str(v)
-                                 for c, v in zip(partition_by, values)},
+            "partition_values": {c: partition_value(v) for c, v in zip(partition_by, values)},
             "modification_time": int(time.time() * 1000),
-            "stats": json.dumps(stats(collected[0], data.schema)),
+            "stats": json.dumps(stats(collected[0], data), allow_nan=False),
             "rows": part.num_rows,
         })
     return adds
 
 
 def _escape(value: Any) -> str:
-    return NULL_PARTITION if value is None else quote(str(value), safe="")
+    text = partition_value(value)
+    return NULL_PARTITION if text is None else quote(text, safe="")
+
+
+def partition_value(value: Any) -> str | None:
+    """A partition value as the Delta protocol serialises it in ``partitionValues``: booleans
+    ``true``/``false``, dates ``YYYY-MM-DD``, timestamps with a zone as ISO 8601 in UTC with a
+    ``Z``, timestamps without one as ``YYYY-MM-DD HH:MM:SS.ffffff``, numbers and text as they
+    print; None (null) stays None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+            return utc.isoformat(timespec="microseconds") + "Z"
+        return value.isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def _split(table: pa.Table, columns: tuple[str, ...]) -> list[tuple[tuple, pa.Table]]:
@@ -82,13 +103,18 @@ def _split(table: pa.Table, columns: tuple[str, ...]) -> list[tuple[tuple, pa.Ta
     return out
 
 
-def stats(metadata: pq.FileMetaData, schema: pa.Schema) -> dict:
-    """Delta file statistics (row count; per primitive column min, max and null count), read
-    from the statistics the Parquet writer already gathered rather than a second pass."""
+def stats(metadata: pq.FileMetaData, data: pa.Table) -> dict:
+    """Delta file statistics of the file written from ``data`` (row count; per primitive
+    column null count, min and max), read from the statistics the Parquet writer already
+    gathered rather than a second pass. Bounds are left out where JSON or the protocol cannot
+    hold them exactly: NaN or infinite floats, long strings, binary, booleans, decimals that
+    a JSON number would round."""
+    leaves = {metadata.schema.column(j).path: j for j in range(metadata.num_columns)}
     mins, maxs, nulls = {}, {}, {}
-    for j, f in enumerate(schema):
-        if pa.types.is_nested(f.type) or pa.types.is_binary(f.type):
-            continue
+    for f in data.schema:
+        j = leaves.get(f.name)
+        if j is None or pa.types.is_nested(f.type) or pa.types.is_binary(f.type):
+            continue  # nested columns' leaves are listed under dotted paths
         chunks = [metadata.row_group(i).column(j).statistics
                   for i in range(metadata.num_row_groups)]
         if any(c is None for c in chunks):
@@ -98,6 +124,14 @@ def stats(metadata: pq.FileMetaData, schema: pa.Schema) -> dict:
         if not bounds or pa.types.is_boolean(f.type):
             continue
         lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+        if pa.types.is_floating(f.type) and (
+                not (math.isfinite(lo) and math.isfinite(hi))
+                or pc.any(pc.is_nan(data.column(f.name))).as_py()):
+            continue  # the writer's bounds skip NaN; a Delta reader's would not
+        if pa.types.is_decimal(f.type):
+            if Decimal(float(lo)) != lo or Decimal(float(hi)) != hi:
+                continue
+            lo, hi = float(lo), float(hi)
         if pa.types.is_string(f.type) and (len(lo) > STATS_STRING_MAX or
                                            len(hi) > STATS_STRING_MAX):
             continue
@@ -109,10 +143,15 @@ def stats(metadata: pq.FileMetaData, schema: pa.Schema) -> dict:
 
 
 def _iso(value: date, t: pa.DataType) -> str:
+    """A date or timestamp bound as Delta statistics hold it: ISO 8601; a timestamp with a
+    zone in UTC with a ``Z``, one without a zone (``timestamp_ntz``) without."""
     if not isinstance(value, datetime):
         return value.isoformat()
-    text = value.isoformat(timespec="microseconds")
-    return text if value.tzinfo is not None or not pa.types.is_timestamp(t) else text + "Z"
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.isoformat(timespec="microseconds") + "Z"
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 def add_actions(adds: list[dict]) -> list:
