@@ -110,20 +110,27 @@ class LakeHealth(_LakeView):
                 "<code>workbench lake ingest LAKE SOURCE --table TABLE</code>."))
             return
         self.message.value = ""
+        # A table that cannot be read is listed with its error and left out of the figures.
+        readable = tables[tables["error"].isna()]
+        self.unreadable = tables.loc[tables["error"].notna(), ["name", "error"]]
         self.histories = pd.concat(
-            [self.lake.table(name).history().assign(table=name) for name in tables["name"]],
-            ignore_index=True)
+            [self.lake.table(name).history().assign(table=name) for name in readable["name"]]
+            or [pd.DataFrame(columns=["table", "version", "timestamp", "operation",
+                                      "rows_written"])], ignore_index=True)
         self.reasons = pd.concat(
             [_reason_counts(self.lake, name) for name in
-             tables.loc[tables["quarantined"] > 0, "name"]]
+             readable.loc[readable["quarantined"] > 0, "name"]]
             or [pd.DataFrame(columns=["table", "reason", "rows"])], ignore_index=True)
+        broken = (f" &middot; <span style='color:#b00020'>{len(self.unreadable)} unreadable"
+                  "</span>" if len(self.unreadable) else "")
+        last = (f" &middot; last change {readable['updated'].max():%Y-%m-%d %H:%M} UTC"
+                if readable["updated"].notna().any() else "")
         self.summary = widgets.HTML(
-            f"<p>{len(tables)} tables &middot; {int(tables['rows'].sum()):,} rows &middot; "
-            f"{_bytes(int(tables['bytes'].sum()))} &middot; "
-            f"{int(tables['quarantined'].sum()):,} rows quarantined &middot; last change "
-            f"{tables['updated'].max():%Y-%m-%d %H:%M} UTC</p>")
+            f"<p>{len(tables)} tables &middot; {int(readable['rows'].sum()):,} rows &middot; "
+            f"{_bytes(int(readable['bytes'].sum()))} &middot; "
+            f"{int(readable['quarantined'].sum()):,} rows quarantined{last}{broken}</p>")
         self.table_list = widgets.HTML(_BOX.format(360, _tables_html(tables)))
-        self.rows_chart = _rows_chart(tables)
+        self.rows_chart = _rows_chart(readable)
         self.versions_chart = _versions_chart(self.histories)
         if len(self.reasons):
             self.quarantine_chart: Any = _reasons_chart(self.reasons)
@@ -147,9 +154,11 @@ def _reason_counts(lake: Lake, name: str) -> pd.DataFrame:
 
 
 def _tables_html(tables: pd.DataFrame) -> str:
-    shown = tables.assign(bytes=tables["bytes"].map(_bytes),
-                          updated=tables["updated"].dt.strftime("%Y-%m-%d %H:%M:%S"))
-    return shown.to_html(index=False, border=0, classes="workbench-tables")
+    """The tables as an HTML table; a broken table's row shows its error, the others none."""
+    shown = tables.assign(bytes=tables["bytes"].map(_bytes, na_action="ignore"),
+                          updated=tables["updated"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+                          error=tables["error"].fillna(""))
+    return shown.to_html(index=False, border=0, na_rep="", classes="workbench-tables")
 
 
 def _rows_chart(tables: pd.DataFrame) -> go.FigureWidget:

@@ -114,7 +114,8 @@ class LakeBrowser(widgets.VBox):
         self.tables = self.lake.tables()
         keep = self.selected
         names = list(self.tables["name"])
-        options = [(f"{t.name}  ({t.rows:,} rows)", t.name)
+        options = [(f"{t.name}  (unreadable)" if t.error is not None
+                     else f"{t.name}  ({t.rows:,} rows)", t.name)
                    for t in self.tables.itertuples(index=False)]
         self.message.value = "" if names else f"<p>{EMPTY_MESSAGE}</p>"
         self.body.layout.display = None if names else "none"
@@ -166,8 +167,15 @@ class LakeBrowser(widgets.VBox):
         if name is None:
             self.table = self.history = None
             return
-        self.table = table = self.lake.table(name)
-        self.history = history = table.history()
+        try:
+            table = self.lake.table(name)
+            history = table.history()
+        except Exception as err:  # a table that cannot be read shows why, in its place
+            self._show_unreadable(name, err)
+            return
+        self.table, self.history = table, history
+        self.tabs.layout.display = None
+        self.version_picker.layout.display = None
         self.schema.value = _schema_html(table)
         self.versions.value = _BOX.format(420, history[_HISTORY_COLUMNS].to_html(
             index=False, na_rep="", border=0))
@@ -184,10 +192,33 @@ class LakeBrowser(widgets.VBox):
         self._show_quarantine(table.quarantine())
         self._show_version()
 
+    def _show_unreadable(self, name: str, error: BaseException) -> None:
+        """The heading says why table ``name`` cannot be read; its tabs are hidden."""
+        from workbench.lake.errors import describe
+
+        self.table = self.history = None
+        self.heading.value = (f"<b>{html.escape(name)}</b> &middot; "
+                              + _error(f"cannot be read: {describe(error)}"))
+        self._quiet = True
+        try:
+            self.version_picker.options = []
+        finally:
+            self._quiet = False
+        self.version_picker.layout.display = "none"
+        self.tabs.layout.display = "none"
+
     def _show_version(self) -> None:
         if self.table is None or self.version is None:
             return
-        rows = self.table.head(PREVIEW_ROWS, self.version)
+        try:
+            rows = self.table.head(PREVIEW_ROWS, self.version)
+        except Exception as err:  # e.g. a reader feature the lake cannot read: say which
+            from workbench.lake.errors import describe
+
+            self.preview.value = _error(f"version {self.version} cannot be read: "
+                                        f"{describe(err)}")
+            self._show_profile()
+            return
         caption = (f"<p>First {len(rows):,} rows of version {self.version}</p>"
                    if len(rows) else f"<p>Version {self.version} has no rows.</p>")
         self.preview.value = caption + _BOX.format(480, rows.to_html(
