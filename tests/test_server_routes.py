@@ -476,7 +476,10 @@ def test_ingest_requests_are_checked_before_any_work(api, root, state):
         ({"paths": [], "table": "t"}, "paths: give a list"),
         ({"paths": ["data/none.csv"], "table": "t"}, "paths[0]: 'data/none.csv' does not exist"),
         ({"paths": ["data"], "table": "t"}, "paths[0]: 'data' is not a"),
-        ({"paths": ["data/people.csv"], "table": "no way"}, "table='no way' is not a valid"),
+        ({"paths": ["data/people.csv"], "table": "../up"}, "table='../up' is not a valid"),
+        # a name only an existing (foreign) table may have: not for a new one
+        ({"paths": ["data/people.csv"], "table": "no way"},
+         "table='no way': a new table's name uses letters"),
         ({"paths": ["data/people.csv"], "table": "t__quarantine"}, "reserved"),
         ({"paths": ["data/people.csv"], "table": "t", "pii": ["phone"]},
          "pii names column(s) ['phone']"),

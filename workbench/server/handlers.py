@@ -140,10 +140,10 @@ class TablesHandler(WorkbenchHandler):
         body = self.json_body(INGEST_FIELDS)
         state = self.state
         lake_name = state.lake_name(body.get("lake"), "lake")
+        lake = await state.read(state.lake, lake_name)
         paths, table, pii, dedup = await state.read(
             tables.check_ingest, state.root_dir, state.allow_hidden, body.get("paths"),
-            body.get("table"), body.get("pii"), body.get("dedup"))
-        lake = await state.read(state.lake, lake_name)
+            body.get("table"), body.get("pii"), body.get("dedup"), lake)
         task = state.tasks.submit(
             "ingest", f"ingest {len(paths)} file(s) into {lake_name}/{table}",
             lambda task: tasks.ingest(task, state.clusters, lake, paths, table, pii, dedup))

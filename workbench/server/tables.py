@@ -119,13 +119,16 @@ def source_schema(paths: list[Path], shown: list[str]) -> Any:
 
 
 def check_ingest(root: str, allow_hidden: bool, paths: Any, table: Any, pii: Any,
-                 dedup: Any) -> tuple[list[Path], str, list[str], list[str]]:
+                 dedup: Any, lake: Lake | None = None
+                 ) -> tuple[list[Path], str, list[str], list[str]]:
     """Everything a POST tables names, checked before any work starts: the files (inside the
-    root, existing, of a format ingest reads), the table name, and the pii and dedup columns
-    (in the files' header). Returns the resolved paths, table, pii and dedup."""
+    root, existing, of a format ingest reads), the table name (any existing table of ``lake``
+    takes appends whatever its name, e.g. ``sales-2024``; a new one needs a name this lake
+    creates tables under), and the pii and dedup columns (in the files' header). Returns the
+    resolved paths, table, pii and dedup."""
     from workbench.lake import LakeError
     from workbench.lake.ingest import QUARANTINE_SUFFIX
-    from workbench.lake.names import check_name
+    from workbench.lake.names import check_name, check_new_name
     from workbench.lake.sources import FORMATS, check_columns
     from workbench.server.paths import existing_file
 
@@ -136,7 +139,9 @@ def check_ingest(root: str, allow_hidden: bool, paths: Any, table: Any, pii: Any
                               allow_hidden=allow_hidden) for i, p in enumerate(paths)]
     try:
         check_name(table)
-    except LakeError as err:
+        if lake is not None and table not in lake:
+            check_new_name(table)
+    except LakeError as err:  # also a table whose log cannot be read: nothing to append to
         raise ApiError(400, str(err)) from err
     if table.endswith(QUARANTINE_SUFFIX):
         raise ApiError(400, f"table={table!r}: names ending in {QUARANTINE_SUFFIX!r} are "
