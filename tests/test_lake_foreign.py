@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import struct
 import time
 import urllib.parse
@@ -428,7 +429,7 @@ def test_one_broken_table_never_breaks_the_listing(lake):
     assert list(tables.index) == ["a broken", "b-future", "healthy"]
     assert tables.loc["healthy", "rows"] == 2 and tables.loc["healthy", "error"] is None
     assert tables.loc["a broken", "error"].startswith("TableReadError: table 'a broken'")
-    assert "'reader version 4'" in tables.loc["b-future", "error"]
+    assert "needs Delta reader feature(s) reader version 4" in tables.loc["b-future", "error"]
     assert tables.loc[["a broken", "b-future"], ["version", "rows", "bytes", "updated"]
                       ].isna().all().all()
 
@@ -678,3 +679,38 @@ def test_the_server_takes_any_table_name_url_encoded(server, lake, registered, j
     assert task["state"] == "done", task
     assert task["result"]["version"] == 1 and task["result"]["rows_quarantined"] == 1
     assert sorted(lake.table("sales-2024").to_pandas()["id"]) == [1, 2, 3]
+
+
+def test_appends_honour_what_a_foreign_protocol_asks_of_writers(lake):
+    """Column mapping (files under physical names) and CHECK constraints are refused before a
+    file is written; deletion vectors need nothing of an append or an overwrite."""
+    root = Path(lake.uri)
+    row = pd.DataFrame({"id": [5]})
+    commit(root / "mapped", 0, [
+        features("columnMapping"),
+        metadata([mapped("id", "long", 1, "col-id")], [],
+                 {"delta.columnMapping.mode": "name", "delta.columnMapping.maxColumnId": "1"}),
+        add(root / "mapped", "", pa.table({"col-id": [1]}))])
+    commit(root / "checked", 0, [protocol(1, 3), metadata([column("id", "long")], [],
+                                                          {"delta.constraints.pos": "id > 0"})])
+    for name, asks in (("mapped", "columnMapping (mode 'name')"),
+                       ("checked", "checkConstraints")):
+        before = sorted(p.name for p in (root / name).iterdir())
+        with pytest.raises(UnsupportedFeatureError,
+                           match=rf"'{name}'.*writer.*{re.escape(asks)}"):
+            lake.ingest(row, name, progress=False)
+        with pytest.raises(UnsupportedFeatureError,
+                           match=rf"'{name}'.*writer.*{re.escape(asks)}"):
+            lake.record(name, row)
+        assert sorted(p.name for p in (root / name).iterdir()) == before  # nothing written
+        assert lake.table(name).version == 0
+
+    commit(root / "dv", 0, [features("deletionVectors"), metadata([column("id", "long")]),
+                            add(root / "dv", "", pa.table({"id": [1, 2]}),
+                                deletion_vector=deletion_vector([0]))])
+    lake.ingest(row, "dv", progress=False)
+    assert records(lake.table("dv").to_pandas()) == records(
+        pa.table(DeltaTable(str(root / "dv")).scan())) == [{"id": 2}, {"id": 5}]
+    lake.ingest(pd.DataFrame({"id": [7]}), "dv", mode="overwrite", progress=False)
+    assert records(pa.table(DeltaTable(str(root / "dv")).scan())) == [{"id": 7}]
+    assert records(lake.table("dv").to_pandas()) == [{"id": 7}]

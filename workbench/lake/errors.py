@@ -32,15 +32,20 @@ class TableReadError(LakeError):
 
 
 class UnsupportedFeatureError(TableReadError):
-    """A table that needs a Delta reader feature this lake cannot read (e.g. ``v2Checkpoint``):
-    the message names the table and the features; ``features`` lists them."""
+    """A table that needs a Delta reader feature this lake cannot read (e.g. ``v2Checkpoint``),
+    or, ``kind="writer"``, asks writers for what this lake's writer does not do (e.g. column
+    mapping): the message names the table and the features; ``features`` lists them."""
 
-    def __init__(self, table: str, features: list[str], reader: str = "") -> None:
-        self.table, self.features = table, list(features)
-        shown = ", ".join(repr(f) for f in self.features)
-        super().__init__(f"table {table!r} needs Delta reader feature(s) {shown}, which "
-                         f"{reader or 'this lake'} cannot read; read it with an engine that "
-                         "supports them (e.g. Spark), or rewrite it without them")
+    def __init__(self, table: str, features: list[str], engine: str = "",
+                 kind: str = "reader") -> None:
+        self.table, self.features, self.kind = table, list(features), kind
+        # a feature's name quoted; a description ("reader version 4") as it is
+        shown = ", ".join(repr(f) if f.isidentifier() else f for f in self.features)
+        verb = "read" if kind == "reader" else "write"
+        super().__init__(f"table {table!r} needs Delta {kind} feature(s) {shown}, which "
+                         f"{engine or 'this lake'} cannot {verb}; {verb} it with an engine "
+                         "that supports them (e.g. Spark)"
+                         + (", or rewrite it without them" if kind == "reader" else ""))
 
 
 def describe(error: BaseException) -> str:

@@ -81,6 +81,7 @@ class Lake:
         with their bytes. ``on_progress(done, total)`` is called as pieces of work
         finish (from the calling thread). Returns an :class:`IngestReport`.
         """
+        self._check_writable(table, mode)
         return ingest(self, source, table, schema=schema, pii=pii, dedup=dedup,
                       partition_by=partition_by, mode=mode, schema_mode=schema_mode,
                       encoding=encoding, progress=progress, on_progress=on_progress)
@@ -97,6 +98,7 @@ class Lake:
 
         if table not in self:
             check_new_name(table)
+        self._check_writable(table, "append")
         data = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(
             rows, preserve_index=False)
         if data.num_rows == 0:
@@ -104,6 +106,18 @@ class Lake:
         write_deltalake(self.table_uri(table), data, mode="append", schema_mode="merge",
                         storage_options=self.storage_options)
         return self.table(table).version
+
+    def _check_writable(self, table: Any, mode: Any) -> None:
+        """Refuse, before anything is written, to write to an existing table whose protocol
+        asks writers for what this lake's writer does not do (see `workbench.lake.features`).
+        A ``mode`` that is neither is left to ingest's own check."""
+        from workbench.lake.features import check_writable
+
+        if mode not in ("append", "overwrite"):
+            return
+        existing = self._delta(check_name(table))
+        if existing is not None:
+            check_writable(existing, table, mode)
 
     def names(self) -> list[str]:
         """Names of the lake's tables (quarantine tables are reached through their table)."""
@@ -187,7 +201,7 @@ def unreadable(lake: Lake, name: str, error: BaseException) -> TableReadError:
     log's own error."""
     import deltalake
 
-    from workbench.lake.parts import unreadable_features
+    from workbench.lake.features import unreadable_features
 
     protocol = log_protocol(lake, name) or {}
     features = unreadable_features(protocol.get("minReaderVersion") or 1,

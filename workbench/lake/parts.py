@@ -16,7 +16,7 @@ wrote and for tables any other writer did:
 
 deltalake's own ``to_pyarrow_table`` reads neither column mapping nor deletion vectors (and
 reads a reader-version-2 table with column mapping as all nulls), so ``Table`` reads such tables
-here; reader features neither handles raise `UnsupportedFeatureError` naming them.
+here (`workbench.lake.features` says which).
 """
 
 from __future__ import annotations
@@ -28,17 +28,7 @@ from urllib.parse import quote, unquote, urlparse
 import numpy as np
 import pyarrow as pa
 
-from workbench.lake.errors import UnsupportedFeatureError
-
 PHYSICAL_NAME = "delta.columnMapping.physicalName"
-# Reader features this module reads on top of those deltalake's pyarrow reader does.
-FILE_FEATURES = frozenset({"columnMapping", "deletionVectors"})
-
-
-def _deltalake_features() -> frozenset[str]:
-    from deltalake.table import SUPPORTED_READER_FEATURES
-
-    return frozenset(SUPPORTED_READER_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -65,42 +55,6 @@ class Part:
         """How many of rows ``start:stop`` of the file are live."""
         mask = self.keep(start, stop)
         return stop - start if mask is None else int(mask.sum())
-
-
-def column_mapping(dt: Any) -> str:
-    """The table's column mapping mode (``none``, ``name`` or ``id``), honoured as the protocol
-    says: only on reader version 2, or 3 with the ``columnMapping`` feature."""
-    protocol = dt.protocol()
-    supported = protocol.min_reader_version == 2 or (
-        protocol.min_reader_version >= 3 and "columnMapping" in (protocol.reader_features or ()))
-    mode = dt.metadata().configuration.get("delta.columnMapping.mode") or "none"
-    return mode if supported else "none"
-
-
-def unreadable_features(reader_version: int, features: Any) -> list[str]:
-    """What of a protocol (its reader version, its reader features) neither deltalake's reader
-    nor this module reads: feature names, or ``reader version N`` beyond 3."""
-    if reader_version > 3:
-        return [f"reader version {reader_version}"]
-    return sorted(set(features) - _deltalake_features() - FILE_FEATURES)
-
-
-def check_readable(dt: Any, table: str) -> bool:
-    """Raise `UnsupportedFeatureError` when the version ``dt`` of ``table`` needs a reader
-    feature that neither deltalake nor this module reads; return whether deltalake's pyarrow
-    reader reads it as it is (else read it with `parts` and `read_part`)."""
-    import deltalake
-
-    protocol = dt.protocol()
-    features = set(protocol.reader_features or ())
-    reader = f"deltalake {deltalake.__version__} with workbench's file reader"
-    unsupported = unreadable_features(protocol.min_reader_version, features)
-    if unsupported:
-        raise UnsupportedFeatureError(table, unsupported, reader)
-    mode = column_mapping(dt)
-    if mode not in ("none", "name"):
-        raise UnsupportedFeatureError(table, [f"columnMapping (mode {mode!r})"], reader)
-    return mode == "none" and not features & FILE_FEATURES
 
 
 def parts(dt: Any, root: str) -> list[Part]:

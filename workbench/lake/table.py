@@ -104,7 +104,7 @@ class Table:
     def readable(self, version: int | None = None) -> Any:
         """The DeltaTable of a version (latest when None), checked readable: a clear
         `UnsupportedFeatureError` naming the reader features it needs that cannot be read."""
-        from workbench.lake.parts import check_readable
+        from workbench.lake.features import check_readable
 
         dt = self._at(version)
         check_readable(dt, self.name)
@@ -120,7 +120,7 @@ class Table:
     def to_arrow(self, version: int | None = None, columns: list[str] | None = None) -> pa.Table:
         """The rows of a version as an Arrow table: deltalake's reader where it reads the
         table as stored, else file by file (column mapping, deletion vectors)."""
-        from workbench.lake.parts import check_readable
+        from workbench.lake.features import check_readable
 
         dt = self._at(version)
         if check_readable(dt, self.name):
@@ -133,7 +133,8 @@ class Table:
                      ) -> tuple[pa.Schema, pa.Schema]:
         """The schema of a version (its ``columns``, in that order, when given), and the same
         under the names its data files use (see `workbench.lake.parts.physical_schema`)."""
-        from workbench.lake.parts import column_mapping, physical_schema
+        from workbench.lake.features import column_mapping
+        from workbench.lake.parts import physical_schema
 
         schema = pa.schema(dt.schema().to_arrow())
         if columns is not None:
