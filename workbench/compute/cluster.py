@@ -3,6 +3,10 @@
 The backend is chosen here, at the edge: an existing scheduler address (how users scale out
 with dask-kubernetes, dask-jobqueue or dask-gateway), else one dask-cuda worker per GPU, else
 a CPU `LocalCluster` sized to the machine. Everything above only sees a `Cluster`.
+
+A local cluster with worker processes runs in a process of its own (`workbench.compute.hosted`),
+never in this one: its workers would re-import this process's ``__main__``, which re-runs a
+plain script's unguarded top level (``lake.ingest(...)``) in every worker.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from workbench.compute import registry
+from workbench.compute import hosted, registry
 from workbench.compute.gpus import has_gpu
 from workbench.compute.probe import reachable, speaks_dask
 
@@ -23,6 +27,8 @@ if TYPE_CHECKING:
 
 # Clusters of this process that are still open, oldest first; the last one is "current".
 _live: list[Cluster] = []
+# The most a local cluster's own process may take to start it (workers included).
+START_TIMEOUT_S = 60.0
 
 
 class ClusterConnectionError(ConnectionError):
@@ -215,6 +221,9 @@ def cluster(
     - else a `LocalCluster` sized to the machine (kind "cpu"); `processes=False` runs threads
       in this process.
 
+    A local cluster with processes (CPU or CUDA) runs, scheduler included, in a process of its
+    own that ends with its `close()` or this process, so scripts need no ``__main__`` guard.
+
     `memory_limit` is per worker (None: the machine's memory split across workers). `gpu`
     forces (True) or forbids (False) the CUDA cluster; None decides from what is installed.
     Remaining `kwargs` go to the local cluster class. `timeout` also bounds the wait for a
@@ -234,23 +243,34 @@ def cluster(
     if not dashboard:
         kwargs["scheduler_kwargs"] = {**kwargs.get("scheduler_kwargs", {}), "dashboard": False}
     cuda_cluster = _cuda_cluster_class(gpu, processes)
-    if cuda_cluster is not None:
-        local = cuda_cluster(**options, **kwargs)
-        kind = "cuda"
-    else:
-        from distributed import LocalCluster
+    kind = "cpu" if cuda_cluster is None else "cuda"
+    local: Any
+    if cuda_cluster is None and not processes:
+        from distributed import Client, LocalCluster
 
-        if not processes:
-            # Threads alone would default to inproc://, which no other process can reach.
-            options["protocol"] = "tcp://"
-        local = LocalCluster(**{**options, "processes": processes, **kwargs})
-        kind = "cpu"
-    from distributed import Client
+        # Threads alone would default to inproc://, which no other process can reach.
+        local = LocalCluster(**{**options, "processes": False, "protocol": "tcp://", **kwargs})
+        target, security, workers = local, None, len(local.worker_spec)
+    else:
+        # Worker processes come from a process of the cluster's own, never spawned from this
+        # one: spawn would re-run an unguarded script's top level in each (see `hosted`).
+        if cuda_cluster is None:
+            options["processes"] = True
+        local = hosted.HostedCluster(cuda_cluster or "distributed.LocalCluster",
+                                     {**options, **kwargs})
+        try:
+            from distributed import Client  # imported while the cluster starts
+
+            local.wait(START_TIMEOUT_S)
+        except BaseException:
+            local.close()
+            raise
+        target, security, workers = local.address, local.security, local.workers
 
     try:
-        client = Client(local)
+        client = Client(target, security=security)
         # dask-cuda can return with workers that failed to start: say so now, not hang later.
-        client.wait_for_workers(len(local.worker_spec), timeout=timeout)
+        client.wait_for_workers(workers, timeout=timeout)
     except TimeoutError as exc:
         local.close()
         raise RuntimeError(
