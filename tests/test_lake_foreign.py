@@ -227,6 +227,8 @@ def test_foreign_tables_open_under_any_name_and_take_appends(lake):
     for trick in ("../x y", ".hidden", "a/b", "a\\b", "bad\x01name", ""):
         with pytest.raises(LakeError, match="not a valid table name"):
             lake.table(trick)
+    write_deltalake(str(root / ".hidden"), v1)  # a hidden directory is no table
+    assert lake.names() == sorted([*FOREIGN_NAMES, "_profiles"]) == list(lake.tables()["name"])
 
 
 def test_partition_values_of_every_kind_read_as_deltalake_reads_them(lake):

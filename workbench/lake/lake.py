@@ -20,7 +20,7 @@ from workbench.lake.errors import (
 )
 from workbench.lake.files import filesystem
 from workbench.lake.ingest import QUARANTINE_SUFFIX, ingest
-from workbench.lake.names import check_name, check_new_name
+from workbench.lake.names import check_name, check_new_name, is_name
 from workbench.lake.report import IngestReport
 from workbench.lake.table import Table
 
@@ -120,14 +120,16 @@ class Lake:
             check_writable(existing, table, mode)
 
     def names(self) -> list[str]:
-        """Names of the lake's tables (quarantine tables are reached through their table)."""
+        """Names of the lake's tables (quarantine tables are reached through their table;
+        hidden directories, and names that :meth:`table` refuses, are none)."""
         fs, root = filesystem(self.uri)
         from pyarrow.fs import FileSelector, FileType
 
         infos = fs.get_file_info(FileSelector(root, allow_not_found=True))
         names = []
         for info in sorted(infos, key=lambda i: i.base_name):
-            if info.type != FileType.Directory or info.base_name.endswith(QUARANTINE_SUFFIX):
+            if (info.type != FileType.Directory or info.base_name.endswith(QUARANTINE_SUFFIX)
+                    or not is_name(info.base_name)):
                 continue
             if fs.get_file_info(f"{info.path}/_delta_log").type == FileType.Directory:
                 names.append(info.base_name)

@@ -23,6 +23,15 @@ def check_name(name: Any, argument: str = "table") -> str:
     return name
 
 
+def is_name(name: Any) -> bool:
+    """Whether :func:`check_name` takes ``name`` (a directory that can be listed as a table)."""
+    try:
+        check_name(name)
+    except LakeError:
+        return False
+    return True
+
+
 def check_new_name(name: Any, argument: str = "table") -> str:
     """A name for a table this lake creates: an identifier, so it is also a valid SQL, Python
     and Spark name. Existing tables under other names still open (:func:`check_name`)."""
