@@ -131,7 +131,11 @@ def _parse_csv(data: pa.Buffer, piece: Piece, spec: Spec, begin: int) -> Parsed:
         data = pa.py_buffer(data.to_pybytes() + b"\n")
     first = begin == 0
     columns = [c for c in src.header if c in spec.schema.names]
-    as_text = set(src.null_words) | (set(spec.exact) & set(columns)) | set(spec.pii)
+    # Integers inferred here are read as text and checked: pyarrow would read "08123" as
+    # 8123. Other types cannot lose a zip code's zero and are read typed, the fast way.
+    exact = {c for c in spec.exact & set(columns)
+             if pa.types.is_integer(spec.schema.field(c).type)}
+    as_text = set(src.null_words) | exact | set(spec.pii)
     types = {c: pa.string() if c in as_text else spec.schema.field(c).type for c in columns}
     try:
         table, ragged = _read_csv(data, src, first, columns, types)

@@ -265,7 +265,10 @@ def _csv_schema(src: SourceFile, text: str, whole: bool) -> pa.Schema:
     widths = [len(r) for r in rows]
     if widths:
         common = max(set(widths), key=widths.count)
-        if common != len(header):
+        # Two rows at least: one quote left open swallows the rest into a single record,
+        # which is quarantined, not a reason to refuse the header.
+        if common != len(header) and widths.count(common) >= 2 and \
+                widths.count(common) > widths.count(len(header)):
             raise SourceError(f"{where} has {len(header)} columns but most rows have {common}: "
                               "fix the header so it names every column")
     src.header = header
