@@ -269,6 +269,8 @@ def test_checkpoints_and_time_travel_read_every_version(lake):
     for version in (0, 5, 8, 9, 11, 12):
         reads_every_way(t, deltalake_rows(path, version), version)
     assert max(t.to_pandas(11)["i"]) == 11 and t.to_pandas(11)["sq"].sum() == 506
+    # the spec's reader (below) starts from the checkpoint and reads the same
+    assert read_as_the_spec_says(path)[1] == deltalake_rows(path) == [{"i": 100, "sq": 0}]
     assert t.profile(11).rows == 12 and t.profile().rows == 1
 
 
