@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 
+import dask
+import psutil
 import pytest
 from distributed import LocalCluster
 
@@ -40,6 +42,14 @@ def other_cluster():
         yield lc
 
 
+def running(proc: psutil.Process) -> bool:
+    """Still running: not exited, nor exited and waiting to be reaped (a zombie)."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def listed(address: str):
     table = wc.clusters()
     return table[table["address"] == address]
@@ -64,6 +74,29 @@ def test_local_cluster_with_processes_reports_itself_and_closes_on_exit():
     assert "closed" in repr(c)
     assert listed(c.address).empty
     c.close()  # a second close is harmless
+
+
+def test_worker_processes_run_under_a_process_of_their_own_with_this_path_and_config(
+        tmp_path, monkeypatch):
+    """Workers are never spawned from this process (they would re-import its __main__: issue
+    13), yet get what spawn gave them: this process's sys.path (a module beside a script) and
+    its dask config (the scheduler's too)."""
+    (tmp_path / "beside_script.py").write_text("def triple(x):\n    return 3 * x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    beside_script = importlib.import_module("beside_script")  # pickled by reference
+    with dask.config.set({"distributed.scheduler.allowed-failures": 7}):
+        c = wc.cluster(n_workers=1, threads_per_worker=1, dashboard=False, gpu=False)
+    with c:
+        host = psutil.Process(c._local.pid)
+        assert host.cmdline()[1:3] == ["-m", "workbench.compute.host"]
+        assert host.ppid() == os.getpid() and os.getpgid(host.pid) == host.pid
+        (worker_pid,) = c.client.run(os.getpid).values()
+        assert psutil.Process(worker_pid).ppid() == host.pid
+        assert c.client.submit(beside_script.triple, 14).result() == 42
+        failures = c.client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+        assert failures == 7
+        processes = [host, *host.children(recursive=True)]
+    assert [p.pid for p in processes if running(p)] == []  # all gone once closed
 
 
 def test_threads_cluster_without_dashboard_is_reachable_over_tcp():
