@@ -27,6 +27,7 @@ import select
 import signal
 import sys
 import traceback
+from contextlib import suppress
 from typing import Any
 
 CLOSE_TIMEOUT_S = 10  # for the cluster's own close; the parent kills what outlives its grace
@@ -71,6 +72,7 @@ def main(argv: list[str]) -> int:
 
 
 def _running(cluster: Any) -> bool:
+    """Whether the cluster's scheduler still runs (a client may have shut it down)."""
     from distributed.core import Status
 
     return cluster.scheduler.status not in (Status.closing, Status.closed, Status.failed)
@@ -86,9 +88,11 @@ def _hold(cluster: Any) -> None:
 
 
 def _reply(fd: int, message: dict[str, Any]) -> None:
+    """Send the parent its one message. A parent that stopped waiting (interrupted) has closed
+    its end, and its stdin then ends this process."""
     import cloudpickle
 
-    with os.fdopen(fd, "wb") as pipe:
+    with suppress(BrokenPipeError), os.fdopen(fd, "wb") as pipe:
         pipe.write(cloudpickle.dumps(message))
 
 
