@@ -6,6 +6,8 @@ from workbench.lake.errors import (
            SchemaError,
            SourceError,
            TableNotFoundError,
+           TableReadError,
+           UnsupportedFeatureError,
 )
 from workbench.lake.lake import Lake
 from workbench.lake.profile import Profile
@@ -13,7 +15,8 @@ from workbench.lake.report import IngestReport
 from workbench.lake.table import Table
 
 __all__ = ["IngestReport", "Lake", "LakeError", "PiiKeyError", "Profile", "SchemaError",
-           "SourceError", "Table", "TableNotFoundError", "default_lake"]
+           "SourceError", "Table", "TableNotFoundError", "TableReadError",
+           "UnsupportedFeatureError", "default_lake"]
 
 
 def default_lake() -> Lake:

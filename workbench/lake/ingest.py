@@ -106,9 +106,11 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
     ingest_id = uuid.uuid4().hex
     uri = lake.table_uri(table)
     # An overwrite replaces the table: dedup then looks at this batch alone.
-    summaries, adds = _run(client, pieces, spec, uri, partition_by, ingest_id,
-                           existing if mode == "append" else None, progress, table,
-                           expected_rows, on_progress)
+    # The keys already in the table, read as the table reads (deletion vectors applied).
+    old_keys = (lake.table(table).to_arrow(columns=list(dedup))
+                if dedup and existing is not None and mode == "append" else None)
+    summaries, adds = _run(client, pieces, spec, uri, partition_by, ingest_id, old_keys,
+                           progress, table, expected_rows, on_progress)
 
     quarantine = _quarantine_rows(pieces, summaries, ingest_id)
     rows_in = sum(s.rows_in for s in summaries)
@@ -217,7 +219,7 @@ def _write_kept(parsed: Parsed, keep: np.ndarray, uri: str, partition_by: tuple[
 
 
 def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: tuple[str, ...],
-         ingest_id: str, existing: Any, progress: bool, table: str, expected_rows: int,
+         ingest_id: str, old: pa.Table | None, progress: bool, table: str, expected_rows: int,
          on_progress: Callable[[int, int], None] | None):
     """Submit the pieces. With dedup, the driver takes the parsed pieces' keys in source order
     as they arrive and starts each piece's write as soon as its first occurrences are known,
@@ -238,8 +240,6 @@ def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: t
               for p in pieces]
     summaries = [client.submit(Parsed.summary, f, pure=False) for f in parsed]
     order = {f.key: i for i, f in enumerate(summaries)}
-    old = (pa.table(existing.to_pyarrow_table(columns=list(spec.dedup))) if existing is not None
-           else None)
     seen = KeySet(expected_rows + (old.num_rows if old is not None else 0))
     if old is not None:
         seen.add(dedup_keys(old, spec.dedup))

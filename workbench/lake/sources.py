@@ -351,9 +351,11 @@ def _exact_number_type(values: list[str]) -> pa.DataType | None:
         return pa.decimal128(38, 0) if digits <= 38 else pa.string()
     if not all(_DECIMAL.fullmatch(v) for v in values):
         return None
-    significant = max(len(v.lstrip("-").replace(".", "").lstrip("0")) for v in values)
-    if significant <= 15:
-        return None  # float64 holds any 15-digit decimal exactly enough to print it back
+    # float64 prints any decimal of up to 15 digits back as written, and longer ones when
+    # they are its own shortest form (what Python, pandas and most writers print).
+    long = [v for v in values if len(v.lstrip("-").replace(".", "").lstrip("0")) > 15]
+    if all(decimal.Decimal(repr(float(v))) == decimal.Decimal(v) for v in long):
+        return None
     scale = max(len(v.partition(".")[2]) for v in values)
     whole = max(len(v.lstrip("-").partition(".")[0]) for v in values)
     return pa.decimal128(38, scale) if whole + scale <= 38 else pa.string()
