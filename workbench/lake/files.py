@@ -29,12 +29,14 @@ def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
 
 
 def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
-                prefix: str) -> list[dict]:
+                prefix: str, random: tuple[str, ...] = ()) -> list[dict]:
     """Write ``table`` as Parquet file(s) under the table (one per partition value); return the
     add actions (as dicts) that a commit makes visible. Nothing is visible before the commit.
 
     Only text columns are dictionary-encoded (pyarrow falls back to plain pages where a column
     has too many distinct values); numbers and times rarely repeat enough to gain from it.
+    ``random`` columns (PII tokens: hex digits of a keyed hash) are not compressed: snappy
+    gains ~20% on them for a quarter of the whole file's write time.
     """
     if table.num_rows == 0:
         return []
@@ -51,8 +53,9 @@ def write_files(table: pa.Table, table_uri: str, partition_by: tuple[str, ...],
         fs.create_dir(f"{root}/{directory}" if directory else root, recursive=True)
         collected: list = []
         with fs.open_output_stream(f"{root}/{rel}") as out:
-            pq.write_table(data, out, compression="snappy", use_dictionary=dictionary,
-                           metadata_collector=collected)
+            pq.write_table(data, out, use_dictionary=dictionary, metadata_collector=collected,
+                           compression={f.name: "none" if f.name in random else "snappy"
+                                        for f in data.schema})
         size = fs.get_file_info(f"{root}/{rel}").size
         adds.append({
             "path": rel,  # deltalake writes it to the log percent-encoded, as a URI

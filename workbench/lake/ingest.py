@@ -208,14 +208,14 @@ def _as_schema(schema: Any) -> pa.Schema:
 def _parse_and_write(piece: Piece, spec: Spec, uri: str, partition_by: tuple[str, ...],
                      prefix: str, data: Any = None) -> tuple[Parsed, list[dict]]:
     parsed = parse_piece(piece, spec, data)
-    adds = write_files(parsed.table, uri, partition_by, prefix)
+    adds = write_files(parsed.table, uri, partition_by, prefix, spec.pii)
     return parsed.summary(), adds
 
 
 def _write_kept(parsed: Parsed, keep: np.ndarray, uri: str, partition_by: tuple[str, ...],
-                prefix: str) -> list[dict]:
+                prefix: str, random: tuple[str, ...] = ()) -> list[dict]:
     table = parsed.table if keep.all() else parsed.table.filter(pa.array(keep))
-    return write_files(table, uri, partition_by, prefix)
+    return write_files(table, uri, partition_by, prefix, random)
 
 
 def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: tuple[str, ...],
@@ -255,7 +255,7 @@ def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: t
             # Ahead of the parses still queued: a worker writes and frees a piece's rows
             # before it parses the next, so memory stays small and is reused.
             writes.append(client.submit(_write_kept, parsed[i], keep, uri, partition_by,
-                                        f"{prefix}-{i:05d}", pure=False, priority=1))
+                                        f"{prefix}-{i:05d}", spec.pii, pure=False, priority=1))
             parsed[i] = None  # the write task holds the rows now; release them after it
     adds = [a for f in _completed(client, writes, bar) for a in f.result()]
     bar.close()

@@ -325,11 +325,8 @@ def convert_text(col: pa.Array | pa.ChunkedArray, target: pa.DataType, exact: bo
         failed += [(i, _NOT_UTF8) for i in bad]
     if pa.types.is_string(target):
         return col, failed
-    col = pc.if_else(pc.is_in(col, value_set=_NULL_SET), pa.scalar(None, pa.string()), col)
     numeric = (pa.types.is_integer(target) or pa.types.is_floating(target)
                or pa.types.is_decimal(target))
-    if numeric and not exact and pc.any(pc.starts_with(col, "+")).as_py():
-        col = pc.replace_substring_regex(col, pattern=r"^\+", replacement="")  # Arrow's casts
     if exact and numeric:
         padded = _padded(col)
         if len(padded):
@@ -338,6 +335,14 @@ def convert_text(col: pa.Array | pa.ChunkedArray, target: pa.DataType, exact: bo
             mask = np.zeros(len(col), dtype=bool)
             mask[padded] = True
             col = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), col)
+    try:  # the common case: one cast, as pyarrow's typed reader would convert
+        return pc.cast(col, target), failed
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    nulls = _NULL_SET if not pa.types.is_floating(target) else _NULL_SET_FLOAT
+    col = pc.if_else(pc.is_in(col, value_set=nulls), pa.scalar(None, pa.string()), col)
+    if numeric and not exact and pc.any(pc.starts_with(col, "+")).as_py():
+        col = pc.replace_substring_regex(col, pattern=r"^\+", replacement="")  # Arrow's casts
     bad = []
     out = _joined(_cast_halving(col, target, 0, bad, limit), target)
     failed += [(i, f"cannot convert to {target}") for i in bad]
@@ -345,6 +350,9 @@ def convert_text(col: pa.Array | pa.ChunkedArray, target: pa.DataType, exact: bo
 
 
 _NULL_SET = pa.array(sorted(_NULLS), pa.string())
+#: For a float column, NaN is a value (as pyarrow's typed reader reads it), not a null word.
+_NULL_SET_FLOAT = pa.array(sorted(w for w in _NULLS if w.lstrip("-").lower() != "nan"),
+                           pa.string())
 
 
 def _joined(parts: list[pa.Array], target: pa.DataType) -> pa.Array:
@@ -355,25 +363,28 @@ def _joined(parts: list[pa.Array], target: pa.DataType) -> pa.Array:
 def _padded(col: pa.Array) -> np.ndarray:
     """Indices of values that start with a plus sign, or with a zero followed by a digit
     (after an optional minus): numbers whose text a conversion would change."""
-    if len(col) == 0:
+    if len(col) == 0 or col.buffers()[2] is None:
         return np.empty(0, dtype=np.int64)
     offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset:col.offset + len(col)
                                                               + 1]
-    data = col.buffers()[2]
-    body = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8)
-    body = np.append(body, np.zeros(2, np.uint8))  # reads past a value's end land on zeros
-    start, length = offsets[:-1], np.diff(offsets)
-    head = np.where(length > 0, body[start], 0)
-    minus = head == ord("-")
-    at = start + minus
-    left = length - minus
-    digit = body[at]
-    after = body[at + 1]
-    padded = (head == ord("+")) | ((left > 1) & (digit == ord("0")) & (after >= ord("0"))
-                                   & (after <= ord("9")))
-    if col.null_count:
-        padded &= np.asarray(col.is_valid())
-    return np.flatnonzero(padded)
+    # Reads past a value's end land on the zeros appended (and are ruled out by length).
+    body = np.append(np.frombuffer(col.buffers()[2], dtype=np.uint8), np.zeros(3, np.uint8))
+    start = offsets[:-1]
+    # One gather over every value; the few that start with '+', '-' or '0' are looked at.
+    first = np.where(np.diff(offsets) > 1, body[start], 0)  # a number of one byte is fine
+    maybe = np.flatnonzero((first == ord("+")) | (first == ord("-")) | (first == ord("0")))
+    if not len(maybe):
+        return maybe
+    at, length = start[maybe], offsets[maybe + 1] - start[maybe]
+    minus = body[at] == ord("-")
+    at, length = at + minus, length - minus
+    lead, after = body[at], body[at + 1]
+    digit = (after >= ord("0")) & (after <= ord("9")) & (length > 1)
+    padded = digit & ((lead == ord("0")) | ((lead == ord("+")) & ~minus))
+    hits = maybe[padded]
+    if col.null_count and len(hits):
+        hits = hits[np.asarray(col.is_valid())[hits]]
+    return hits
 
 
 def convert_strings(values: list[str], target: pa.DataType,
@@ -686,12 +697,15 @@ def dedup_keys(table: pa.Table, columns: tuple[str, ...]) -> np.ndarray:
 
     out = np.empty((table.num_rows, 2), dtype=np.uint64)
     for j, key in enumerate(DEDUP_KEYS):
-        acc = np.zeros(table.num_rows, dtype=np.uint64)
+        acc = None
         for name in columns:
             col = table.column(name).combine_chunks()
             h = np.asarray(keyed_hash(col, key).fill_null(np.uint64(0x9E3779B97F4A7C15)),
                            dtype=np.uint64)
-            # Fold the column into the running key and re-hash, so column order matters.
-            acc = np.asarray(keyed_hash(acc ^ h, key), dtype=np.uint64)
+            # Fold each further column into the running key and re-hash; the rotation keeps
+            # column order in the key ((1, 2) is not (2, 1)). One column: its hash is its key.
+            acc = h if acc is None else np.asarray(
+                keyed_hash(((acc << np.uint64(1)) | (acc >> np.uint64(63))) ^ h, key),
+                dtype=np.uint64)
         out[:, j] = acc
     return out

@@ -225,13 +225,14 @@ def infer_schema(src: SourceFile) -> pa.Schema:
     return _json_schema(src, text)
 
 
-def csv_records(text: str, delimiter: str) -> list[list[str]]:
+def csv_records(text: str, delimiter: str, limit: int | None = None) -> list[list[str]]:
     """The records of CSV text as RFC 4180 reads them (quoted fields may hold delimiters,
-    doubled quotes and line breaks); blank lines are skipped, as pyarrow skips them."""
+    doubled quotes and line breaks), the first ``limit`` of them; blank lines are skipped, as
+    pyarrow skips them."""
     csv.field_size_limit(1 << 30)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
-    records = []
-    while True:
+    records: list[list[str]] = []
+    while limit is None or len(records) < limit:
         try:
             row = next(reader)
         except StopIteration:
@@ -240,11 +241,16 @@ def csv_records(text: str, delimiter: str) -> list[list[str]]:
             continue  # e.g. a NUL byte: the parse quarantines that record
         if row:
             records.append(row)
+    return records
+
+
+#: Records of each file's head that type inference looks at.
+SAMPLE_ROWS = 1000
 
 
 def _csv_schema(src: SourceFile, text: str, whole: bool) -> pa.Schema:
-    records = csv_records(text, src.delimiter)
-    if not whole and len(records) > 2:
+    records = csv_records(text, src.delimiter, SAMPLE_ROWS + 2)
+    if not whole and SAMPLE_ROWS + 2 > len(records) > 2:
         records = records[:-1]  # the head may end inside a record's quoted line break
     if not records:
         raise SourceError(f"file {src.path}: its first line is not a readable CSV header: "
@@ -261,7 +267,7 @@ def _csv_schema(src: SourceFile, text: str, whole: bool) -> pa.Schema:
     if all(_looks_numeric(h) for h in header):
         raise SourceError(f"{where} looks like data ({','.join(header[:4])}...), not column "
                           "names: add a header row naming the columns")
-    rows = records[1:1001]
+    rows = records[1:SAMPLE_ROWS + 1]
     widths = [len(r) for r in rows]
     if widths:
         common = max(set(widths), key=widths.count)
@@ -272,12 +278,14 @@ def _csv_schema(src: SourceFile, text: str, whole: bool) -> pa.Schema:
             raise SourceError(f"{where} has {len(header)} columns but most rows have {common}: "
                               "fix the header so it names every column")
     src.header = header
+    # For sizing the dedup key set only: lines per byte of the head, scaled to the file.
     sample_bytes = len(text.encode("utf-8", "surrogateescape"))
-    src.rows_estimate = round(len(records) * src.size / max(sample_bytes, 1))
+    src.rows_estimate = round(text.count("\n") * src.size / max(sample_bytes, 1))
     body = [r for r in rows if len(r) == len(header)]
     fields, words = [], []
+    clean = text.isascii() or not _has_surrogates(text)
     for i, name in enumerate(header):
-        values = [r[i] for r in body if not _has_surrogates(r[i])]
+        values = [r[i] for r in body if clean or not _has_surrogates(r[i])]
         t = infer_text_type(values)
         fields.append((name, t))
         if not pa.types.is_string(t) and any(v in _NULLS and v for v in values):
@@ -317,7 +325,9 @@ def infer_text_type(values: list[str] | pa.ChunkedArray | pa.Array,
         return pa.string()
     allowed = max(len(present) // 100, 1 if len(present) >= 5 else 0)
     numeric = [v for v in present if v[:1] in "+-.0123456789"]
-    if any(_PADDED.match(v) and not _is_plain_zero(v) for v in numeric):
+    if len(present) - len(numeric) > allowed:  # numbers and times start with these
+        candidates = tuple(t for t in candidates if pa.types.is_boolean(t))
+    elif any(_PADDED.match(v) and not _is_plain_zero(v) for v in numeric):
         candidates = tuple(t for t in candidates
                            if not (pa.types.is_integer(t) or pa.types.is_floating(t)))
     elif numeric and len(present) - len(numeric) <= allowed:
