@@ -73,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--mode", choices=["append", "overwrite"], default="append")
     ingest.add_argument("--schema-mode", choices=["merge"], default=None,
                         help="'merge': add the source's new columns to the table")
+    ingest.add_argument("--encoding", default="utf-8",
+                        help="the text files' encoding, any Python codec (default utf-8)")
     ingest.set_defaults(run=_ingest)
 
     tables = actions.add_parser("tables", help="list the lake's tables")
@@ -149,12 +151,15 @@ def _ingest(args: argparse.Namespace) -> None:
     with _cluster(args):
         report = lake.ingest(args.source, args.table, pii=args.pii, dedup=args.dedup,
                              partition_by=args.partition_by, mode=args.mode,
-                             schema_mode=args.schema_mode, progress=sys.stderr.isatty())
+                             schema_mode=args.schema_mode, encoding=args.encoding,
+                             progress=sys.stderr.isatty())
     _print(report)
 
 
 def _tables(args: argparse.Namespace) -> None:
     frame = _open(args.lake).tables()
+    if frame["error"].isna().all():
+        frame = frame.drop(columns="error")  # shown only when some table cannot be read
     _print(frame.to_string(index=False) if len(frame) else
            "no tables yet: `workbench lake ingest LAKE SOURCE --table NAME` creates one")
 
