@@ -20,7 +20,13 @@ import pyarrow.compute as pc
 
 from workbench.lake import pii as pii_mod
 from workbench.lake.errors import SchemaError, SourceError
-from workbench.lake.sources import NULL_VALUES, Piece, SourceFile
+from workbench.lake.sources import (
+    NULL_VALUES,
+    Piece,
+    SourceFile,
+    has_surrogates,
+    json_loads,
+)
 
 _NULLS = frozenset(NULL_VALUES)
 
@@ -508,8 +514,6 @@ def _json_lines(data: Any) -> np.ndarray:
 
 def _parse_json_lines(data: pa.Buffer, piece: Piece, spec: Spec, begin: int,
                       size: int) -> Parsed:
-    from workbench.lake.sources import json_loads
-
     quarantine: list[dict] = []
     records: list[dict] = []
     row_lines: list[int] = []
@@ -522,7 +526,7 @@ def _parse_json_lines(data: pa.Buffer, piece: Piece, spec: Spec, begin: int,
         if not line.strip("\r"):
             continue
         rows_in += 1
-        if not line.isascii() and _has_surrogates(line):
+        if not line.isascii() and has_surrogates(line):
             quarantine.append(_record(piece, number, line, None, _NOT_UTF8))
             continue
         try:
@@ -569,13 +573,6 @@ def _decimals_for(value: Any, target: pa.DataType) -> Any:
             return str(value)
     return value
 
-
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _parse_parquet(piece: Piece, spec: Spec) -> Parsed:
@@ -673,7 +670,7 @@ def _keep_bytes(rec: dict) -> None:
     ``raw`` text shows them as ``\\xNN`` escapes."""
     raw = rec["raw"]
     rec["raw_bytes"] = None
-    if not raw.isascii() and _has_surrogates(raw):
+    if not raw.isascii() and has_surrogates(raw):
         rec["raw_bytes"] = raw.encode("utf-8", "surrogateescape")
         rec["raw"] = rec["raw_bytes"].decode("utf-8", "backslashreplace")
 

@@ -186,7 +186,7 @@ def read_head(src: SourceFile) -> tuple[str, bool]:
 
 def _check_mostly_utf8(src: SourceFile, text: str) -> None:
     lines = [ln for ln in text.splitlines() if ln]
-    bad = [i for i, ln in enumerate(lines) if not ln.isascii() and _has_surrogates(ln)]
+    bad = [i for i, ln in enumerate(lines) if not ln.isascii() and has_surrogates(ln)]
     if bad and (len(bad) * 2 > len(lines) or bad[0] == 0):
         raise SourceError(f"file {src.path} is not UTF-8: {len(bad)} of its first {len(lines)} "
                           f"lines hold bytes that are not (first at line {bad[0] + 1}); pass "
@@ -194,7 +194,8 @@ def _check_mostly_utf8(src: SourceFile, text: str) -> None:
                           "(`iconv -f latin1 -t utf-8`)")
 
 
-def _has_surrogates(text: str) -> bool:
+def has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds bytes that were not UTF-8 (kept as surrogates on decoding)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -283,9 +284,9 @@ def _csv_schema(src: SourceFile, text: str, whole: bool) -> pa.Schema:
     src.rows_estimate = round(text.count("\n") * src.size / max(sample_bytes, 1))
     body = [r for r in rows if len(r) == len(header)]
     fields, words = [], []
-    clean = text.isascii() or not _has_surrogates(text)
+    clean = text.isascii() or not has_surrogates(text)
     for i, name in enumerate(header):
-        values = [r[i] for r in body if clean or not _has_surrogates(r[i])]
+        values = [r[i] for r in body if clean or not has_surrogates(r[i])]
         t = infer_text_type(values)
         fields.append((name, t))
         if not pa.types.is_string(t) and any(v in _NULLS and v for v in values):
@@ -389,7 +390,7 @@ def _json_schema(src: SourceFile, text: str) -> pa.Schema:
     numbers int64 or float64 cannot hold exactly become decimals (or text beyond 38 digits)."""
     records = []
     for line in text.splitlines():
-        if not line.isascii() and _has_surrogates(line):
+        if not line.isascii() and has_surrogates(line):
             continue  # not UTF-8: that line is quarantined at parse time
         try:
             rec = json_loads(line)
