@@ -246,3 +246,30 @@ def test_utf_16_files_read_whole(lake, tmp_path):
     (tmp_path / "a.csv").write_bytes('id,name\n1,"a\nb"\n2,\u00e9\n'.encode("utf-16"))
     lake.ingest(tmp_path / "a.csv", "t", encoding="utf-16")
     assert lake.table("t").to_pandas().sort_values("id")["name"].tolist() == ["a\nb", "\u00e9"]
+
+
+def test_blank_lines_before_the_header_are_not_rows(lake, tmp_path):
+    (tmp_path / "a.csv").write_bytes(b"\r\n\nid,v\n1,a\nx,b\n")
+    report = lake.ingest(tmp_path / "a.csv", "t", schema={"id": "int64", "v": "string"})
+    assert (report.rows_in, report.rows_written, report.rows_quarantined) == (2, 1, 1)
+    q = lake.table("t").quarantine()
+    assert q["line"].tolist() == [5] and q["raw"].tolist() == ["x,b"]
+
+
+def test_a_quoted_value_of_megabytes_is_one_value(lake, tmp_path):
+    big = "line\r\n" * 500_000  # 3 MB with 500,000 line breaks, in one field
+    (tmp_path / "a.csv").write_bytes(f'id,v\n1,"{big}"\n2,b\n'.encode())
+    report = lake.ingest(tmp_path / "a.csv", "t")
+    assert (report.rows_in, report.rows_written, report.rows_quarantined) == (2, 2, 0)
+    assert arrow(lake.table("t")).sort_by("id")["v"].to_pylist() == [big, "b"]
+
+
+def test_a_quote_inside_an_unquoted_field_is_a_character(lake, tmp_path):
+    """Not RFC 4180, but every reader takes it literally: the rows around it stay whole, and
+    a bad row after it is still reported at its own line (the csv module decides there)."""
+    (tmp_path / "a.csv").write_bytes(b'id,v\n1,5" screen\nx,ok\n3,b\n')
+    report = lake.ingest(tmp_path / "a.csv", "t", schema={"id": "int64", "v": "string"})
+    assert (report.rows_in, report.rows_written, report.rows_quarantined) == (3, 2, 1)
+    assert arrow(lake.table("t")).sort_by("id")["v"].to_pylist() == ['5" screen', "b"]
+    q = lake.table("t").quarantine()
+    assert q["line"].tolist() == [3] and q["raw"].tolist() == ["x,ok"]

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.lake import pii as pii_mod
+from workbench.lake.boundaries import count_lines, record_spans, record_start
 from workbench.lake.errors import SchemaError, SourceError
 from workbench.lake.sources import (
     NULL_VALUES,
@@ -92,8 +93,6 @@ def read_range(src: SourceFile, start: int, end: int, odd_start: bool = False,
     in one go into an Arrow buffer: its pool reuses memory from piece to piece, where a fresh
     ``bytes`` of tens of MB costs a page fault per 4 KB.
     """
-    from workbench.lake.boundaries import record_start
-
     quoted = src.format == "csv"
     with src.filesystem.open_input_file(src.path) as f:
         begin = record_start(f, start, odd_start, src.size, quoted)
@@ -135,7 +134,12 @@ def _parse_csv(data: pa.Buffer, piece: Piece, spec: Spec, begin: int) -> Parsed:
         # A file's last record without a line break: pyarrow (26) reads an empty last field
         # after a quoted one as "" rather than null, so the break is added.
         data = pa.py_buffer(data.to_pybytes() + b"\n")
-    first = begin == 0
+    first, skipped = begin == 0, 0
+    if first:  # blank lines before the header: pyarrow's skip_rows would take one for it
+        head = data.slice(0, min(4096, data.size)).to_pybytes()
+        lead = len(head) - len(head.lstrip(b"\r\n"))
+        skipped = count_lines(head[:lead])
+        data = data.slice(lead)
     columns = [c for c in src.header if c in spec.schema.names]
     # Integers inferred here are read as text and checked: pyarrow would read "08123" as
     # 8123. Other types cannot lose a zip code's zero and are read typed, the fast way.
@@ -150,7 +154,7 @@ def _parse_csv(data: pa.Buffer, piece: Piece, spec: Spec, begin: int) -> Parsed:
             table, ragged = _read_csv(data, src, first, columns,
                                       {c: pa.binary() for c in columns})
         except pa.ArrowInvalid:
-            return _parse_csv_records(data, piece, spec, begin, size)
+            return _parse_csv_records(data, piece, spec, begin, size, first, skipped)
         as_text = set(columns)
     bad: dict[int, tuple[str | None, str]] = {}
     arrays = []
@@ -165,9 +169,9 @@ def _parse_csv(data: pa.Buffer, piece: Piece, spec: Spec, begin: int) -> Parsed:
     table = pa.Table.from_arrays(arrays, names=columns)
     rows_in = table.num_rows + len(ragged)
     if bad or ragged:
-        located = _locate(data, first, table.num_rows, ragged)
+        located = _locate(data, first, table.num_rows, ragged, skipped)
         if located is None:  # pyarrow and the quote scan disagree: let the csv module decide
-            return _parse_csv_records(data, piece, spec, begin, size)
+            return _parse_csv_records(data, piece, spec, begin, size, first, skipped)
         lines, raws, ragged_at = located
         quarantine = [_record(piece, lines[k], raws[k], None,
                               f"expected {len(src.header)} fields, got "
@@ -194,8 +198,10 @@ def _read_csv(data: pa.Buffer, src: SourceFile, first: bool, columns: list[str],
 
     table = pcsv.read_csv(
         pa.BufferReader(data),
+        # One block for the whole piece: a record longer than a block (a quoted value of
+        # megabytes) would stop the reader; parsing is as fast either way.
         read_options=pcsv.ReadOptions(column_names=src.header, skip_rows=1 if first else 0,
-                                      use_threads=False),
+                                      use_threads=False, block_size=max(data.size + 1, 1 << 20)),
         parse_options=pcsv.ParseOptions(delimiter=src.delimiter, newlines_in_values=True,
                                         invalid_row_handler=on_invalid),
         # An unquoted empty field is null, a quoted one "" (as PostgreSQL's COPY reads CSV);
@@ -206,12 +212,10 @@ def _read_csv(data: pa.Buffer, src: SourceFile, first: bool, columns: list[str],
     return table, ragged
 
 
-def _locate(data: pa.Buffer, first: bool, rows: int, ragged: list[int]):
+def _locate(data: pa.Buffer, first: bool, rows: int, ragged: list[int], skipped: int = 0):
     """Each data record's physical line (1-based, within the piece) and raw text, and the
     indices of the ragged ones among them; None when the quote scan counts other records than
     pyarrow (whose ragged row numbers count from 1 and include a header it skipped)."""
-    from workbench.lake.boundaries import record_spans
-
     starts, ends, lines = record_spans(data)
     skip = 1 if first else 0
     if len(starts) - skip != rows + len(ragged):
@@ -219,7 +223,7 @@ def _locate(data: pa.Buffer, first: bool, rows: int, ragged: list[int]):
     raw = data.to_pybytes()
     texts = [raw[a:b].decode("utf-8", "surrogateescape")
              for a, b in zip(starts[skip:], ends[skip:])]
-    return [int(n) + 1 for n in lines[skip:]], texts, [n - 1 - skip for n in ragged]
+    return [int(n) + 1 + skipped for n in lines[skip:]], texts, [n - 1 - skip for n in ragged]
 
 
 def _row_records(bad: dict, ragged_at: list[int]) -> list[tuple[int, int]]:
@@ -254,7 +258,7 @@ def _csv_rows(text: str, delimiter: str):
 
 
 def _parse_csv_records(data: pa.Buffer, piece: Piece, spec: Spec, begin: int,
-                       size: int) -> Parsed:
+                       size: int, first: bool, skipped: int = 0) -> Parsed:
     """The careful path, for what pyarrow's reader refuses: the csv module reads record by
     record (quoted line breaks included), every failure a quarantine record."""
     import io
@@ -268,7 +272,7 @@ def _parse_csv_records(data: pa.Buffer, piece: Piece, spec: Spec, begin: int,
     quarantine: list[dict] = []
     rows: list[list[str]] = []
     located: list[tuple[int, str]] = []
-    rows_in, done, first = 0, 0, begin == 0
+    rows_in, done = 0, skipped
     while True:
         try:
             fields = next(reader)
@@ -277,12 +281,14 @@ def _parse_csv_records(data: pa.Buffer, piece: Piece, spec: Spec, begin: int,
             break
         except csv.Error as err:
             fields, error = None, f"malformed CSV record: {err}"
-        number, raw = done + 1, "".join(lines[done:reader.line_num]).rstrip("\r\n")
-        done = reader.line_num
-        if fields == [] or (first and number == 1 and error is None):
-            first = first and fields == []
-            continue  # a blank line, or the header
-        first = False
+        number = done + 1
+        raw = "".join(lines[done - skipped:reader.line_num]).rstrip("\r\n")
+        done = reader.line_num + skipped
+        if fields == []:
+            continue  # a blank line
+        if first:
+            first = False
+            continue  # the header
         rows_in += 1
         if error is None and len(fields) != len(header):
             error = f"expected {len(header)} fields, got {len(fields)}"
