@@ -32,7 +32,7 @@ def test_help_lists_the_commands():
     ingest = workbench("lake", "ingest", "--help")
     assert ingest.returncode == 0
     for option in ("--table", "--pii", "--dedup", "--partition-by", "--mode", "--schema-mode",
-                   "--encoding", "--scheduler"):
+                   "--encoding", "--delimiter", "--scheduler"):
         assert option in ingest.stdout
 
 

@@ -273,3 +273,32 @@ def test_a_quote_inside_an_unquoted_field_is_a_character(lake, tmp_path):
     assert arrow(lake.table("t")).sort_by("id")["v"].to_pylist() == ['5" screen', "b"]
     q = lake.table("t").quarantine()
     assert q["line"].tolist() == [3] and q["raw"].tolist() == ["x,ok"]
+
+
+@pytest.mark.parametrize("delimiter", [";", "|", "\t"])
+def test_a_csv_with_another_delimiter_is_sniffed(lake, tmp_path, delimiter):
+    # European exports: ';' between fields, ',' as the decimal mark stays text.
+    rows = [["id", "name", "amount"], ["1", "a, b", "1,5"], ["2", 'say "hi"', "2,25"],
+            ["3", "line\nbreak", "3"]]
+    (tmp_path / "a.csv").write_text(rfc4180(rows, eol="\n").replace(",", delimiter).replace(
+        f"a{delimiter} b", "a, b").replace(f"1{delimiter}5", "1,5").replace(
+        f"2{delimiter}25", "2,25"))
+    report = lake.ingest(tmp_path / "a.csv", "t")
+    assert report.schema.names == ["id", "name", "amount"]
+    got = arrow(lake.table("t")).sort_by("id").to_pylist()
+    assert [(r["name"], r["amount"]) for r in got] == [("a, b", "1,5"), ('say "hi"', "2,25"),
+                                                       ("line\nbreak", "3")]
+
+
+def test_a_comma_stays_the_delimiter_when_the_header_splits_on_it(lake, tmp_path):
+    (tmp_path / "a.csv").write_text("id,note\n1,a;b;c\n2,d;e;f\n")
+    lake.ingest(tmp_path / "a.csv", "t")
+    assert arrow(lake.table("t")).sort_by("id")["note"].to_pylist() == ["a;b;c", "d;e;f"]
+    with pytest.raises(SourceError, match="header row has 1 columns but most rows have 3"):
+        lake.ingest(tmp_path / "a.csv", "u", delimiter=";")  # told otherwise, it obeys
+
+
+def test_a_bad_delimiter_is_refused(lake, tmp_path):
+    (tmp_path / "a.csv").write_text("id\n1\n")
+    with pytest.raises(SourceError, match=r"delimiter='ab': give one character"):
+        lake.ingest(tmp_path / "a.csv", "t", delimiter="ab")

@@ -75,6 +75,9 @@ def parser() -> argparse.ArgumentParser:
                         help="'merge': add the source's new columns to the table")
     ingest.add_argument("--encoding", default="utf-8",
                         help="the text files' encoding, any Python codec (default utf-8)")
+    ingest.add_argument("--delimiter", default=None,
+                        help="the CSV files' delimiter (default: a .tsv's is a tab, a .csv's is "
+                             "sniffed: a comma, else ';', tab or '|')")
     ingest.set_defaults(run=_ingest)
 
     tables = actions.add_parser("tables", help="list the lake's tables")
@@ -152,6 +155,7 @@ def _ingest(args: argparse.Namespace) -> None:
         report = lake.ingest(args.source, args.table, pii=args.pii, dedup=args.dedup,
                              partition_by=args.partition_by, mode=args.mode,
                              schema_mode=args.schema_mode, encoding=args.encoding,
+                             delimiter=args.delimiter,
                              progress=sys.stderr.isatty())
     _print(report)
 

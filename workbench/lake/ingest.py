@@ -46,7 +46,7 @@ META = "workbench."  # prefix of the keys an ingest leaves in its Delta commit
 
 def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
            partition_by=(), mode: str = "append", schema_mode: str | None = None,
-           encoding: str = "utf-8", progress: bool = True,
+           encoding: str = "utf-8", delimiter: str | None = None, progress: bool = True,
            on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
     """Ingest ``source`` into ``table``; see :meth:`workbench.Lake.ingest`."""
     started = time.perf_counter()
@@ -82,7 +82,7 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
         pieces = pieces_for_frame(source, client)
         expected_rows = len(source) if not hasattr(source, "npartitions") else 0
     else:
-        files = expand(source, encoding)  # sources are checked before any cluster starts
+        files = expand(source, encoding, delimiter)  # checked before any cluster starts
         source_schema = merge_schemas([infer_schema(f) for f in files])
         expected_rows = sum(f.rows_estimate for f in files)
         client = current_cluster().client

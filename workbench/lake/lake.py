@@ -66,7 +66,7 @@ class Lake:
 
     def ingest(self, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
                partition_by=(), mode: str = "append", schema_mode: str | None = None,
-               encoding: str = "utf-8", progress: bool = True,
+               encoding: str = "utf-8", delimiter: str | None = None, progress: bool = True,
                on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
         """Parse, validate, pseudonymise and dedup ``source`` on the Dask cluster and commit it
         to ``table`` in one Delta transaction.
@@ -78,13 +78,16 @@ class Lake:
         tokens before anything is written. ``dedup`` drops rows whose key repeats in the batch or
         is already in the table. ``encoding`` is the text files' (any Python codec name, e.g.
         ``"latin-1"``); in UTF-8 files, rows holding bytes that are not UTF-8 are quarantined
-        with their bytes. ``on_progress(done, total)`` is called as pieces of work
-        finish (from the calling thread). Returns an :class:`IngestReport`.
+        with their bytes. ``delimiter``: a .csv's is sniffed from its head (a comma, else
+        ``;``, tab or ``|``), a .tsv's is a tab; pass one to choose.
+        ``on_progress(done, total)`` is called as pieces of work finish (from the calling
+        thread). Returns an :class:`IngestReport`.
         """
         self._check_writable(table, mode)
         return ingest(self, source, table, schema=schema, pii=pii, dedup=dedup,
                       partition_by=partition_by, mode=mode, schema_mode=schema_mode,
-                      encoding=encoding, progress=progress, on_progress=on_progress)
+                      encoding=encoding, delimiter=delimiter, progress=progress,
+                      on_progress=on_progress)
 
     def record(self, table: str, rows: pd.DataFrame | pa.Table) -> int:
         """Append result rows (a training run's summary, a benchmark's figures) to ``table``,

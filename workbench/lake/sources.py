@@ -78,11 +78,17 @@ class Piece:
         return dataclasses.replace(self, data=None)
 
 
-def expand(source: Any, encoding: str = "utf-8") -> list[SourceFile]:
+def expand(source: Any, encoding: str = "utf-8", delimiter: str | None = None
+           ) -> list[SourceFile]:
     """The files a path, glob, directory, URL or list of those names, with their formats;
-    ``encoding`` is the text files' (any Python codec name)."""
+    ``encoding`` is the text files' (any Python codec name), ``delimiter`` the CSV files' (by
+    default a .tsv's is a tab and a .csv's is sniffed: a comma, else ``;``, tab or ``|``)."""
     import codecs
 
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
+                                  or delimiter in '"\r\n'):
+        raise SourceError(f"delimiter={delimiter!r}: give one character other than a quote or "
+                          "a line break, e.g. ',', ';', '\\t' or '|'")
     try:
         encoding = codecs.lookup(encoding).name
     except (LookupError, TypeError):
@@ -99,6 +105,8 @@ def expand(source: Any, encoding: str = "utf-8") -> list[SourceFile]:
         files.extend(_expand_one(os.fspath(item)))
     for f in files:
         f.encoding = encoding
+        if delimiter is not None:
+            f.delimiter = delimiter
     return files
 
 
@@ -150,7 +158,7 @@ def _file(path: str, size: int, fs: Any, shown: str) -> SourceFile:
     if size == 0:
         raise SourceError(f"file {path} is empty: a CSV needs at least a header row, JSON lines "
                           "at least one record, Parquet a footer")
-    delimiter = "\t" if _suffix(path) == ".tsv" else ","
+    delimiter = "\t" if _suffix(path) == ".tsv" else ""  # "": sniffed from the head
     return SourceFile(path=path, format=fmt, size=size, filesystem=fs, delimiter=delimiter)
 
 
@@ -249,7 +257,33 @@ def csv_records(text: str, delimiter: str, limit: int | None = None) -> list[lis
 SAMPLE_ROWS = 1000
 
 
+#: Delimiters a .csv may use, in order of preference: a comma unless the head says otherwise.
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of CSV text: a comma when the header splits on it into rows of one width;
+    else the one of ``;``, tab, ``|`` that does, with the most columns (European exports use
+    ``;``); a comma when none does."""
+    best, width = ",", 1
+    for candidate in DELIMITERS:
+        records = csv_records(text, candidate, 51)
+        widths = [len(r) for r in records]
+        if len(widths) < 1 or widths[0] < 2:
+            continue
+        agree = sum(w == widths[0] for w in widths[1:])
+        if len(widths) > 1 and agree < 0.9 * (len(widths) - 1):
+            continue
+        if candidate == ",":
+            return ","
+        if widths[0] > width:
+            best, width = candidate, widths[0]
+    return best
+
+
 def _csv_schema(src: SourceFile, text: str, whole: bool) -> pa.Schema:
+    if not src.delimiter:
+        src.delimiter = sniff_delimiter(text)
     records = csv_records(text, src.delimiter, SAMPLE_ROWS + 2)
     if not whole and SAMPLE_ROWS + 2 > len(records) > 2:
         records = records[:-1]  # the head may end inside a record's quoted line break
