@@ -20,16 +20,11 @@ from pathlib import Path
 
 import pytest
 from dashboard_lake import build_results_lake
-from test_browser_lake import CHROMIUM, CHROMIUM_ARGS, _expect_bars, on_page_error
+from test_browser_lake import BROWSER, CHROMIUM, CHROMIUM_ARGS, _expect_bars, on_page_error
 
 import workbench as wb
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found: `apt-get install chromium` "
-                       "(as root, `make test` installs it)"),
-]
+pytestmark = BROWSER
 
 DASHBOARDS = Path(__file__).parent.parent / "notebooks" / "dashboards"
 # Generous, since every wait ends as soon as its condition holds: on a loaded 2-core machine the

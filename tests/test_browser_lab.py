@@ -21,16 +21,11 @@ import time
 from pathlib import Path
 
 import pytest
-from test_browser_lake import CHROMIUM, CHROMIUM_ARGS
+from test_browser_lake import BROWSER, CHROMIUM, CHROMIUM_ARGS
 
 import workbench as wb
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found: `apt-get install chromium` "
-                       "(as root, `make test` installs it)"),
-]
+pytestmark = BROWSER
 
 PAGE_MS = 90_000  # JupyterLab's first load on 2 busy cores
 STEP_MS = 30_000

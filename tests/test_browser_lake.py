@@ -32,12 +32,14 @@ CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
-pytestmark = [
+#: The marks of every browser test module (`pytestmark = BROWSER`, or more marks after it).
+BROWSER = [
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found: `apt-get install chromium` "
                        "(as root, `make test` installs it)"),
 ]
+pytestmark = BROWSER
 
 # Line 5 has a field too many and line 7 one too few: two quarantine reasons, two bars.
 PEOPLE = """id,name,email,age

@@ -10,14 +10,9 @@ from pathlib import Path
 
 import pytest
 from test_browser_dashboards import browser, charts, published  # noqa: F401
-from test_browser_lake import CHROMIUM, _expect_bars
+from test_browser_lake import BROWSER, _expect_bars
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.timeout(600),
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found: `apt-get install chromium`"),
-]
+pytestmark = [*BROWSER, pytest.mark.timeout(600)]
 
 QUICKSTART = Path(__file__).parent.parent / "notebooks" / "quickstart.ipynb"
 RUN_MS = 420_000  # Voila runs the whole notebook (ingest, training, benchmarks) before showing it

@@ -23,20 +23,14 @@ import re
 
 import pytest
 from test_browser_lake import (  # noqa: F401  (browser_page is a fixture)
-    CHROMIUM,
+    BROWSER,
     KERNEL_MS,
     PAGE_MS,
     browser_page,
     voila_notebook,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.timeout(120),
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium not found: `apt-get install chromium` "
-                       "(as root, `make test` installs it)"),
-]
+pytestmark = [*BROWSER, pytest.mark.timeout(120)]
 
 STEPS = 40
 FULL_WIDTH = re.compile(r"width:\s*100%")
