@@ -25,6 +25,7 @@ from workbench.lake.sources import (
     NULL_VALUES,
     Piece,
     SourceFile,
+    csv_records,
     has_surrogates,
     json_loads,
 )
@@ -247,14 +248,7 @@ def _check_not_mostly_bad(piece: Piece, bad: dict, rows: int) -> None:
 
 
 def _field_count(text: str, delimiter: str) -> int:
-    return len(next(iter(_csv_rows(text, delimiter)), [""]))
-
-
-def _csv_rows(text: str, delimiter: str):
-    import io
-
-    csv.field_size_limit(1 << 30)
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    return len((csv_records(text, delimiter, 1) or [[""]])[0])
 
 
 def _parse_csv_records(data: pa.Buffer, piece: Piece, spec: Spec, begin: int,
@@ -532,7 +526,7 @@ def _parse_json_lines(data: pa.Buffer, piece: Piece, spec: Spec, begin: int,
         if not line.strip("\r"):
             continue
         rows_in += 1
-        if not line.isascii() and has_surrogates(line):
+        if has_surrogates(line):
             quarantine.append(_record(piece, number, line, None, _NOT_UTF8))
             continue
         try:
@@ -676,7 +670,7 @@ def _keep_bytes(rec: dict) -> None:
     ``raw`` text shows them as ``\\xNN`` escapes."""
     raw = rec["raw"]
     rec["raw_bytes"] = None
-    if not raw.isascii() and has_surrogates(raw):
+    if has_surrogates(raw):
         rec["raw_bytes"] = raw.encode("utf-8", "surrogateescape")
         rec["raw"] = rec["raw_bytes"].decode("utf-8", "backslashreplace")
 

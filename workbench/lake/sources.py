@@ -194,7 +194,7 @@ def read_head(src: SourceFile) -> tuple[str, bool]:
 
 def _check_mostly_utf8(src: SourceFile, text: str) -> None:
     lines = [ln for ln in text.splitlines() if ln]
-    bad = [i for i, ln in enumerate(lines) if not ln.isascii() and has_surrogates(ln)]
+    bad = [i for i, ln in enumerate(lines) if has_surrogates(ln)]
     if bad and (len(bad) * 2 > len(lines) or bad[0] == 0):
         raise SourceError(f"file {src.path} is not UTF-8: {len(bad)} of its first {len(lines)} "
                           f"lines hold bytes that are not (first at line {bad[0] + 1}); pass "
@@ -204,6 +204,8 @@ def _check_mostly_utf8(src: SourceFile, text: str) -> None:
 
 def has_surrogates(text: str) -> bool:
     """Whether ``text`` holds bytes that were not UTF-8 (kept as surrogates on decoding)."""
+    if text.isascii():
+        return False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -269,7 +271,7 @@ def sniff_delimiter(text: str) -> str:
     for candidate in DELIMITERS:
         records = csv_records(text, candidate, 51)
         widths = [len(r) for r in records]
-        if len(widths) < 1 or widths[0] < 2:
+        if not widths or widths[0] < 2:
             continue
         agree = sum(w == widths[0] for w in widths[1:])
         if len(widths) > 1 and agree < 0.9 * (len(widths) - 1):
@@ -318,7 +320,7 @@ def _csv_schema(src: SourceFile, text: str, whole: bool) -> pa.Schema:
     src.rows_estimate = round(text.count("\n") * src.size / max(sample_bytes, 1))
     body = [r for r in rows if len(r) == len(header)]
     fields, words = [], []
-    clean = text.isascii() or not has_surrogates(text)
+    clean = not has_surrogates(text)
     for i, name in enumerate(header):
         values = [r[i] for r in body if clean or not has_surrogates(r[i])]
         t = infer_text_type(values)
@@ -336,7 +338,7 @@ _NULLS = frozenset(NULL_VALUES)
 _INT = re.compile(r"-?(0|[1-9][0-9]*)")
 _DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 #: A number whose text a conversion would change: a leading zero or a plus sign.
-_PADDED = re.compile(r"[+-]?0[0-9]|\+|-?0[0-9]*\.|-?0[0-9]")
+_PADDED = re.compile(r"\+|-?0[0-9]")
 _INT64_DIGITS = 18  # any integer of up to 18 digits fits int64
 
 
@@ -362,10 +364,10 @@ def infer_text_type(values: list[str] | pa.ChunkedArray | pa.Array,
     numeric = [v for v in present if v[:1] in "+-.0123456789"]
     if len(present) - len(numeric) > allowed:  # numbers and times start with these
         candidates = tuple(t for t in candidates if pa.types.is_boolean(t))
-    elif any(_PADDED.match(v) and not _is_plain_zero(v) for v in numeric):
+    elif any(_PADDED.match(v) for v in numeric):
         candidates = tuple(t for t in candidates
                            if not (pa.types.is_integer(t) or pa.types.is_floating(t)))
-    elif numeric and len(present) - len(numeric) <= allowed:
+    elif numeric:
         exact = _exact_number_type(numeric)
         if exact is not None:
             return exact
@@ -378,12 +380,6 @@ def infer_text_type(values: list[str] | pa.ChunkedArray | pa.Array,
         except TooManyFailures:
             continue
     return pa.string()
-
-
-def _is_plain_zero(text: str) -> bool:
-    """``0``, ``-0``, ``0.5`` and ``-0.25``: a zero that is the number's only integer digit."""
-    body = text.removeprefix("-")
-    return body == "0" or (body.startswith("0.") and body[2:].isdigit())
 
 
 def _exact_number_type(values: list[str]) -> pa.DataType | None:
@@ -424,7 +420,7 @@ def _json_schema(src: SourceFile, text: str) -> pa.Schema:
     numbers int64 or float64 cannot hold exactly become decimals (or text beyond 38 digits)."""
     records = []
     for line in text.splitlines():
-        if not line.isascii() and has_surrogates(line):
+        if has_surrogates(line):
             continue  # not UTF-8: that line is quarantined at parse time
         try:
             rec = json_loads(line)
