@@ -37,14 +37,14 @@ def breaks(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return pos[order], length[order]
 
 
-def record_spans(data: Any, odd: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def record_spans(data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, ends, lines) of the non-blank records of ``data``, which begins at a record
-    boundary (``odd``: inside a quoted field instead). ``lines`` is each record's 0-based
-    physical line within ``data``; ``data[starts[i]:ends[i]]`` is its text without the break."""
+    boundary. ``lines`` is each record's 0-based physical line within ``data``;
+    ``data[starts[i]:ends[i]]`` is its text without the break."""
     buf = _bytes(data)
     pos, length = breaks(buf)
     quotes = np.flatnonzero(buf == QUOTE)
-    outside = (np.searchsorted(quotes, pos) + int(odd)) % 2 == 0
+    outside = np.searchsorted(quotes, pos) % 2 == 0
     ends = np.append(pos[outside], len(buf))
     starts = np.concatenate(([0], pos[outside] + length[outside]))
     lines = np.concatenate(([0], np.flatnonzero(outside) + 1))

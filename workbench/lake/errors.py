@@ -46,10 +46,3 @@ class UnsupportedFeatureError(TableReadError):
                          f"{engine or 'this lake'} cannot {verb}; {verb} it with an engine "
                          "that supports them (e.g. Spark)"
                          + (", or rewrite it without them" if kind == "reader" else ""))
-
-
-def describe(error: BaseException) -> str:
-    """An exception as one line for a person: its type and the first line of its message
-    (deltalake's messages go on with a backtrace)."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -11,12 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from workbench.errors import describe
 from workbench.lake.errors import (
     LakeError,
     TableNotFoundError,
     TableReadError,
     UnsupportedFeatureError,
-    describe,
 )
 from workbench.lake.files import filesystem
 from workbench.lake.ingest import QUARANTINE_SUFFIX, ingest

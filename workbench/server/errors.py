@@ -1,5 +1,5 @@
 """Errors as the REST API shows them: `ApiError` (a status and a message for the person
-calling), and `describe` for any other exception."""
+calling); `workbench.errors.describe` shows any other exception."""
 
 from __future__ import annotations
 
@@ -12,9 +12,3 @@ class ApiError(HTTPError):
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(status, "%s", message)
-
-
-def describe(error: BaseException) -> str:
-    """An exception as one line for a person: its type and the first line of its message."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

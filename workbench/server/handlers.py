@@ -20,8 +20,9 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado.web import HTTPError
 
+from workbench.errors import describe
 from workbench.server import tables, tasks
-from workbench.server.errors import ApiError, describe
+from workbench.server.errors import ApiError
 
 if TYPE_CHECKING:
     from workbench.server.state import ServerState

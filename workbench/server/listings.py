@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.errors import describe
 from workbench.server.encode import epoch
-from workbench.server.errors import describe
 
 ROW_FIELDS = ("name", "version", "rows", "bytes", "columns", "quarantined", "updated")
 _COMMIT = re.compile(r"^(\d{20})\.json$")

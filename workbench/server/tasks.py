@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.server.errors import describe
+from workbench.errors import describe
 
 if TYPE_CHECKING:
     from workbench.lake import Lake

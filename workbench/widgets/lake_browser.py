@@ -194,7 +194,7 @@ class LakeBrowser(widgets.VBox):
 
     def _show_unreadable(self, name: str, error: BaseException) -> None:
         """The heading says why table ``name`` cannot be read; its tabs are hidden."""
-        from workbench.lake.errors import describe
+        from workbench.errors import describe
 
         self.table = self.history = None
         self.heading.value = (f"<b>{html.escape(name)}</b> &middot; "
@@ -213,7 +213,7 @@ class LakeBrowser(widgets.VBox):
         try:
             rows = self.table.head(PREVIEW_ROWS, self.version)
         except Exception as err:  # e.g. a reader feature the lake cannot read: say which
-            from workbench.lake.errors import describe
+            from workbench.errors import describe
 
             self.preview.value = _error(f"version {self.version} cannot be read: "
                                         f"{describe(err)}")
