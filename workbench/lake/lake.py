@@ -180,7 +180,11 @@ class Lake:
         deleted = 0  # rows that deletion vectors remove are not the table's
         if "deletionVectors" in (dt.protocol().reader_features or ()):
             deleted = sum(len(p.deleted) for p in t.parts(dt) if p.deleted is not None)
-        last = t.history()["timestamp"].iloc[0]  # one row per version, even without commitInfo
+        newest = dt.history(limit=1)  # the newest commit's commitInfo, when it has one
+        if newest and newest[0].get("version") == dt.version() and newest[0].get("timestamp"):
+            last = pd.Timestamp(newest[0]["timestamp"], unit="ms", tz="UTC")
+        else:  # as history() shows a commit without commitInfo: its log file's time
+            last = t.commit_times().get(dt.version(), pd.NaT)
         return {
             "name": name, "version": dt.version(),
             "rows": (pc.sum(files["num_records"]).as_py() or 0) - deleted,
@@ -224,16 +228,12 @@ def log_protocol(lake: Lake, name: str) -> dict | None:
     line, newest commit first, skipping lines that are not JSON), or None when none is found
     (checkpoints are not read: this only names features for an error message)."""
     import json
-    import re
 
-    from pyarrow.fs import FileSelector
+    from workbench.lake.parts import json_commits
 
-    fs, root = filesystem(lake.table_uri(name))
-    infos = fs.get_file_info(FileSelector(f"{root}/_delta_log", allow_not_found=True))
-    commits = sorted((i.path for i in infos if re.fullmatch(r"\d{20}\.json", i.base_name)),
-                     reverse=True)
-    for path in commits:
-        with fs.open_input_stream(path) as f:
+    fs, commits = json_commits(lake.uri, name)
+    for info in reversed(commits):
+        with fs.open_input_stream(info.path) as f:
             lines = f.read().decode("utf-8", "replace").splitlines()
         for line in lines:
             try:

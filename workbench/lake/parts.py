@@ -79,6 +79,21 @@ def table_root(lake_uri: str, name: str) -> str:
     return f"{lake_uri.removeprefix('file://')}/{name}"
 
 
+def json_commits(lake_uri: str, name: str) -> tuple[Any, list[Any]]:
+    """The filesystem and the JSON commit files (``FileInfo``, oldest first) of table
+    ``name``'s Delta log; none when it has no log."""
+    import re
+
+    from pyarrow.fs import FileSelector
+
+    from workbench.lake.files import filesystem
+
+    fs, root = filesystem(table_root(lake_uri, name))
+    infos = fs.get_file_info(FileSelector(f"{root}/_delta_log", allow_not_found=True))
+    return fs, sorted((i for i in infos if re.fullmatch(r"\d{20}\.json", i.base_name)),
+                      key=lambda i: i.base_name)
+
+
 def file_uri(root: str, path: str) -> str:
     """The location of a data file from its ``path`` in the log (a URI, relative to the table
     or absolute), in ``root``'s spelling (see `table_root`)."""

@@ -85,17 +85,10 @@ class Table:
 
     def commit_times(self) -> dict[int, pd.Timestamp]:
         """The version and modification time (UTC) of each JSON commit in the table's log."""
-        import re
+        from workbench.lake.parts import json_commits
 
-        from pyarrow.fs import FileSelector
-
-        from workbench.lake.files import filesystem
-        from workbench.lake.parts import table_root
-
-        fs, root = filesystem(table_root(self.lake.uri, self.name))
-        infos = fs.get_file_info(FileSelector(f"{root}/_delta_log", allow_not_found=True))
-        return {int(i.base_name[:20]): _utc(i.mtime) for i in infos
-                if re.fullmatch(r"\d{20}\.json", i.base_name)}
+        _, infos = json_commits(self.lake.uri, self.name)
+        return {int(i.base_name[:20]): _utc(i.mtime) for i in infos}
 
     def files(self, version: int | None = None) -> pd.DataFrame:
         """The data files of a version: path, size_bytes, num_records, partition values."""
