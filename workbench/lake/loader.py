@@ -279,13 +279,11 @@ class TableLoader:
     def _read(self, unit: _Unit, columns: list[str] | None = None) -> pa.Table:
         """One row group's ``columns`` (default: features and label) that its file's deletion
         vector keeps; partition columns restored from the log (`workbench.lake.parts`)."""
-        from workbench.lake.parts import read_part
+        from workbench.lake.parts import read_part, select
 
         schema, physical = self._schema, self._physical
         if columns is not None:
-            at = [schema.get_field_index(c) for c in columns]
-            schema = pa.schema([schema.field(i) for i in at])
-            physical = pa.schema([physical.field(i) for i in at])
+            schema, physical = select(schema, physical, columns)
         return read_part(self._parts[unit.file], schema, physical, row_group=unit.row_group,
                          metadata=self._files[unit.file])
 

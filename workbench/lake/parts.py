@@ -79,6 +79,13 @@ def table_root(lake_uri: str, name: str) -> str:
     return f"{lake_uri.removeprefix('file://')}/{name}"
 
 
+def select(schema: pa.Schema, physical: pa.Schema, columns: list[str]
+           ) -> tuple[pa.Schema, pa.Schema]:
+    """``columns`` of a table's schema, and the same fields of its files' (physical) schema."""
+    at = [schema.get_field_index(c) for c in columns]
+    return pa.schema([schema.field(i) for i in at]), pa.schema([physical.field(i) for i in at])
+
+
 def json_commits(lake_uri: str, name: str) -> tuple[Any, list[Any]]:
     """The filesystem and the JSON commit files (``FileInfo``, oldest first) of table
     ``name``'s Delta log; none when it has no log."""

@@ -130,12 +130,10 @@ def histogram_file(part: Part, schema: pa.Schema, physical: pa.Schema,
                    ranges: dict[str, tuple[float, float]], bins: int) -> dict[str, Histogram]:
     """Pass 2 over one data file: histograms of numeric columns over the global ranges."""
     from workbench.kernels import device_module, histogram
-    from workbench.lake.parts import read_part
+    from workbench.lake.parts import read_part, select
 
     xp = device_module()
-    wanted = [schema.get_field_index(c) for c in ranges]
-    table = read_part(part, pa.schema([schema.field(i) for i in wanted]),
-                      pa.schema([physical.field(i) for i in wanted]))
+    table = read_part(part, *select(schema, physical, list(ranges)))
     return {c: histogram(xp.asarray(_as_numbers(table.column(c))), bins, r)
             for c, r in ranges.items()}
 
