@@ -32,6 +32,12 @@ from typing import Any
 
 CLOSE_TIMEOUT_S = 10  # for the cluster's own close; the parent kills what outlives its grace
 _POLL_S = 0.2
+# Dask's nannies give workers MALLOC_TRIM_THRESHOLD_, and setting any of glibc's malloc
+# thresholds freezes the mmap threshold at its 128 KiB start (mallopt(3)): every array over
+# 128 KiB is then a fresh mmap whose pages all fault in, unmapped again when freed. 32 MiB is
+# where glibc's own dynamic threshold stops. On the lake ingest benchmark: the workers' page
+# faults 150k -> 65k, their CPU time -10%.
+WORKER_MMAP_THRESHOLD = 32 << 20
 
 
 def main(argv: list[str]) -> int:
@@ -54,6 +60,7 @@ def main(argv: list[str]) -> int:
             cluster_class = import_term(cluster_class)
         # The parent's configuration, `dask.config.set` included, as when the scheduler ran there.
         dask.config.update(dask.config.global_config, config, priority="new")
+        _worker_malloc()
         cluster = cluster_class(**kwargs)
     except BaseException as exc:
         _reply(reply_fd, {"error": traceback.format_exc(), "exception": _pickled(exc)})
@@ -69,6 +76,18 @@ def main(argv: list[str]) -> int:
         with dask.config.set({"distributed.comm.timeouts.connect": "1s"} if gone else {}):
             cluster.close(timeout=CLOSE_TIMEOUT_S)
     return 0
+
+
+def _worker_malloc() -> None:
+    """Give the nannies' workers `WORKER_MMAP_THRESHOLD`, unless the user set one (in the
+    environment or in the nannies' ``pre-spawn-environ``)."""
+    import dask
+
+    key = "distributed.nanny.pre-spawn-environ"
+    environ = dict(dask.config.get(key, default=None) or {})
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        environ.setdefault("MALLOC_MMAP_THRESHOLD_", WORKER_MMAP_THRESHOLD)
+        dask.config.set({key: environ})
 
 
 def _running(cluster: Any) -> bool:
