@@ -435,7 +435,6 @@ def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
     Rebuilds the ingest's Spec the way ``workbench.lake.ingest.ingest`` does, with its private
     helpers (``_target_schema``, ``_write_kept``), which may move.
     """
-    from types import SimpleNamespace
 
     import numpy as np
     import pyarrow as pa
@@ -444,7 +443,8 @@ def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
     from workbench.kernels import KeySet
     from workbench.lake import ingest as ingest_mod
     from workbench.lake import pii as pii_mod
-    from workbench.lake.parse import Spec, dedup_keys, parse_piece
+    from workbench.lake.dedup import dedup_keys
+    from workbench.lake.parse import Spec, parse_piece
     from workbench.lake.sources import expand, infer_schema, merge_schemas, pieces_for_files
 
     files = expand([str(f) for f in data.files])
@@ -494,14 +494,14 @@ def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
         ids = pcsv.read_csv(f, parse_options=pcsv.ParseOptions(
             newlines_in_values=data.kind == "newlines"), convert_options=pcsv.ConvertOptions(
             include_columns=["event_id"], column_types={"event_id": pa.int64()}))
-        keys.append(SimpleNamespace(keys=dedup_keys(ids, ("event_id",))))
-    seen = KeySet(sum(len(k.keys) for k in keys))  # sized up front, as the ingest does
+        keys.append(dedup_keys(ids, ("event_id",)))
+    seen = KeySet(sum(len(k[0]) for k in keys))  # sized up front, as the ingest does
     t0 = time.perf_counter()
-    kept = [seen.add(k.keys) for k in keys]
+    kept = [seen.add(*k) for k in keys]
     t_dedup = time.perf_counter() - t0
     dropped = sum(int((~k).sum()) for k in kept)
     print(f"driver: schema inference over {len(files)} files {t_schema:.2f} s; dedup decision "
-          f"(KeySet.add, piece by piece) over {sum(len(k.keys) for k in keys):,} keys "
+          f"(KeySet.add, piece by piece) over {sum(len(k[0]) for k in keys):,} keys "
           f"{t_dedup:.2f} s ({dropped:,} duplicates)")
 
 

@@ -681,5 +681,30 @@ def test_keyset_on_hashed_keys_at_scale():
     keys[100_000:150_000] = keys[:50_000]  # 50k repeats of earlier keys
     fresh = KeySet().add(keys)
     assert fresh.sum() == 150_000 and not fresh[100_000:150_000].any()
-    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+    with pytest.raises(ValueError, match=r"shape \(n, 1\) or \(n, 2\)"):
         KeySet().add(keys[:, 0])
+    ks = KeySet()
+    ks.add(keys[:10])
+    with pytest.raises(ValueError, match=r"shape \(n, 2\), got \(10, 1\)"):
+        ks.add(keys[:10, :1])
+    with pytest.raises(ValueError, match="valid has 3 entries for 10 keys"):
+        ks.add(keys[:10], valid=np.ones(3, bool))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1),
+                          st.sampled_from([0, -1, 2**62, 2**62 + 1])), max_size=200),
+       st.integers(1, 5))
+def test_keyset_of_exact_words_with_nulls_marks_first_occurrences(values, n_batches):
+    """One-word keys are values as they are (0, -1 and neighbours beyond 2**53 included), and
+    every null is the same key, as pandas' duplicated has it."""
+    from workbench.kernels import KeySet
+
+    expected = ~pd.Series(values, dtype=object).duplicated().to_numpy()
+    words = np.array([0 if v is None else v for v in values], dtype=np.int64).view(np.uint64)
+    valid = np.array([v is not None for v in values], dtype=bool)
+    ks = KeySet(expected=2)
+    got = [ks.add(w.reshape(-1, 1), m) for w, m in zip(np.array_split(words, n_batches),
+                                                       np.array_split(valid, n_batches))]
+    assert np.concatenate(got).tolist() == expected.tolist()
+    assert len(ks) == len(set(values))

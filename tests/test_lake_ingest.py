@@ -103,6 +103,40 @@ def test_dedup_within_batch_and_against_table(lake, tmp_path):
     assert sorted(lake.table("ev").to_pandas()["event_id"]) == [3, 4, 5]
 
 
+def test_dedup_on_one_integer_or_time_column_is_exact_and_nulls_are_one_key(lake, tmp_path,
+                                                                           monkeypatch):
+    """One integer or time column is its own key: ids that differ only beyond float64's 2**53,
+    0, negative ids and int64's ends each dedup right within a piece, across pieces and against
+    the table, and the empty field (null) is one key, as SQL's DISTINCT has it."""
+    import workbench.lake.sources as sources
+
+    monkeypatch.setattr(sources, "BLOCK_SIZE", 64)  # many pieces: duplicates span pieces
+    big = 2**62
+    first = [0, -1, big, big + 1, "", 0, big + 1, "", -1, 7, -(2**63), 2**63 - 1, 2**63 - 1]
+    second = ["", big, 8, big + 2, 8, -(2**63)]
+
+    def write(name, ids):
+        rows = [f"{v},2024-01-0{1 + i % 3}T00:00:00,{name}{i}" for i, v in enumerate(ids)]
+        (tmp_path / f"{name}.csv").write_text("id,ts,v\n" + "\n".join(rows) + "\n")
+
+    write("a", first)
+    write("b", second)
+    r0 = lake.ingest(tmp_path / "a.csv", "ids", dedup=["id"])
+    assert lake.table("ids").schema.field("id").type == pa.int64()
+    kept = list(dict.fromkeys(str(v) for v in first))  # first occurrences, in order
+    assert (r0.rows_written, r0.duplicates_dropped) == (len(kept), len(first) - len(kept))
+    r1 = lake.ingest(tmp_path / "b.csv", "ids", dedup=["id"])
+    assert (r1.rows_written, r1.duplicates_dropped) == (2, 4)  # 8 and big + 2
+    df = lake.table("ids").to_pandas()
+    assert sorted(df["v"]) == sorted([f"a{first.index(int(k) if k else k)}" for k in kept]
+                                     + ["b2", "b3"])
+    assert df["id"].isna().sum() == 1
+    r2 = lake.ingest(tmp_path / "a.csv", "times", dedup=["ts"])
+    assert lake.table("times").schema.field("ts").type == pa.timestamp("us")
+    assert (r2.rows_written, r2.duplicates_dropped) == (3, len(first) - 3)
+    assert sorted(lake.table("times").to_pandas()["v"]) == ["a0", "a1", "a2"]
+
+
 def test_dedup_on_several_columns_across_pieces(lake, tmp_path, monkeypatch):
     import workbench.lake.sources as sources
 

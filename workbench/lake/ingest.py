@@ -14,10 +14,11 @@ import numpy as np
 import pyarrow as pa
 
 from workbench.lake import pii as pii_mod
+from workbench.lake.dedup import dedup_keys
 from workbench.lake.errors import LakeError, PiiKeyError, SchemaError
 from workbench.lake.files import add_actions, write_files
 from workbench.lake.names import check_name, check_new_name
-from workbench.lake.parse import Parsed, Spec, dedup_keys, parse_piece
+from workbench.lake.parse import Parsed, Spec, parse_piece
 from workbench.lake.report import IngestReport
 from workbench.lake.sources import (
     Piece,
@@ -242,7 +243,7 @@ def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: t
     order = {f.key: i for i, f in enumerate(summaries)}
     seen = KeySet(expected_rows + (old.num_rows if old is not None else 0))
     if old is not None:
-        seen.add(dedup_keys(old, spec.dedup))
+        seen.add(*dedup_keys(old, spec.dedup))
     arrived: dict[int, Parsed] = {}
     done: list[Parsed] = []
     writes = []
@@ -251,7 +252,7 @@ def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: t
         while len(done) in arrived:
             i = len(done)
             done.append(arrived.pop(i))
-            keep = seen.add(done[i].keys)
+            keep = seen.add(*done[i].keys)
             # Ahead of the parses still queued: a worker writes and frees a piece's rows
             # before it parses the next, so memory stays small and is reused.
             writes.append(client.submit(_write_kept, parsed[i], keep, uri, partition_by,

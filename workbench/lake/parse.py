@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from workbench.lake import pii as pii_mod
 from workbench.lake.boundaries import count_lines, record_spans, record_start
+from workbench.lake.dedup import RowKeys, dedup_keys
 from workbench.lake.errors import SchemaError, SourceError
 from workbench.lake.sources import (
     NULL_VALUES,
@@ -56,7 +57,7 @@ class Parsed:
     rows_in: int
     begin: int = 0  # a text piece's first byte in its file (line numbers count from there)
     bytes_in: int = 0
-    keys: np.ndarray | None = None
+    keys: RowKeys | None = None
 
     def summary(self) -> Parsed:
         """The same without the rows: what travels back to the driver."""
@@ -681,28 +682,3 @@ def _scrub(raw: str, piece: Piece | None, spec: Spec) -> str:
     if src is not None and src.format == "csv" and src.header is not None:
         return pii_mod.scrub_csv_line(raw, src.header, spec.pii, spec.key, src.delimiter)
     return pii_mod.scrub_record(raw, spec.pii, spec.key)
-
-
-#: Two public SipHash keys: a row's dedup key is 128 bits, so distinct rows never collide in
-#: practice (a 64-bit key would collide once in ~2**32 rows and silently drop a row).
-DEDUP_KEYS = (b"workbench-dedup1", b"workbench-dedup2")
-
-
-def dedup_keys(table: pa.Table, columns: tuple[str, ...]) -> np.ndarray:
-    """A (rows, 2) uint64 array: the 128-bit key of each row's ``columns`` values."""
-    from workbench.kernels import keyed_hash
-
-    out = np.empty((table.num_rows, 2), dtype=np.uint64)
-    for j, key in enumerate(DEDUP_KEYS):
-        acc = None
-        for name in columns:
-            col = table.column(name).combine_chunks()
-            h = np.asarray(keyed_hash(col, key).fill_null(np.uint64(0x9E3779B97F4A7C15)),
-                           dtype=np.uint64)
-            # Fold each further column into the running key and re-hash; the rotation keeps
-            # column order in the key ((1, 2) is not (2, 1)). One column: its hash is its key.
-            acc = h if acc is None else np.asarray(
-                keyed_hash(((acc << np.uint64(1)) | (acc >> np.uint64(63))) ^ h, key),
-                dtype=np.uint64)
-        out[:, j] = acc
-    return out
