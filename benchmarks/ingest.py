@@ -468,7 +468,7 @@ def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
     t1 = time.perf_counter()
     keep = np.ones(parsed.table.num_rows, bool)
     keep[::50] = False
-    ingest_mod._write_kept(parsed, keep, uri, (), "part-prof")
+    ingest_mod._write_kept(parsed, np.packbits(keep), uri, (), "part-prof")
     prof.disable()
     t2 = time.perf_counter()
     shutil.rmtree(work / "profile-lake", ignore_errors=True)

@@ -2,12 +2,14 @@
 
 An open-addressing hash set (linear probing, load at most 1/2) in one numba loop. A key is one
 or two uint64 words: a column's own 64-bit value (exact), or 128 bits of SipHash output. The
-first word, multiplied by 2**64 / phi (Fibonacci hashing), picks the slot, so sequential ids and
-ids in strides spread as well as hashes do. A byte per slot says whether it is taken: probing
-that small array, not the keys, is what a new key's insert waits on (0.46 s for 12 M two-word
-keys, 0.61 s probing the keys themselves). pandas' ``duplicated`` on the two halves of a hashed
-key took ~10x longer, and a set that persists across batches lets the driver decide piece by
-piece while the workers keep parsing.
+first word times 2**64 / phi (Fibonacci hashing) spreads sequential ids and ids in strides as
+well as hashes; its high half, scaled to the table's length (multiply-shift), picks the slot, so
+the table is twice the keys expected, not the next power of two (up to half the memory, whose
+page faults are most of the cost). A byte per slot says whether it is taken: probing that small
+array, not the keys, is what a new key's insert waits on (0.46 s for 12 M two-word keys, 0.61 s
+probing the keys themselves). pandas' ``duplicated`` on the two halves of a hashed key took
+~10x longer, and a set that persists across batches lets the driver decide piece by piece while
+the workers keep parsing.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ _PHI = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio, odd
 
 
 @njit(cache=True, nogil=True)
-def _insert1(table, used, keys, valid, fresh, shift, null_seen):
+def _insert1(table, used, keys, valid, fresh, null_seen):
     """Insert one-word keys; ``fresh[i]`` is True when key i was not in the set before.
 
     Rows where ``valid`` (when not empty) is False hold the null key, tracked apart in
     ``null_seen[0]``. Returns how many keys were new.
     """
-    mask = np.uint64(table.shape[0] - 1)
+    size = np.uint64(table.shape[0])
     nullable = valid.shape[0] > 0
     added = 0
     for i in range(keys.shape[0]):
@@ -37,7 +39,7 @@ def _insert1(table, used, keys, valid, fresh, shift, null_seen):
             added += fresh[i]
             continue
         a = keys[i, 0]
-        slot = (a * _PHI) >> shift
+        slot = (((a * _PHI) >> np.uint64(32)) * size) >> np.uint64(32)
         while True:
             if not used[slot]:
                 used[slot] = True
@@ -48,14 +50,16 @@ def _insert1(table, used, keys, valid, fresh, shift, null_seen):
             if table[slot, 0] == a:
                 fresh[i] = False
                 break
-            slot = (slot + np.uint64(1)) & mask
+            slot += np.uint64(1)
+            if slot == size:
+                slot = np.uint64(0)
     return added
 
 
 @njit(cache=True, nogil=True)
-def _insert2(table, used, keys, valid, fresh, shift, null_seen):
+def _insert2(table, used, keys, valid, fresh, null_seen):
     """`_insert1` for two-word keys."""
-    mask = np.uint64(table.shape[0] - 1)
+    size = np.uint64(table.shape[0])
     nullable = valid.shape[0] > 0
     added = 0
     for i in range(keys.shape[0]):
@@ -66,7 +70,7 @@ def _insert2(table, used, keys, valid, fresh, shift, null_seen):
             continue
         a = keys[i, 0]
         b = keys[i, 1]
-        slot = (a * _PHI) >> shift
+        slot = (((a * _PHI) >> np.uint64(32)) * size) >> np.uint64(32)
         while True:
             if not used[slot]:
                 used[slot] = True
@@ -78,7 +82,9 @@ def _insert2(table, used, keys, valid, fresh, shift, null_seen):
             if table[slot, 0] == a and table[slot, 1] == b:
                 fresh[i] = False
                 break
-            slot = (slot + np.uint64(1)) & mask
+            slot += np.uint64(1)
+            if slot == size:
+                slot = np.uint64(0)
     return added
 
 
@@ -135,8 +141,7 @@ class KeySet:
         self._reserve(self._count + len(keys), width)
         fresh = np.zeros(len(keys), dtype=np.bool_)
         self._count += _INSERT[width](self._table, self._used, keys,
-                                      np.asarray(valid, dtype=np.bool_), fresh, self._shift,
-                                      self._null_seen)
+                                      np.asarray(valid, dtype=np.bool_), fresh, self._null_seen)
         return fresh
 
     def _reserve(self, n: int, width: int) -> None:
@@ -146,10 +151,9 @@ class KeySet:
             old = self._table[self._used]
             self._allocate(2 * n, width)  # room for as many again before the next rehash
             _INSERT[width](self._table, self._used, old, np.zeros(0, np.bool_),
-                           np.zeros(len(old), np.bool_), self._shift, np.zeros(1, np.bool_))
+                           np.zeros(len(old), np.bool_), np.zeros(1, np.bool_))
 
     def _allocate(self, n: int, width: int) -> None:
-        bits = max(int(2 * n).bit_length(), 4)
-        self._table = _zeros((1 << bits, width), np.uint64)
-        self._used = _zeros((1 << bits,), np.bool_)
-        self._shift = np.uint64(64 - bits)
+        size = max(2 * n, 16)
+        self._table = _zeros((size, width), np.uint64)
+        self._used = _zeros((size,), np.bool_)

@@ -213,8 +213,10 @@ def _parse_and_write(piece: Piece, spec: Spec, uri: str, partition_by: tuple[str
     return parsed.summary(), adds
 
 
-def _write_kept(parsed: Parsed, keep: np.ndarray, uri: str, partition_by: tuple[str, ...],
+def _write_kept(parsed: Parsed, keep_bits: np.ndarray, uri: str, partition_by: tuple[str, ...],
                 prefix: str, random: tuple[str, ...] = ()) -> list[dict]:
+    """Write the rows of ``parsed`` that ``keep_bits`` (a packed bool mask) keeps."""
+    keep = np.unpackbits(keep_bits, count=parsed.table.num_rows).view(np.bool_)
     table = parsed.table if keep.all() else parsed.table.filter(pa.array(keep))
     return write_files(table, uri, partition_by, prefix, random)
 
@@ -252,7 +254,8 @@ def _run(client: Any, pieces: list[Piece], spec: Spec, uri: str, partition_by: t
         while len(done) in arrived:
             i = len(done)
             done.append(arrived.pop(i))
-            keep = seen.add(*done[i].keys)
+            # Packed: the task's arguments pass through the scheduler, 1 bit a row is enough.
+            keep = np.packbits(seen.add(*done[i].keys))
             # Ahead of the parses still queued: a worker writes and frees a piece's rows
             # before it parses the next, so memory stays small and is reused.
             writes.append(client.submit(_write_kept, parsed[i], keep, uri, partition_by,

@@ -193,6 +193,8 @@ def read_head(src: SourceFile) -> tuple[str, bool]:
 
 
 def _check_mostly_utf8(src: SourceFile, text: str) -> None:
+    if text.isascii():
+        return  # no surrogates, so every byte was UTF-8
     lines = [ln for ln in text.splitlines() if ln]
     bad = [i for i, ln in enumerate(lines) if has_surrogates(ln)]
     if bad and (len(bad) * 2 > len(lines) or bad[0] == 0):
