@@ -63,6 +63,7 @@ def test_local_cluster_with_processes_reports_itself_and_closes_on_exit():
         assert (summary["workers"], summary["threads"], summary["gpus"]) == (2, 2, 0)
         assert summary["memory"] > 0
         assert list(c.workers["threads"]) == [1, 1]
+        assert c.client.direct_to_workers  # results are not relayed by the scheduler
         assert c.dashboard_link.startswith("http")
         page = c._repr_html_()
         assert f'<a href="{c.dashboard_link}"' in page

@@ -268,7 +268,9 @@ def cluster(
         target, security, workers = local.address, local.security, local.workers
 
     try:
-        client = Client(target, security=security)
+        # Results come straight from the workers, not relayed by the scheduler (Dask's
+        # default): a local cluster's workers are always reachable from here.
+        client = Client(target, security=security, direct_to_workers=True)
         # dask-cuda can return with workers that failed to start: say so now, not hang later.
         client.wait_for_workers(workers, timeout=timeout)
     except TimeoutError as exc:
