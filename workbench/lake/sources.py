@@ -193,8 +193,8 @@ def read_head(src: SourceFile) -> tuple[str, bool]:
 
 
 def _check_mostly_utf8(src: SourceFile, text: str) -> None:
-    if text.isascii():
-        return  # no surrogates, so every byte was UTF-8
+    if not has_surrogates(text):
+        return  # every byte was UTF-8
     lines = [ln for ln in text.splitlines() if ln]
     bad = [i for i, ln in enumerate(lines) if has_surrogates(ln)]
     if bad and (len(bad) * 2 > len(lines) or bad[0] == 0):
@@ -229,7 +229,7 @@ def infer_schema(src: SourceFile) -> pa.Schema:
             raise SourceError(f"file {src.path} is not a readable Parquet file ({err}); "
                               "re-export it, or remove it from the source") from err
     text, whole = read_head(src)
-    if not text.strip():
+    if not text or text.isspace():
         raise SourceError(f"file {src.path} holds only blank lines: nothing to ingest")
     if src.format == "csv":
         return _csv_schema(src, text, whole)
