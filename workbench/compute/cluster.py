@@ -244,6 +244,16 @@ def cluster(
         kwargs["scheduler_kwargs"] = {**kwargs.get("scheduler_kwargs", {}), "dashboard": False}
     cuda_cluster = _cuda_cluster_class(gpu, processes)
     kind = "cpu" if cuda_cluster is None else "cuda"
+    client, local = _start_local(cuda_cluster, kind, processes, options, kwargs, timeout)
+    return Cluster(client, kind, local, dashboard=dashboard)
+
+
+def _start_local(
+    cuda_cluster: Any, kind: str, processes: bool, options: dict[str, Any],
+    kwargs: dict[str, Any], timeout: float,
+) -> tuple[Client, Any]:
+    """Start the local cluster (`cuda_cluster`, else a CPU one) and connect a client once all
+    its workers are up: (client, cluster). A failed start closes the cluster, not left running."""
     local: Any
     if cuda_cluster is None and not processes:
         from distributed import Client, LocalCluster
@@ -282,7 +292,7 @@ def cluster(
     except BaseException:
         local.close()
         raise
-    return Cluster(client, kind, local, dashboard=dashboard)
+    return client, local
 
 
 def current_cluster(start: bool = True) -> Cluster:
