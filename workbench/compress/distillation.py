@@ -45,6 +45,40 @@ def distill(teacher: Any, student: Any, loader: Iterable[Any], epochs: int = 10,
     `lr`. `device`: default the student's (or the rank's under ``wb.launch``). The student's
     `compression_report` holds the loss per epoch."""
     import torch
+
+    _check_arguments(teacher, student, loader, epochs, temperature, alpha)
+    run = _current_run()
+    device = _device(run, device, student)
+    torch.manual_seed(seed)
+    teacher_was_training = teacher.training
+    teacher.to(device).eval()
+    student.to(device).train()
+    trained = _trained_module(student, run, device)
+    if optimizer is None:
+        optimizer = torch.optim.Adam(student.parameters(), lr=lr)
+
+    from tqdm.auto import tqdm
+
+    total = epochs * len(loader) if hasattr(loader, "__len__") else None
+    bar = tqdm(total=total, desc="distill", unit="step", delay=1.0,
+               disable=not progress or (run is not None and run.rank != 0))
+    history = []
+    try:
+        for epoch in range(epochs):
+            history.append(_epoch(teacher, trained, optimizer, loader, epoch, run=run,
+                                  device=device, bar=bar, temperature=float(temperature),
+                                  alpha=float(alpha)))
+    finally:
+        bar.close()
+        teacher.train(teacher_was_training)
+    student.eval()
+    student.compression_report = _report(teacher, history, temperature, alpha, epochs)
+    return student
+
+
+def _check_arguments(teacher: Any, student: Any, loader: Any, epochs: Any, temperature: Any,
+                     alpha: Any) -> None:
+    """Refuse unusable arguments up front, before any model is moved or trained."""
     from torch import nn
 
     for name, value in (("teacher", teacher), ("student", student)):
@@ -62,81 +96,81 @@ def distill(teacher: Any, student: Any, loader: Iterable[Any], epochs: int = 10,
         raise CompressError("loader must be re-iterable once per epoch (a DataLoader, a list "
                             "of batches, the lake's to_torch loader), not a one-shot iterator")
 
-    run = _current_run()
+
+def _device(run: Any, device: Any, student: Any) -> Any:
+    """The device to train on: the rank's under `wb.launch`, else `device`, else the student's."""
+    import torch
+
     if run is not None:
         device = run.device
     elif device is None:
         device = next((p.device for p in student.parameters()), torch.device("cpu"))
-    device = torch.device(device)
-    torch.manual_seed(seed)
-    teacher_was_training = teacher.training
-    teacher.to(device).eval()
-    student.to(device).train()
-    trained: nn.Module = student
+    return torch.device(device)
+
+
+def _trained_module(student: Any, run: Any, device: Any) -> Any:
+    """The student, in DistributedDataParallel when a run has several ranks (gradients sync)."""
+    from torch import nn
+
     if run is not None and run.world_size > 1:
         import torch.distributed as dist
 
         if dist.is_initialized():
             ids = [device.index] if device.type == "cuda" else None
-            trained = nn.parallel.DistributedDataParallel(student, device_ids=ids)
-    if optimizer is None:
-        optimizer = torch.optim.Adam(student.parameters(), lr=lr)
+            return nn.parallel.DistributedDataParallel(student, device_ids=ids)
+    return student
 
-    from tqdm.auto import tqdm
 
-    total = epochs * len(loader) if hasattr(loader, "__len__") else None
-    bar = tqdm(total=total, desc="distill", unit="step", delay=1.0,
-               disable=not progress or (run is not None and run.rank != 0))
-    history = []
-    try:
-        for epoch in range(epochs):
-            if hasattr(loader, "set_epoch"):
-                loader.set_epoch(epoch)
-            sums = [0.0, 0.0, 0.0]
-            seen = 0
-            batches = run.steps(loader) if run is not None else loader
-            for step, batch in enumerate(batches):
-                x, y = _unpack(batch, device)
-                with torch.no_grad():
-                    target = teacher(x)
-                out = trained(x)
-                if step == 0 and epoch == 0 and target.shape != out.shape:
-                    raise CompressError(f"teacher and student disagree on their outputs: the "
-                                        f"teacher gives {tuple(target.shape)}, the student "
-                                        f"{tuple(out.shape)}; distillation needs the same "
-                                        "logits (the same classes)")
-                loss, soft, hard = distillation_loss(out, target, y, float(temperature),
-                                                     float(alpha))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                n = len(y)
-                for i, value in enumerate((loss, soft, hard)):
-                    sums[i] += float(value.detach()) * n
-                seen += n
-                if run is not None:
-                    run.log(loss=float(loss.detach()), soft_loss=float(soft.detach()),
-                            hard_loss=float(hard.detach()), epoch=epoch)
-                bar.update()
-            if not seen:
-                raise CompressError("loader yielded no batches: nothing to distil from")
-            history.append({"epoch": epoch, "loss": sums[0] / seen, "soft_loss": sums[1] / seen,
-                            "hard_loss": sums[2] / seen, "samples": seen})
-    finally:
-        bar.close()
-        teacher.train(teacher_was_training)
-    student.eval()
+def _epoch(teacher: Any, trained: Any, optimizer: Any, loader: Any, epoch: int, *, run: Any,
+           device: Any, bar: Any, temperature: float, alpha: float) -> dict[str, Any]:
+    """Train one epoch; its mean losses per sample and sample count, a row of the report."""
+    import torch
 
+    if hasattr(loader, "set_epoch"):
+        loader.set_epoch(epoch)
+    sums = [0.0, 0.0, 0.0]
+    seen = 0
+    batches = run.steps(loader) if run is not None else loader
+    for step, batch in enumerate(batches):
+        x, y = _unpack(batch, device)
+        with torch.no_grad():
+            target = teacher(x)
+        out = trained(x)
+        if step == 0 and epoch == 0 and target.shape != out.shape:
+            raise CompressError(f"teacher and student disagree on their outputs: the "
+                                f"teacher gives {tuple(target.shape)}, the student "
+                                f"{tuple(out.shape)}; distillation needs the same "
+                                "logits (the same classes)")
+        loss, soft, hard = distillation_loss(out, target, y, temperature, alpha)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n = len(y)
+        for i, value in enumerate((loss, soft, hard)):
+            sums[i] += float(value.detach()) * n
+        seen += n
+        if run is not None:
+            run.log(loss=float(loss.detach()), soft_loss=float(soft.detach()),
+                    hard_loss=float(hard.detach()), epoch=epoch)
+        bar.update()
+    if not seen:
+        raise CompressError("loader yielded no batches: nothing to distil from")
+    return {"epoch": epoch, "loss": sums[0] / seen, "soft_loss": sums[1] / seen,
+            "hard_loss": sums[2] / seen, "samples": seen}
+
+
+def _report(teacher: Any, history: list[dict[str, Any]], temperature: float, alpha: float,
+            epochs: int) -> CompressionReport:
+    """The student's `compression_report`: the method, the loss's course, the per-epoch table."""
     import pandas as pd
 
     details = pd.DataFrame(history)
-    student.compression_report = CompressionReport(
+    return CompressionReport(
         variant="student", method=f"knowledge distillation, T={temperature:g}, "
                                   f"alpha={alpha:g}, {epochs} epochs",
         summary=f"loss {history[0]['loss']:.4g} -> {history[-1]['loss']:.4g} over {epochs} "
                 f"epochs from {type(teacher).__name__}",
         details=details, figures={"final_loss": history[-1]["loss"]})
-    return student
 
 
 def _unpack(batch: Any, device: Any) -> tuple[Any, Any]:
