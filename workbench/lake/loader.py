@@ -82,8 +82,10 @@ import numpy as np
 import pyarrow as pa
 
 if TYPE_CHECKING:
+    import pyarrow.parquet as pq
     import torch
 
+    from workbench.lake.parts import Part
     from workbench.lake.table import Table
 
 DEFAULT_BUFFER_ROWS = 65_536
@@ -127,6 +129,58 @@ def _int_arg(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
+def _rank_and_world_size(rank: Any, world_size: Any) -> tuple[int, int]:
+    """This loader's (rank, world_size): as given, else from torch.distributed or the env."""
+    world_size = _distributed_default("world_size", world_size)
+    world_size = _int_arg("world_size", 1 if world_size is None else world_size, 1)
+    rank = _distributed_default("rank", rank)
+    rank = 0 if rank is None else rank
+    if isinstance(rank, bool) or not isinstance(rank, int | np.integer) \
+            or not 0 <= rank < world_size:
+        raise ValueError(f"rank={rank!r}: must be in 0..{world_size - 1} for "
+                         f"world_size={world_size}")
+    return int(rank), world_size
+
+
+def _float_dtype(columns_dtype: Any) -> torch.dtype:
+    """The features' torch dtype (float32 by default); only floating dtypes can hold them."""
+    import torch
+
+    dtype = torch.float32 if columns_dtype is None else columns_dtype
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"columns_dtype={columns_dtype!r}: must be a floating torch dtype "
+                        "(torch.float32, torch.float64, torch.bfloat16, ...)")
+    return dtype
+
+
+def _row_groups(parts: list[Part]) -> tuple[list[pq.FileMetaData], list[_Unit]]:
+    """Each part's parquet footer and its row groups as units, counting only the live rows."""
+    import pyarrow.parquet as pq
+
+    from workbench.lake.files import filesystem
+
+    files, units = [], []
+    for i, part in enumerate(parts):
+        fs, path = filesystem(part.uri)
+        meta = pq.read_metadata(path, filesystem=fs)
+        files.append(meta)
+        start = 0
+        for g in range(meta.num_row_groups):  # rows a deletion vector removes don't count
+            stop = start + meta.row_group(g).num_rows
+            units.append(_Unit(i, g, part.live_rows(start, stop)))
+            start = stop
+    return files, units
+
+
+def _shard(rows: int, world_size: int, batch_size: int, rank: int,
+           drop_last: bool) -> tuple[tuple[int, int], int]:
+    """Rank's [start, stop) of the epoch's ``rows``, and the rows ``drop_last`` skips overall."""
+    if drop_last:
+        per_rank = (rows // world_size) // batch_size * batch_size
+        return (rank * per_rank, (rank + 1) * per_rank), rows - world_size * per_rank
+    return (rank * rows // world_size, (rank + 1) * rows // world_size), 0
+
+
 class TableLoader:
     """Batches of one lake table version for PyTorch; see the module docstring for the layout,
     what the shuffle guarantees and the batch format. Made by ``Table.to_torch``."""
@@ -139,29 +193,15 @@ class TableLoader:
                  device: str | torch.device | None = None, drop_last: bool = False,
                  columns_dtype: torch.dtype | None = None,
                  buffer_rows: int = DEFAULT_BUFFER_ROWS, cache: bool | str = "auto") -> None:
-        import pyarrow.parquet as pq
         import torch
-
-        from workbench.lake.files import filesystem
 
         self.batch_size = _int_arg("batch_size", batch_size, 1)
         self.seed = _int_arg("seed", seed, 0)
         self.buffer_rows = _int_arg("buffer_rows", buffer_rows, 1)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        world_size = _distributed_default("world_size", world_size)
-        self.world_size = _int_arg("world_size", 1 if world_size is None else world_size, 1)
-        rank = _distributed_default("rank", rank)
-        rank = 0 if rank is None else rank
-        if isinstance(rank, bool) or not isinstance(rank, int | np.integer) \
-                or not 0 <= rank < self.world_size:
-            raise ValueError(f"rank={rank!r}: must be in 0..{self.world_size - 1} for "
-                             f"world_size={self.world_size}")
-        self.rank = int(rank)
-        self.dtype = torch.float32 if columns_dtype is None else columns_dtype
-        if not isinstance(self.dtype, torch.dtype) or not self.dtype.is_floating_point:
-            raise TypeError(f"columns_dtype={columns_dtype!r}: must be a floating torch dtype "
-                            "(torch.float32, torch.float64, torch.bfloat16, ...)")
+        self.rank, self.world_size = _rank_and_world_size(rank, world_size)
+        self.dtype = _float_dtype(columns_dtype)
         # the host buffer's dtype: float64 only when asked for; others are cast from float32
         self._host_dtype = np.float64 if self.dtype == torch.float64 else np.float32
         self.device = torch.device(device) if device is not None else torch.device("cpu")
@@ -179,39 +219,15 @@ class TableLoader:
         self._label_int = pa.types.is_integer(label_type)
 
         self._parts = table.parts(dt)
-        self._files = []  # parquet footers, read once, here
-        units = []
-        for i, part in enumerate(self._parts):
-            fs, path = filesystem(part.uri)
-            meta = pq.read_metadata(path, filesystem=fs)
-            self._files.append(meta)
-            start = 0
-            for g in range(meta.num_row_groups):  # rows a deletion vector removes don't count
-                stop = start + meta.row_group(g).num_rows
-                units.append(_Unit(i, g, part.live_rows(start, stop)))
-                start = stop
+        self._files, units = _row_groups(self._parts)  # parquet footers, read once, here
         self._units = [u for u in units if u.rows]
         self.total_rows = sum(u.rows for u in self._units)
-
-        n, w, b = self.total_rows, self.world_size, self.batch_size
-        if self.drop_last:
-            per_rank = (n // w) // b * b
-            self._shard = (self.rank * per_rank, (self.rank + 1) * per_rank)
-            self.dropped = n - w * per_rank
-        else:
-            self._shard = (self.rank * n // w, (self.rank + 1) * n // w)
-            self.dropped = 0
+        self._shard, self.dropped = _shard(self.total_rows, self.world_size, self.batch_size,
+                                           self.rank, self.drop_last)
         self.rows = self._shard[1] - self._shard[0]
         self.epoch = 0
 
-        if cache not in (True, False, "auto"):
-            raise ValueError(f"cache={cache!r}: must be True, False or 'auto'")
-        if cache == "auto":
-            import psutil
-
-            row_bytes = len(self.features) * np.dtype(self._host_dtype).itemsize + 8
-            cache = self.total_rows * row_bytes <= psutil.virtual_memory().available // 4
-        self.cache = bool(cache)
+        self.cache = self._cache_wanted(cache)
         # unit -> (features, labels, their version counters when cached)
         self._cached: dict[int, tuple[torch.Tensor, torch.Tensor, tuple[int, int]]] = {}
 
@@ -244,6 +260,17 @@ class TableLoader:
         if not _numeric(t):
             raise TypeError(f"label: column {self.label!r} ({t}) is not numeric; the label "
                             "must be an integer, floating, decimal or boolean column")
+
+    def _cache_wanted(self, cache: bool | str) -> bool:
+        """Whether to keep decoded row groups: ``"auto"`` when they fit a quarter of free memory."""
+        if cache not in (True, False, "auto"):
+            raise ValueError(f"cache={cache!r}: must be True, False or 'auto'")
+        if cache == "auto":
+            import psutil
+
+            row_bytes = len(self.features) * np.dtype(self._host_dtype).itemsize + 8
+            cache = self.total_rows * row_bytes <= psutil.virtual_memory().available // 4
+        return bool(cache)
 
     def _given_stats(self, stats: Any) -> tuple[np.ndarray, np.ndarray]:
         try:
