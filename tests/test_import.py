@@ -29,3 +29,23 @@ def test_public_names_resolve():
     assert wb.widgets.LakeBrowser.__name__ == "LakeBrowser"
     assert callable(wb.launch) and wb.train.WorkerError.__name__ == "WorkerError"
     assert set(wb.__all__) <= set(dir(wb))
+
+
+def test_lazy_exports_load_once_cache_and_say_what_is_missing():
+    import json
+    import types
+
+    from workbench.lazy import lazy_exports
+
+    pkg = types.ModuleType("fake_pkg")
+    pkg.__all__ = ["dumps", "decoder"]
+    pkg.__getattr__, pkg.__dir__ = lazy_exports(vars(pkg), {"dumps": "json"}, ["decoder"])
+    assert "dumps" not in vars(pkg)
+    assert pkg.dumps is json.dumps and vars(pkg)["dumps"] is json.dumps  # cached
+    try:
+        pkg.loads
+    except AttributeError as err:
+        assert str(err) == "module 'fake_pkg' has no attribute 'loads'"
+    else:
+        raise AssertionError("an unknown name must raise AttributeError")
+    assert {"dumps", "decoder"} <= set(dir(pkg))

@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workbench.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from workbench import bench, compress, kernels, lake, train, widgets
     from workbench.compute import Cluster, cluster, clusters
     from workbench.environment import env
+    from workbench.errors import WorkbenchError
     from workbench.lake import IngestReport, Lake, Profile, Table, default_lake
     from workbench.publish import Dashboard, dashboards, export_html, publish
     from workbench.train.launcher import launch
@@ -35,6 +37,7 @@ _EXPORTS = {
     "dashboards": "workbench.publish",
     "export_html": "workbench.publish",
     "Dashboard": "workbench.publish",
+    "WorkbenchError": "workbench.errors",
 }
 # `publish` is also a package (workbench.publish), resolved above to its function.
 _SUBMODULES = {"bench", "compress", "compute", "kernels", "lake", "train", "widgets"}
@@ -42,7 +45,7 @@ _SUBMODULES = {"bench", "compress", "compute", "kernels", "lake", "train", "widg
 __all__ = ["Cluster", "IngestReport", "Lake", "Profile", "Table", "cluster", "clusters",
            "compute", "env", "kernels", "lake", "launch", "runs", "train", "widgets",
            "Dashboard", "dashboards", "default_lake", "export_html", "publish",
-           "bench", "compress"]
+           "bench", "compress", "WorkbenchError"]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
@@ -51,16 +54,4 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "@workbench-ai/jupyterlab"}]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        value = importlib.import_module(f"workbench.{name}")
-    elif name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    else:
-        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, _SUBMODULES)

@@ -8,8 +8,9 @@ Names load on first use, so ``import workbench.bench`` loads no torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workbench.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from workbench.bench.errors import BenchError
@@ -30,14 +31,4 @@ _EXPORTS = {
 __all__ = ["BENCH_COLUMNS", "BENCH_TABLE", "CDF_QUANTILES", "SCENARIOS", "BenchError",
            "LatencyResult", "latency"]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'workbench.bench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

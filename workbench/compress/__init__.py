@@ -9,8 +9,9 @@ after the techniques, quantization.py, pruning.py, ..., so none shadows its func
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workbench.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from workbench.compress.comparison import CompareResult, compare, size_mb
@@ -37,14 +38,4 @@ _EXPORTS = {
 __all__ = ["CompareResult", "CompressError", "CompressionReport", "QuantizationError", "compare",
            "distill", "distillation_loss", "prune", "quantize", "size_mb", "sparsity"]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'workbench.compress' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -8,8 +8,9 @@ cheap and numba compiles (and caches) each loop the first time it runs.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workbench.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ._backend import array_module, device_module
@@ -24,20 +25,20 @@ if TYPE_CHECKING:
     from .torch_handoff import to_torch
 
 _EXPORTS = {
-    "array_module": "_backend",
-    "device_module": "_backend",
-    "keyed_hash": "hashing",
-    "Moments": "moment_stats",
-    "moments": "moment_stats",
-    "Histogram": "histograms",
-    "histogram": "histograms",
-    "quantiles": "exact_quantiles",
-    "QuantileSketch": "kll",
-    "KeySet": "keyset",
-    "HyperLogLog": "hyperloglog",
-    "approx_distinct": "hyperloglog",
-    "standardize": "standardize",
-    "to_torch": "torch_handoff",
+    "array_module": "._backend",
+    "device_module": "._backend",
+    "keyed_hash": ".hashing",
+    "Moments": ".moment_stats",
+    "moments": ".moment_stats",
+    "Histogram": ".histograms",
+    "histogram": ".histograms",
+    "quantiles": ".exact_quantiles",
+    "QuantileSketch": ".kll",
+    "KeySet": ".keyset",
+    "HyperLogLog": ".hyperloglog",
+    "approx_distinct": ".hyperloglog",
+    "standardize": ".standardize",
+    "to_torch": ".torch_handoff",
 }
 
 __all__ = [
@@ -57,15 +58,4 @@ __all__ = [
     "to_torch",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from workbench.errors import WorkbenchError
 
-class LakeError(ValueError):
+
+class LakeError(WorkbenchError, ValueError):
     """Base class of the lake's user-facing errors."""
 
 

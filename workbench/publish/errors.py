@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from workbench.errors import WorkbenchError
 
-class PublishError(RuntimeError):
+
+class PublishError(WorkbenchError, RuntimeError):
     """A dashboard could not be published or exported as asked."""
 
 

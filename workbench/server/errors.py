@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from tornado.web import HTTPError
 
+from workbench.errors import WorkbenchError
 
-class ApiError(HTTPError):
+
+class ApiError(WorkbenchError, HTTPError):
     """An HTTP error whose message names the argument and says what to do; the handlers send
     it as ``{"message": ...}`` (and tornado logs it as text, never as a format string)."""
 

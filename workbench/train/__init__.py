@@ -7,8 +7,9 @@ Names load on first use, so ``import workbench.train`` pulls in neither zmq nor 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workbench.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from workbench.train.launcher import Job, WorkerError, launch
@@ -34,14 +35,4 @@ _EXPORTS = {
 __all__ = ["Job", "MetricsSender", "MetricsSink", "Run", "RunNotFoundError", "RunNotRunningError",
            "WorkerError", "current", "launch", "read_run", "runs", "stop_run"]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'workbench.train' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from workbench.compute.registry import owner_alive
+from workbench.errors import WorkbenchError
 from workbench.home import home
 from workbench.train.metrics import DECODE_NONFINITE, log_path
 from workbench.train.runtime import STOP_FILE, error_path
@@ -55,11 +56,11 @@ _STATUSES = {"running", "succeeded", "failed", "stopped"}
 _RECENT = ("rank", "step", "time", "step_s", "samples")
 
 
-class RunNotFoundError(LookupError):
+class RunNotFoundError(WorkbenchError, LookupError):
     """No run with that id is listed under the runs directory."""
 
 
-class RunNotRunningError(RuntimeError):
+class RunNotRunningError(WorkbenchError, RuntimeError):
     """The run exists but is not running, so there is nothing to stop."""
 
 
