@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.compute import hosted, registry
 from workbench.compute.gpus import has_gpu
 from workbench.compute.probe import reachable, speaks_dask
+from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,7 +32,7 @@ _live: list[Cluster] = []
 START_TIMEOUT_S = 60.0
 
 
-class ClusterConnectionError(ConnectionError):
+class ClusterConnectionError(WorkbenchError, ConnectionError):
     """No Dask scheduler could be reached at the address given to `cluster()`."""
 
 
