@@ -221,3 +221,15 @@ def test_profile_view_without_numeric_columns_says_so():
     view = ProfileView(profile_of({"name": "string"}, {}))
     assert "No numeric columns" in view.children[-1].value
     assert view.column_picker not in view.children
+
+
+def test_a_profile_shows_as_its_view_in_the_notebook(monkeypatch):
+    from workbench.widgets import ProfileView
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.extend(objs))
+    profile = profile_of({"name": "string"}, {})
+    profile._ipython_display_()  # what IPython calls to display it
+    [view] = shown
+    assert isinstance(view, ProfileView) and isinstance(profile.widget(), ProfileView)
+    assert repr(profile).startswith("Profile('t', version=3, rows=5)")

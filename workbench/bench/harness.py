@@ -27,6 +27,7 @@ from workbench.bench.records import (
     utc_now,
 )
 from workbench.bench.scenarios import SCENARIOS, Arrivals, CudaEvents, Window
+from workbench.display import view
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -206,10 +207,9 @@ class LatencyResult:
 
     def widget(self) -> Any:
         """Latency histogram and CDF per batch size, the percentiles, and throughput against
-        p99 latency across batch sizes (a `workbench.widgets.LatencyView`)."""
-        from workbench.widgets.bench import LatencyView
-
-        return LatencyView(self)
+        p99 latency across batch sizes (a `workbench.widgets.LatencyView`, found through
+        `workbench.display`)."""
+        return view(self)
 
     def _title(self) -> str:
         variant = f" [{self.variant}]" if self.variant else ""

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from workbench.compress.errors import CompressError
+from workbench.display import view
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,10 +133,9 @@ class CompareResult:
         return lake.record(BENCH_TABLE, self.records(model))
 
     def widget(self) -> Any:
-        """The table and a bar chart per figure (a `workbench.widgets.CompareView`)."""
-        from workbench.widgets.bench import CompareView
-
-        return CompareView(self)
+        """The table and a bar chart per figure (a `workbench.widgets.CompareView`, found
+        through `workbench.display`)."""
+        return view(self)
 
     def _title(self) -> str:
         device = next(iter(self.results.values())).device

@@ -35,6 +35,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from workbench.display import show, view
+
 if TYPE_CHECKING:
     from workbench.kernels import Histogram
     from workbench.lake.parts import Part
@@ -150,16 +152,13 @@ class Profile:
     backend: str = "numpy"  # where the workers computed it: "numpy" or "cupy"
     computed: pd.Timestamp | None = None  # when (UTC)
 
-    def widget(self):
-        """An ipywidgets view: the statistics table and a plotly histogram per numeric column."""
-        from workbench.widgets.profile import ProfileView
-
-        return ProfileView(self)
+    def widget(self) -> Any:
+        """An ipywidgets view: the statistics table and a plotly histogram per numeric column
+        (a `workbench.widgets.ProfileView`, found through `workbench.display`)."""
+        return view(self)
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget())
+        show(self)
 
     def _repr_html_(self) -> str:
         return (f"<p><b>Profile of {html.escape(self.name)}</b> (version {self.version}, "

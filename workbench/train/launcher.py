@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.compute.probe import free_port
 from workbench.compute.registry import owner_fields
+from workbench.display import view
 from workbench.home import home
 from workbench.train.runtime import (
     ENV_BACKEND,
@@ -245,10 +246,9 @@ class Job:
                          dtype=dtype)
 
     def monitor(self, **options: Any) -> Any:
-        """The live view of this job in the notebook: a `wb.widgets.TrainingMonitor`."""
-        from workbench.widgets import TrainingMonitor
-
-        return TrainingMonitor(self, **options)
+        """The live view of this job in the notebook: a `wb.widgets.TrainingMonitor`, found
+        through `workbench.display`."""
+        return view(self, **options)
 
     @property
     def recorded(self) -> int | None:

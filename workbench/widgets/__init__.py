@@ -1,9 +1,16 @@
-"""Notebook views (ipywidgets and plotly FigureWidgets); each loads on first use."""
+"""Notebook views (ipywidgets and plotly FigureWidgets); each loads on first use.
+
+Importing this package registers the view of each result class with `workbench.display`, which
+is how a result finds its view without importing this layer (data never imports its views).
+"""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
+
+from workbench.display import register as _register
 
 _EXPORTS = {"LakeBrowser": "lake_browser", "ProfileView": "profile",
             "TrainingMonitor": "training",
@@ -12,6 +19,12 @@ _EXPORTS = {"LakeBrowser": "lake_browser", "ProfileView": "profile",
             "LatencyView": "bench", "CompareView": "bench"}
 __all__ = sorted(_EXPORTS)
 
+#: The view of each result class, the class named by its dotted path (nothing is imported).
+VIEWS = {"workbench.lake.profile.Profile": "ProfileView",
+         "workbench.train.launcher.Job": "TrainingMonitor",
+         "workbench.bench.harness.LatencyResult": "LatencyView",
+         "workbench.compress.comparison.CompareResult": "CompareView"}
+
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
@@ -19,3 +32,15 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f"workbench.widgets.{_EXPORTS[name]}"), name)
     globals()[name] = value
     return value
+
+
+def _factory(view: str) -> Callable[..., Any]:
+    """Builds a `view` of a result, loading the view's module only when one is first built."""
+    def build(result: Any, **options: Any) -> Any:
+        return __getattr__(view)(result, **options)
+
+    return build
+
+
+for _result, _view in VIEWS.items():
+    _register(_result, _factory(_view))
