@@ -51,59 +51,19 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
            on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
     """Ingest ``source`` into ``table``; see :meth:`workbench.Lake.ingest`."""
     started = time.perf_counter()
-    check_name(table)
-    if table.endswith(QUARANTINE_SUFFIX):
-        raise LakeError(f"table={table!r}: names ending in {QUARANTINE_SUFFIX!r} are reserved for"
-                        " quarantine tables")
-    if mode not in ("append", "overwrite"):
-        raise LakeError(f"mode={mode!r}: use 'append' or 'overwrite'")
-    if schema_mode not in (None, "merge"):
-        raise LakeError(f"schema_mode={schema_mode!r}: use None (enforce) or 'merge'")
-    pii = _names(pii, "pii")
-    dedup = _names(dedup or (), "dedup")
-    partition_by = _names(partition_by, "partition_by")
-
+    pii, dedup, partition_by = _check_arguments(table, mode, schema_mode, pii, dedup,
+                                                partition_by)
     existing = lake._delta(table)
     if existing is None:
         check_new_name(table)
-    governance = _governance(existing)
-    pii = tuple(dict.fromkeys(governance.get("pii", []) + list(pii)))
-    key = pii_mod.require_key(pii, lake.uri) if pii else None
-    if key is not None and governance.get("key_id") not in (None, pii_mod.key_id(key)):
-        raise PiiKeyError(f"table {table!r} was pseudonymised with another key (key id "
-                          f"{governance['key_id']}); with this key ({pii_mod.key_id(key)}) its "
-                          "tokens would not match: configure the table's key")
-
-    from workbench.compute import current_cluster
+    pii, key = _governed_pii(lake, table, existing, pii)
 
     is_frame = hasattr(source, "columns") and hasattr(source, "dtypes")
-    if is_frame:
-        source_schema = frame_schema(source)
-        client = current_cluster().client
-        pieces = pieces_for_frame(source, client)
-        expected_rows = len(source) if not hasattr(source, "npartitions") else 0
-    else:
-        files = expand(source, encoding, delimiter)  # checked before any cluster starts
-        source_schema = merge_schemas([infer_schema(f) for f in files])
-        expected_rows = sum(f.rows_estimate for f in files)
-        client = current_cluster().client
-        pieces = pieces_for_files(files, client)
-    target = _target_schema(table, source_schema, existing, schema, schema_mode, pii)
-    check_columns(target, list(pii), "pii")
-    check_columns(target, list(dedup), "dedup")
-    check_columns(target, list(partition_by), "partition_by")
-    if existing is not None:
-        current = existing.metadata().partition_columns
-        if partition_by and list(partition_by) != list(current):
-            raise LakeError(f"partition_by={list(partition_by)} differs from table {table!r}'s "
-                            f"partitioning {current}: leave it out for an existing table")
-        partition_by = tuple(current)
-
-    # Types inferred from text here (not declared, not the table's) must not change a value.
-    declared = set(existing.schema().to_arrow().names if existing is not None else ()) | set(
-        _as_schema(schema).names if schema is not None else ())
-    exact = frozenset(n for n in source_schema.names if n not in declared and not is_frame)
-    spec = Spec(table, target, pii, key, dedup, exact)
+    source_schema, client, pieces, expected_rows = _sources(source, is_frame, encoding, delimiter)
+    target, partition_by = _plan(table, source_schema, existing, schema, schema_mode, pii, dedup,
+                                 partition_by)
+    spec = Spec(table, target, pii, key, dedup,
+                _exact_columns(source_schema, existing, schema, is_frame))
     ingest_id = uuid.uuid4().hex
     uri = lake.table_uri(table)
     # An overwrite replaces the table: dedup then looks at this batch alone.
@@ -137,6 +97,79 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
         bytes_in=sum(s.bytes_in for s in summaries), seconds=time.perf_counter() - started,
         files_written=len(adds), ingest_id=ingest_id, reasons=dict(reasons.most_common()),
         schema=target)
+
+
+def _check_arguments(
+    table: str, mode: str, schema_mode: str | None, pii: Any, dedup: Any, partition_by: Any,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Refuse a bad table name or option before any work; the column lists as tuples."""
+    check_name(table)
+    if table.endswith(QUARANTINE_SUFFIX):
+        raise LakeError(f"table={table!r}: names ending in {QUARANTINE_SUFFIX!r} are reserved for"
+                        " quarantine tables")
+    if mode not in ("append", "overwrite"):
+        raise LakeError(f"mode={mode!r}: use 'append' or 'overwrite'")
+    if schema_mode not in (None, "merge"):
+        raise LakeError(f"schema_mode={schema_mode!r}: use None (enforce) or 'merge'")
+    return (_names(pii, "pii"), _names(dedup or (), "dedup"),
+            _names(partition_by, "partition_by"))
+
+
+def _governed_pii(lake: Lake, table: str, existing: Any,
+                  pii: tuple[str, ...]) -> tuple[tuple[str, ...], bytes | None]:
+    """The PII columns (those recorded plus ``pii``) and their key, which must be the table's."""
+    governance = _governance(existing)
+    pii = tuple(dict.fromkeys(governance.get("pii", []) + list(pii)))
+    key = pii_mod.require_key(pii, lake.uri) if pii else None
+    if key is not None and governance.get("key_id") not in (None, pii_mod.key_id(key)):
+        raise PiiKeyError(f"table {table!r} was pseudonymised with another key (key id "
+                          f"{governance['key_id']}); with this key ({pii_mod.key_id(key)}) its "
+                          "tokens would not match: configure the table's key")
+    return pii, key
+
+
+def _sources(source: Any, is_frame: bool, encoding: str,
+             delimiter: str | None) -> tuple[pa.Schema, Any, list[Piece], int]:
+    """(schema, client, pieces, expected rows); files are checked before the cluster starts."""
+    from workbench.compute import current_cluster
+
+    if is_frame:
+        source_schema = frame_schema(source)
+        client = current_cluster().client
+        pieces = pieces_for_frame(source, client)
+        expected_rows = len(source) if not hasattr(source, "npartitions") else 0
+    else:
+        files = expand(source, encoding, delimiter)  # checked before any cluster starts
+        source_schema = merge_schemas([infer_schema(f) for f in files])
+        expected_rows = sum(f.rows_estimate for f in files)
+        client = current_cluster().client
+        pieces = pieces_for_files(files, client)
+    return source_schema, client, pieces, expected_rows
+
+
+def _plan(table: str, source_schema: pa.Schema, existing: Any, schema: Any,
+          schema_mode: str | None, pii: tuple[str, ...], dedup: tuple[str, ...],
+          partition_by: tuple[str, ...]) -> tuple[pa.Schema, tuple[str, ...]]:
+    """The schema to write and the partition columns, checked against the table's own."""
+    target = _target_schema(table, source_schema, existing, schema, schema_mode, pii)
+    check_columns(target, list(pii), "pii")
+    check_columns(target, list(dedup), "dedup")
+    check_columns(target, list(partition_by), "partition_by")
+    if existing is not None:
+        current = existing.metadata().partition_columns
+        if partition_by and list(partition_by) != list(current):
+            raise LakeError(f"partition_by={list(partition_by)} differs from table {table!r}'s "
+                            f"partitioning {current}: leave it out for an existing table")
+        partition_by = tuple(current)
+    return target, partition_by
+
+
+def _exact_columns(source_schema: pa.Schema, existing: Any, schema: Any,
+                   is_frame: bool) -> frozenset[str]:
+    """Columns typed from text here (not declared, not the table's): parsing keeps values."""
+    declared = set(existing.schema().to_arrow().names if existing is not None else ()) | set(
+        _as_schema(schema).names if schema is not None else ())
+    return frozenset(n for n in source_schema.names if n not in declared and not is_frame)
 
 
 def _names(value: Any, argument: str) -> tuple[str, ...]:
