@@ -12,6 +12,7 @@ import html
 import math
 import numbers
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -65,35 +66,17 @@ def latency(model: Callable[..., Any], inputs: Any, *,
     flag is restored afterwards).
     """
     import torch
-
-    if not callable(model):
-        raise BenchError(f"model must be an nn.Module or a callable, not {type(model).__name__}")
-    if scenario not in SCENARIOS:
-        raise BenchError(f"scenario must be one of {list(SCENARIOS)}, not {scenario!r}")
-    qps = _check_qps(qps, scenario)
-    min_samples = _positive_int(min_samples, "min_samples")
-    if duration is not None and not (isinstance(duration, numbers.Real) and duration > 0):
-        raise BenchError(f"duration must be a positive number of seconds or None, not "
-                         f"{duration!r}")
-    warm_calls, warm_ns = _warmup(warmup)
-
-    module = isinstance(model, torch.nn.Module)
-    arrays = _inputs.as_arrays(inputs, to_tensor=module)
-    sizes = _inputs.check_batch_sizes(batch_sizes, _inputs.rows(arrays))
-    run_device = _place(model, arrays, device)
-    if device is not None:
-        arrays = _inputs.to_device(arrays, run_device)
-        if module:
-            model.to(run_device)
-    if module:
-        arrays = _inputs.to_dtype(arrays, _float_dtype(model))
-
     from tqdm.auto import tqdm
 
-    count = math.ceil(min_samples / STABLE_WINDOWS)
-    min_ns = int(duration * 1e9 / STABLE_WINDOWS) if duration else 0
-    cuda = run_device.type == "cuda"
-    events = CudaEvents() if cuda else None
+    qps, min_samples, (warm_calls, warm_ns) = _check_options(model, scenario, qps, min_samples,
+                                                             duration, warmup)
+    module = isinstance(model, torch.nn.Module)
+    arrays, sizes, run_device = _prepare(model, inputs, batch_sizes, device, module)
+    timing = _Timing(scenario=scenario, qps=qps, seed=seed,
+                     count=math.ceil(min_samples / STABLE_WINDOWS),
+                     min_ns=int(duration * 1e9 / STABLE_WINDOWS) if duration else 0,
+                     warm_calls=warm_calls, warm_ns=warm_ns,
+                     events=CudaEvents() if run_device.type == "cuda" else None)
     samples: dict[int, np.ndarray] = {}
     windows: dict[int, list[Window]] = {}
     stable: dict[int, bool] = {}
@@ -106,28 +89,9 @@ def latency(model: Callable[..., Any], inputs: Any, *,
         with torch.inference_mode():
             for b in sizes:
                 bar.set_postfix(batch_size=b, refresh=False)
-                cycle = _inputs.batches(arrays, b)
-                _check_call(model, cycle[0], b)
-                pos = 1 % len(cycle)
-                if cuda:
-                    torch.cuda.synchronize()
-                _, pos = _run(model, cycle, pos, "single-stream", warm_calls, warm_ns, events,
-                              None)
-                arrivals = Arrivals(qps, seed) if scenario == "server" else None
-                done: list[Window] = []
-                while True:
-                    window, pos = _run(model, cycle, pos, scenario, count, min_ns, events,
-                                       arrivals)
-                    done.append(window)
-                    bar.update()
-                    if len(done) >= STABLE_WINDOWS:
-                        if _agree(done[-STABLE_WINDOWS:], b) or len(done) >= MAX_WINDOWS:
-                            break
-                        bar.total += 1
-                        bar.refresh()
-                last = done[-STABLE_WINDOWS:]
+                windows[b] = _time_batch_size(model, arrays, b, timing, bar)
+                last = windows[b][-STABLE_WINDOWS:]
                 samples[b] = np.concatenate([w.latencies_ms for w in last])
-                windows[b] = done
                 stable[b] = _agree(last, b)
     finally:
         bar.close()
@@ -137,6 +101,78 @@ def latency(model: Callable[..., Any], inputs: Any, *,
     return LatencyResult(samples=samples, windows=windows, stable=stable, scenario=scenario,
                          qps=qps, device=device_label(run_device), model=name, variant=variant,
                          params=params)
+
+
+@dataclass(frozen=True)
+class _Timing:
+    """How every batch size of one `latency()` call is timed."""
+
+    scenario: str
+    qps: float | None
+    seed: int
+    count: int  # timed requests per window
+    min_ns: int  # nanoseconds per window, at least
+    warm_calls: int
+    warm_ns: int
+    events: CudaEvents | None  # on a GPU; None on a CPU
+
+
+def _check_options(model: Any, scenario: str, qps: Any, min_samples: Any, duration: Any,
+                   warmup: Any) -> tuple[float | None, int, tuple[int, int]]:
+    """`latency()`'s checked options: qps, min_samples and (calls, nanoseconds) of warm-up."""
+    if not callable(model):
+        raise BenchError(f"model must be an nn.Module or a callable, not {type(model).__name__}")
+    if scenario not in SCENARIOS:
+        raise BenchError(f"scenario must be one of {list(SCENARIOS)}, not {scenario!r}")
+    qps = _check_qps(qps, scenario)
+    min_samples = _positive_int(min_samples, "min_samples")
+    if duration is not None and not (isinstance(duration, numbers.Real) and duration > 0):
+        raise BenchError(f"duration must be a positive number of seconds or None, not "
+                         f"{duration!r}")
+    return qps, min_samples, _warmup(warmup)
+
+
+def _prepare(model: Any, inputs: Any, batch_sizes: Any, device: Any,
+             module: bool) -> tuple[tuple[Any, ...], list[int], Any]:
+    """The inputs as arrays on the run's device (cast to a Module's floating dtype), the checked
+    batch sizes, and that device; a Module is moved there when `device` is given."""
+    arrays = _inputs.as_arrays(inputs, to_tensor=module)
+    sizes = _inputs.check_batch_sizes(batch_sizes, _inputs.rows(arrays))
+    run_device = _place(model, arrays, device)
+    if device is not None:
+        arrays = _inputs.to_device(arrays, run_device)
+        if module:
+            model.to(run_device)
+    if module:
+        arrays = _inputs.to_dtype(arrays, _float_dtype(model))
+    return arrays, sizes, run_device
+
+
+def _time_batch_size(model: Callable[..., Any], arrays: tuple[Any, ...], b: int,
+                     timing: _Timing, bar: Any) -> list[Window]:
+    """Every measurement window of batch size `b`: a checked first call and the warm-up, then
+    windows until the last three agree (or `MAX_WINDOWS`); `bar` counts the windows."""
+    cycle = _inputs.batches(arrays, b)
+    _check_call(model, cycle[0], b)
+    pos = 1 % len(cycle)
+    if timing.events is not None:
+        import torch
+
+        torch.cuda.synchronize()
+    _, pos = _run(model, cycle, pos, "single-stream", timing.warm_calls, timing.warm_ns,
+                  timing.events, None)
+    arrivals = Arrivals(timing.qps, timing.seed) if timing.scenario == "server" else None
+    done: list[Window] = []
+    while True:
+        window, pos = _run(model, cycle, pos, timing.scenario, timing.count, timing.min_ns,
+                           timing.events, arrivals)
+        done.append(window)
+        bar.update()
+        if len(done) >= STABLE_WINDOWS:
+            if _agree(done[-STABLE_WINDOWS:], b) or len(done) >= MAX_WINDOWS:
+                return done
+            bar.total += 1
+            bar.refresh()
 
 
 class LatencyResult:
