@@ -18,15 +18,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from workbench.lake.convert import NULL_VALUES, TooManyFailures, convert_strings
 from workbench.lake.errors import SchemaError, SourceError
 from workbench.lake.files import filesystem
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "json", ".ndjson": "json",
            ".parquet": "parquet", ".pq": "parquet"}
-#: Strings read as null in CSV columns that are not strings (pyarrow's defaults, made explicit so
-#: the fast and the line-by-line parser agree).
-NULL_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-               "1.#QNAN", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null"]
 BLOCK_SIZE = 64 << 20  # bytes of CSV or JSON lines per piece
 FRAME_ROWS = 1 << 20  # rows of an in-memory DataFrame per piece
 HEAD_BYTES = 256 << 10  # bytes read from each file's head to infer its schema
@@ -355,8 +352,6 @@ def infer_text_type(values: list[str] | pa.ChunkedArray | pa.Array,
     makes the column text, and integers beyond int64 or decimals beyond float64's 15 digits
     make it a decimal (or text, beyond 38 digits), never a float that would round them.
     """
-    from workbench.lake.parse import TooManyFailures, convert_strings
-
     if not isinstance(values, list):
         values = values.to_pylist()
     present = [v for v in values if v is not None and v not in _NULLS]
