@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.compute.probe import free_port
 from workbench.compute.registry import owner_fields
 from workbench.display import view
+from workbench.errors import WorkbenchError
 from workbench.home import home
 from workbench.train.runtime import (
     ENV_BACKEND,
@@ -77,7 +78,7 @@ _STOP_GRACE_S = 10.0  # a stop asked through the STOP file -> terminate what sti
 JOB_FILE = "job.json"  # name, times, status, owner and rank pids, error: written at start and end
 
 
-class WorkerError(RuntimeError):
+class WorkerError(WorkbenchError, RuntimeError):
     """A rank of a launched job failed. `rank`, `exitcode` (negative: killed by that signal),
     `traceback` (the remote one, as text; empty when the process died without writing one) and
     `failures` (every failed rank: rank -> (exitcode, traceback))."""
