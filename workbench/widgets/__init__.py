@@ -6,17 +6,17 @@ is how a result finds its view without importing this layer (data never imports 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
 from workbench.display import register as _register
+from workbench.lazy import lazy_exports
 
-_EXPORTS = {"LakeBrowser": "lake_browser", "ProfileView": "profile",
-            "TrainingMonitor": "training",
-            "LakeHealth": "dashboards", "TrainingRuns": "dashboards",
-            "InferenceResults": "dashboards",
-            "LatencyView": "bench", "CompareView": "bench"}
+_EXPORTS = {"LakeBrowser": ".lake_browser", "ProfileView": ".profile",
+            "TrainingMonitor": ".training",
+            "LakeHealth": ".dashboards", "TrainingRuns": ".dashboards",
+            "InferenceResults": ".dashboards",
+            "LatencyView": ".bench", "CompareView": ".bench"}
 __all__ = sorted(_EXPORTS)
 
 #: The view of each result class, the class named by its dotted path (nothing is imported).
@@ -26,12 +26,7 @@ VIEWS = {"workbench.lake.profile.Profile": "ProfileView",
          "workbench.compress.comparison.CompareResult": "CompareView"}
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'workbench.widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"workbench.widgets.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 
 def _factory(view: str) -> Callable[..., Any]:
