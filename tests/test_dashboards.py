@@ -9,7 +9,7 @@ import pytest
 from dashboard_lake import RUN_NARROW, RUN_WIDE, build_results_lake
 
 import workbench as wb
-from workbench.widgets.dashboards import run_timeline
+from workbench.widgets.training_runs import run_timeline
 
 
 @pytest.fixture

@@ -419,8 +419,8 @@ def broken_table(root: Path, name: str) -> None:
 
 def test_one_broken_table_never_breaks_the_listing(lake):
     from workbench.server.listings import LakeListing
-    from workbench.widgets.dashboards import LakeHealth
     from workbench.widgets.lake_browser import LakeBrowser
+    from workbench.widgets.lake_health import LakeHealth
 
     root = Path(lake.uri)
     broken_table(root, "a broken")

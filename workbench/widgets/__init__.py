@@ -14,8 +14,8 @@ from workbench.lazy import lazy_exports
 
 _EXPORTS = {"LakeBrowser": ".lake_browser", "ProfileView": ".profile",
             "TrainingMonitor": ".training",
-            "LakeHealth": ".dashboards", "TrainingRuns": ".dashboards",
-            "InferenceResults": ".dashboards",
+            "LakeHealth": ".lake_health", "TrainingRuns": ".training_runs",
+            "InferenceResults": ".inference_results",
             "LatencyView": ".bench", "CompareView": ".bench"}
 __all__ = sorted(_EXPORTS)
 
