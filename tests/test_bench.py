@@ -4,6 +4,7 @@ widget and the `workbench bench` command."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -306,26 +307,26 @@ def test_table_repr_and_widget(rows):
 
     view = res.widget()
     assert isinstance(view, wb.widgets.LatencyView)
-    hist, cdf, marks = view.figure.data
-    assert sum(hist.y) + _hidden(view.figure) == len(res.samples[1])
+    (hist,) = view.histogram.data
+    samples = res.samples[1]
+    hidden = int(re.search(r"(\d+) slower requests", view.tail.value).group(1)) if (
+        view.tail.value) else 0
+    assert sum(hist.y) + hidden == len(samples) and hidden <= len(samples) // 100 + 1
+    assert hist.customdata[0].endswith(" ms") and " to " in hist.customdata[0]
+    cdf, marks = view.cdf.data
     assert cdf.y[0] == 0 and cdf.y[-1] == 1 and list(marks.y) == [0.5, 0.9, 0.99]
     assert list(marks.x) == res.table.loc[0, ["p50_ms", "p90_ms", "p99_ms"]].tolist()
+    assert marks.text[0].startswith("p50 ") and marks.text[0].endswith(" ms")
     trade = view.tradeoff.data[0]
     assert list(trade.x) == res.table["p99_ms"].tolist()
     assert list(trade.y) == res.table["throughput"].tolist()
-    first = view.figure
+    assert "samples/s" in trade.customdata[0] and "e+" not in view.stats.value
+    assert "p50 latency (ms)" in view.stats.value  # headers name their unit
+    first = view.histogram
     view.batch_picker.value = 16
-    assert view.figure is not first and view.chart_box.children == (view.figure,)
-    assert "batch size 16" in view.figure.layout.title.text
-
-
-def _hidden(figure) -> int:
-    """Requests the histogram leaves out (slower than its range), from its title."""
-    import re
-
-    title = figure.layout.annotations[0].text
-    found = re.search(r"\((\d+) slower not shown", title)
-    return int(found.group(1)) if found else 0
+    assert view.histogram is not first and view.chart_box.children == (view.histogram,
+                                                                       view.cdf)
+    assert "batch size 16" in view.histogram.layout.title.text
 
 
 # ---------------------------------------------------------------- the command

@@ -13,12 +13,12 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 LATENCY = f"latency ({UNITS['latency']})"
-MARKED = {"p50_ms": 0.50, "p90_ms": 0.90, "p99_ms": 0.99}  # on a single result's CDF
+MARKED = {"p50_ms": 0.50, "p90_ms": 0.90, "p99_ms": 0.99}  # what ``marks`` marks
 
 
 def latency_histogram(bins: pd.DataFrame) -> go.Figure:
     """Bars of requests per latency bin (columns lo_ms, hi_ms, requests; as
-    `bench.records.latency_histogram` returns), each as wide as its bin, its range in the
+    `bench.records.latency_bins` returns), each as wide as its bin, its range in the
     hover."""
     import plotly.graph_objects as go
 
@@ -30,9 +30,10 @@ def latency_histogram(bins: pd.DataFrame) -> go.Figure:
     return panel_figure([bars], bargap=0, xaxis_title=LATENCY, yaxis_title="requests")
 
 
-def latency_cdf(rows: pd.DataFrame) -> go.Figure:
+def latency_cdf(rows: pd.DataFrame, *, marks: bool = False) -> go.Figure:
     """One line per result (rows of `_bench`: ``cdf_ms``, the latency at 0, 1, ... 100% of
-    requests, and a ``label``); a single result also gets its p50, p90 and p99 marked."""
+    requests, and a ``label``); with ``marks``, each result's p50, p90 and p99 are marked and
+    written."""
     import plotly.graph_objects as go
 
     from workbench.bench.records import CDF_QUANTILES
@@ -43,8 +44,7 @@ def latency_cdf(rows: pd.DataFrame) -> go.Figure:
                                                  f"<extra>{row.label}</extra>")
         for row in rows.itertuples(index=False)
         if row.cdf_ms is not None and len(row.cdf_ms)]
-    if len(rows) == 1:
-        row = rows.iloc[0]
+    for row in rows.to_dict("records") if marks else []:
         lines.append(go.Scatter(
             x=[row[c] for c in MARKED], y=list(MARKED.values()), mode="markers+text",
             text=[f"{c[:3]} {latency_ms(row[c] / 1e3)}" for c in MARKED],

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 if TYPE_CHECKING:
+    import pandas as pd
     import plotly.graph_objects as go
 
     from workbench.lake import Lake
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 RUNS, RUN_METRICS, BENCH = "_runs", "_run_metrics", "_bench"  # what training and bench record
 CHART_WIDTH = 640  # px: two charts side by side on a laptop screen, one under the other below
 SCROLL_BOX = "<div style='overflow:auto; max-height:{}px'>{}</div>"
+# A table in a fixed frame: it scrolls inside it both ways, the page never widens.
+TABLE_FRAME = ("<div class='workbench-table' style='overflow:auto; max-width:100%; "
+               "max-height:{}px'>{}</div>")
+LIST_SHOWN = 3  # values of a list cell written out; longer lists are summarised
 CHART_MARGIN = {"l": 60, "r": 20, "t": 50, "b": 50}
 
 
@@ -36,22 +41,35 @@ def resolve_lake(lake: Lake | str | os.PathLike | None) -> Lake:
     return lake if isinstance(lake, Lake) else Lake(lake)
 
 
+def lake_name(lake: Lake) -> str:
+    """How a page names ``lake``: its last path component ("lake", "sales"), never the server's
+    absolute path."""
+    return lake.uri.rstrip("/").rsplit("/", 1)[-1] or lake.uri
+
+
 def empty_state(lake: Lake, missing: str, how: str) -> str:
     """The HTML a dashboard shows when ``lake`` lacks its data: what is missing, what to run,
-    and how to point the dashboard at another lake."""
-    from workbench.home import home
-
-    where = html.escape(lake.uri)
+    and how to point the dashboard at another lake (by name: a page shows no server path)."""
+    where = html.escape(lake_name(lake))
     absent = "://" not in lake.uri and not os.path.isdir(lake.uri)
-    state = (f"There is no lake at <code>{where}</code> yet." if absent
-             else f"The lake at <code>{where}</code> has {missing}.")
+    state = (f"There is no lake <code>{where}</code> yet." if absent
+             else f"The lake <code>{where}</code> has {missing}.")
     return (
         f"<div class='workbench-empty' style='padding:12px; border:1px dashed #999'>"
         f"<p><b>Nothing to show yet.</b> {state}</p><p>{how}</p>"
-        "<p>Dashboards read the lake named by <code>WORKBENCH_LAKE</code> (default "
-        f"<code>{html.escape(str(home() / 'lake'))}</code>); <code>make demo</code> builds one "
+        "<p>Dashboards read the lake named by <code>WORKBENCH_LAKE</code> (default: "
+        "<code>lake</code> in the workbench home); <code>make demo</code> builds one "
         "with every table, and <code>workbench publish NOTEBOOK --lake PATH</code> publishes a "
         "dashboard on another lake.</p></div>")
+
+
+def one_sentence(error: str, lake: Lake) -> str:
+    """An error as a page shows it: its first sentence of its first line, the lake's path
+    replaced by its name (no traceback, no server path)."""
+    first = error.strip().splitlines()[0] if error.strip() else "unknown error"
+    first = first.replace(lake.uri, lake_name(lake))
+    end = first.find(". ")
+    return first[: end + 1] if end > 0 else first
 
 
 class LakeView(widgets.VBox):
@@ -94,10 +112,77 @@ def chart_layout(title: str, **kwargs: Any) -> go.Layout:
     return go.Layout(title_text=title, margin=CHART_MARGIN, **kwargs)
 
 
+def dashboard_figure(figure: go.Figure, title: str, **layout: Any) -> go.FigureWidget:
+    """A chart function's figure as a dashboard widget: titled (unless ``title`` is empty), and
+    of a fixed size (see `chart_layout`)."""
+    import plotly.graph_objects as go
+
+    layout.setdefault("height", 320)
+    layout.setdefault("width", CHART_WIDTH)
+    if title:
+        layout["title_text"] = title
+    figure.update_layout(margin=CHART_MARGIN, **layout)
+    return go.FigureWidget(figure)
+
+
 def chart_row(children: list[Any] | None = None) -> widgets.Box:
     """Charts side by side, wrapping onto the next line when the page is narrow."""
     return widgets.Box(children or [], layout=widgets.Layout(
         display="flex", flex_flow="row wrap", grid_gap="8px", width="100%"))
+
+
+def table_html(frame: pd.DataFrame, height: int = 420, classes: str = "") -> str:
+    """``frame`` as a person reads it, in a frame that scrolls: headers as `format.label`
+    writes them, numbers by `format`'s rules (fractions as percentages), times to the second,
+    long lists summarised (`cell_text`), missing values blank."""
+    from workbench.charts.format import describe, label
+
+    shown = frame.copy()
+    for name in shown.columns:
+        percent = describe(str(name)).unit == "%"
+        shown[name] = [cell_text(v, percent) for v in shown[name]]
+    shown.columns = [label(str(c)) for c in shown.columns]
+    return TABLE_FRAME.format(height, shown.to_html(index=False, border=0, classes=classes,
+                                                    escape=True))
+
+
+def cell_text(value: Any, percent: bool = False) -> str:
+    """One table cell: numbers by `format` ("12,346", "0.0123", "12.3%" for a fraction),
+    timestamps to the second, a duration in its unit ("3 min 20 s"), a list of more than
+    `LIST_SHOWN` values as its length and range ("101 values, 0.12 to 3.4")."""
+    import datetime
+
+    import numpy as np
+    import pandas as pd
+
+    from workbench.charts import format as fmt
+
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return list_text(value)
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (datetime.timedelta, np.timedelta64)):
+        return fmt.duration(pd.Timedelta(value))
+    if isinstance(value, (datetime.datetime, np.datetime64)):
+        return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return fmt.percent(value) if percent else fmt.number(value)
+    return str(value)
+
+
+def list_text(values: Any) -> str:
+    """A list as a cell: written out up to `LIST_SHOWN` values, else summarised: "101 values,
+    0.12 to 3.4" for numbers, "12 values: a, b, c, …" for anything else."""
+    import numbers
+
+    items = list(values)
+    if len(items) <= LIST_SHOWN:
+        return ", ".join(cell_text(v) for v in items)
+    if all(isinstance(v, numbers.Real) for v in items):
+        return f"{len(items):,} values, {cell_text(min(items))} to {cell_text(max(items))}"
+    return f"{len(items):,} values: " + ", ".join(cell_text(v) for v in items[:LIST_SHOWN]) + ", …"
 
 
 def bytes_text(n: float) -> str:
