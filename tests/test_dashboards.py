@@ -9,7 +9,7 @@ import pytest
 from dashboard_lake import RUN_NARROW, RUN_WIDE, build_results_lake
 
 import workbench as wb
-from workbench.widgets.training_runs import run_timeline
+from workbench.train.series import run_timeline
 
 
 @pytest.fixture
@@ -43,8 +43,9 @@ def test_training_runs_pick_a_run_and_draw_its_records(results_lake):
     both = ~np.isnan(rank0) & ~np.isnan(rank1)
     np.testing.assert_allclose(total[both], rank0[both] + rank1[both])
     # Each rank's rate over the run, from its windows, is its samples over its step time.
-    timeline = run_timeline(records)["throughput"]
-    assert len(timeline) == len(total) and timeline.index.name == "seconds"
+    timeline = run_timeline(records)["throughput"].pivot(index="time", columns="series",
+                                                         values="value")
+    assert len(timeline) == len(total) and timeline.index.name == "time"
     for rank in (0, 1):
         steps = records[records["rank"] == rank]
         assert np.nanmax(timeline[f"rank {rank}"]) >= 32 / steps["step_s"].max()
@@ -198,24 +199,45 @@ def test_lake_health(lake, tmp_path):
     lake.ingest(src, "people", progress=False)
     lake.ingest(src, "people", progress=False)  # a second version, the same two bad lines
     lake.record("_runs_note", pd.DataFrame({"x": [1.0]}))
+    lake.record("scores", pd.DataFrame({"x": [1.0, 2.0]}))
     view = wb.widgets.LakeHealth(lake)
     assert not view.empty
-    assert view.tables["name"].tolist() == ["_runs_note", "people"]
-    assert "2 tables &middot; 5 rows" in view.summary.value
+    assert view.tables["name"].tolist() == ["people", "scores"]  # no results table
+    assert "2 tables &middot; 6 rows" in view.summary.value
     assert "4 rows quarantined" in view.summary.value
 
     rows = view.rows_chart.data
-    assert list(rows[0].x) == ["_runs_note", "people"] and list(rows[0].y) == [1, 4]
-    assert list(rows[1].y) == [0, 4]
+    assert list(rows[0].x) == ["people", "scores"] and list(rows[0].y) == [4, 2]
+    assert list(rows[1].y) == [4, 0] and rows[1].name == "rows quarantined"
+    assert view.rows_chart.layout.yaxis.title.text == "rows (log scale)"
     assert sorted(view.reasons["reason"]) == ["expected 2 fields, got 1",
                                               "expected 2 fields, got 3"]
     assert view.reasons["rows"].tolist() == [2, 2]
     (people,) = view.quarantine_chart.data
-    assert people.name == "people" and sorted(people.x) == [2, 2]
+    assert people.name == "people" and sorted(people.y) == [2, 2]
     versions = {t.name: list(t.customdata) for t in view.versions_chart.data}
     assert sorted(v[0] for v in versions["people"]) == [0, 1]
-    assert view.browser.selected == "_runs_note"  # the LakeBrowser below, for one table
-    assert "people" in view.table_list.value
+    assert "people v0: CREATE TABLE, 2 rows written" in [v[1] for v in versions["people"]]
+    assert view.browser.selected == "people"  # the LakeBrowser below, for one table
+    assert [name for _, name in view.browser.table_picker.options] == ["people", "scores"]
+    shown = view.heading.value + view.table_list.value + view.browser.title.value
+    assert "people" in shown and "_runs_note" not in shown
+    assert lake.uri not in shown and str(tmp_path) not in shown  # no server path
+
+
+def test_lake_health_says_why_a_table_is_unreadable_in_one_sentence(lake, monkeypatch):
+    lake.record("scores", pd.DataFrame({"x": [1.0]}))
+    lake.record("broken", pd.DataFrame({"x": [1.0]}))
+    tables = lake.tables()
+    tables.loc[tables["name"] == "broken", "error"] = (
+        f"DeltaError: cannot open {lake.uri}/broken/_delta_log. Check the file.\n"
+        "Traceback (most recent call last):\n  File x.py")
+    monkeypatch.setattr(type(lake), "tables", lambda self: tables)
+    view = wb.widgets.LakeHealth(lake)
+    listing = view.table_list.value
+    assert "DeltaError: cannot open lake/broken/_delta_log." in listing
+    assert "Traceback" not in listing and "Check the file" not in listing
+    assert lake.uri not in listing
 
 
 def test_server_results_at_two_loads_are_both_shown(tmp_path):

@@ -13,17 +13,16 @@ from test_train_launch import no_orphans  # noqa: F401  (autouse: no process out
 
 import workbench as wb
 from workbench.train.metrics import logged_metrics
-from workbench.widgets.training import (
-    MAX_UPDATES_PER_S,
-    TrainingMonitor,
+from workbench.train.series import (
     data_wait_series,
     gpu_series,
     metric_series,
     progress,
     step_time_percentiles,
-    summary_rows,
     throughput_series,
 )
+from workbench.widgets.training import MAX_UPDATES_PER_S, TrainingMonitor
+from workbench.widgets.training_text import summary_rows
 
 pytestmark = pytest.mark.timeout(90)
 

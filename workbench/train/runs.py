@@ -13,7 +13,7 @@ call stopped; the figures of a run are recomputed only when one of its logs chan
 holds only runs that are there: those of the root just listed, and of other roots those whose
 directory still exists.
 
-Throughput is `workbench.train.summary.total_throughput`: the same per-rank ratio as the run's
+Throughput is `workbench.train.series.total_throughput`: the same per-rank ratio as the run's
 summary, over each rank's last `WINDOW` steps.
 
 ``wb.train.runs`` is the function `runs`; this module is callable too (as `workbench.publish`
@@ -99,7 +99,7 @@ def throughput(run_dir: str | os.PathLike[str], points: int = 60) -> pd.DataFram
     import numpy as np
 
     from workbench.train.metrics import read_run
-    from workbench.train.summary import total_throughput
+    from workbench.train.series import total_throughput
 
     if points < 1:
         raise ValueError(f"points must be at least 1, not {points}")
@@ -308,7 +308,7 @@ def _compute(tails: Any) -> tuple[int, float, float]:
     """Steps, recent samples/s (the last `total_throughput` value) and the latest loss."""
     import pandas as pd
 
-    from workbench.train.summary import total_throughput
+    from workbench.train.series import total_throughput
 
     tails = list(tails)
     steps = max((tail.steps for tail in tails), default=0)

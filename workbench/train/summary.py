@@ -6,8 +6,8 @@ over ranks and a rank that started late does not dilute it. Step-time percentile
 rank's steps. The straggler ratio is the slowest rank's median step time over the median of the
 ranks' medians: 1.0 when balanced, 1.5 when one rank is half again as slow.
 
-Recent throughput (`rolling_throughput`, `total_throughput`) is the same ratio over each rank's
-last `window` steps instead of all of them: what a live list or a sparkline shows.
+The same numbers over time (each rank's last steps, or time windows of a finished run) are in
+`workbench.train.series`, by the same definitions.
 
 MFU (model FLOPs utilisation) = achieved FLOPs/s / (the devices' dense peak for the dtype): it
 needs the FLOPs per sample from the user (a model's forward+backward count) and a known peak, and
@@ -26,8 +26,9 @@ from workbench.kernels import quantiles
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PEAK_TFLOPS", "Summary", "peak_tflops", "rolling_throughput", "summarize",
-           "total_throughput"]
+__all__ = ["PEAK_TFLOPS", "STEP_QUANTILES", "Summary", "peak_tflops", "summarize"]
+
+STEP_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}  # the step-time percentiles reported
 
 # Dense (no structured sparsity) tensor-core peaks in TFLOP/s per GPU, from NVIDIA's data sheets
 # (which quote the sparse figure for tensor cores: halved here). fp32 is the non-tensor peak.
@@ -119,7 +120,8 @@ def summarize(metrics: pd.DataFrame, *, flops_per_sample: float | None = None,
     tokens_per_s = None
     if "tokens" in steps and steps["tokens"].notna().any():
         tokens_per_s = float((by_rank["tokens"].sum() / seconds).sum())
-    p50, p90, p99 = quantiles(steps["step_s"].to_numpy(np.float64), [0.5, 0.9, 0.99])
+    p50, p90, p99 = quantiles(steps["step_s"].to_numpy(np.float64),
+                              list(STEP_QUANTILES.values()))
     medians = by_rank["step_s"].median()
     data_s = steps["data_s"].sum() if "data_s" in steps else 0.0
     peak = None
@@ -137,46 +139,6 @@ def summarize(metrics: pd.DataFrame, *, flops_per_sample: float | None = None,
         data_wait_share=float(data_s / seconds.sum()),
         straggler_ratio=float(medians.max() / medians.median()), peak_memory_bytes=peak,
         mfu=mfu)
-
-
-def rolling_throughput(metrics: pd.DataFrame, window: int = 20) -> pd.DataFrame:
-    """Each rank's samples/s over its last `window` steps, at every step record: its samples
-    over its step seconds (as `summarize`, on a window), so a live figure follows the run.
-
-    Columns rank, step, time, samples_per_s; each rank's rows in step order. A step record
-    without `samples` counts none, as in `summarize`.
-    """
-    import pandas as pd
-
-    if window < 1:
-        raise ValueError(f"window must be at least 1 step, not {window}")
-    if "step_s" not in metrics:
-        return pd.DataFrame({"rank": pd.Series(dtype="int64"), "step": pd.Series(dtype="int64"),
-                             "time": pd.Series(dtype=float),
-                             "samples_per_s": pd.Series(dtype=float)})
-    steps = metrics[metrics["step_s"].notna()].sort_values(["rank", "step"], kind="stable")
-    samples = (steps["samples"] if "samples" in steps else steps["step_s"] * 0).astype(float)
-    by_rank = steps["rank"].to_numpy()
-    summed = samples.fillna(0.0).groupby(by_rank).rolling(window, min_periods=1).sum()
-    seconds = steps["step_s"].astype(float).groupby(by_rank).rolling(window, min_periods=1).sum()
-    return pd.DataFrame({"rank": steps["rank"].to_numpy(), "step": steps["step"].to_numpy(),
-                         "time": steps["time"].to_numpy(dtype=float),
-                         "samples_per_s": (summed / seconds).to_numpy()})
-
-
-def total_throughput(metrics: pd.DataFrame, window: int = 20) -> pd.DataFrame:
-    """The run's samples/s over time: at each step record's time, the sum over ranks of every
-    rank's latest `rolling_throughput` (ranks that have not timed a step yet add nothing, as in
-    `summarize`). Columns time, samples_per_s, in time order; the last row is the run's recent
-    throughput."""
-    import pandas as pd
-
-    per_rank = rolling_throughput(metrics, window).sort_values("time", kind="stable")
-    wide = per_rank.pivot_table(index="time", columns="rank", values="samples_per_s",
-                                aggfunc="last", sort=True)
-    total = wide.ffill().sum(axis=1)
-    return pd.DataFrame({"time": total.index.to_numpy(dtype=float),
-                         "samples_per_s": total.to_numpy(dtype=float)})
 
 
 def _show(value: Any) -> str:

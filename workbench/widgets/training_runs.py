@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
     import plotly.graph_objects as go
 
@@ -30,10 +29,6 @@ from workbench.widgets.lake_view import (
 )
 
 STEP_COLUMNS = ("run_id", "rank", "step", "time", "samples", "step_s", "data_s")  # of no records
-
-
-
-WINDOWS = 40  # a run's timeline is cut into at most this many windows for its rates and quantiles
 
 
 class TrainingRuns(LakeView):
@@ -216,85 +211,33 @@ def _runs_html(runs: pd.DataFrame) -> str:
                          classes="workbench-runs")
 
 
-def _windows(elapsed: np.ndarray) -> np.ndarray:
-    """The window (0..WINDOWS-1) of each record, by its time since the run started."""
-    import numpy as np
-
-    span = float(elapsed.max()) if len(elapsed) else 0.0
-    if span <= 0:
-        return np.zeros(len(elapsed), dtype=np.int64)
-    return np.minimum((elapsed / span * WINDOWS).astype(np.int64), WINDOWS - 1)
-
-
-def run_timeline(records: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """A run's step records cut into time windows: ``throughput`` (samples/s per rank and in
-    total), ``step_time`` (p50/p90/p99 of every rank's step times, ms) and ``data_wait`` (data
-    time over step time); each indexed by the window's mid time in seconds since the start."""
-    import numpy as np
-    import pandas as pd
-
-    from workbench.kernels import quantiles
-
-    steps = records[records["step_s"].notna()]
-    if not len(steps):
-        return {}
-    start = float((steps["time"] - steps["step_s"]).min())
-    elapsed = (steps["time"] - start).to_numpy(np.float64)
-    steps = steps.assign(window=_windows(elapsed), elapsed=elapsed)
-    mids = steps.groupby("window")["elapsed"].mean().rename("seconds")
-    per_rank = steps.groupby(["window", "rank"])[["samples", "step_s"]].sum()
-    rate = (per_rank["samples"] / per_rank["step_s"]).unstack("rank")
-    rate.columns = [f"rank {r}" for r in rate.columns]
-    throughput = rate.assign(total=rate.sum(axis=1, min_count=1))
-    step_time = pd.DataFrame(
-        [quantiles(group.to_numpy(np.float64) * 1000, [0.5, 0.9, 0.99])
-         for _, group in steps.groupby("window")["step_s"]],
-        index=mids.index, columns=["p50", "p90", "p99"])
-    sums = steps.groupby("window")[["data_s", "step_s"]].sum()
-    data_wait = (sums["data_s"] / sums["step_s"]).rename("share").to_frame()
-    return {name: frame.set_index(mids.loc[frame.index])
-            for name, frame in (("throughput", throughput), ("step_time", step_time),
-                                ("data_wait", data_wait))}
-
-
 def _run_figures(name: str, records: pd.DataFrame) -> dict[str, Any]:
-    import plotly.graph_objects as go
+    """The run's timeline charts (`run_timeline`), drawn by the chart functions every view
+    calls, each titled with the run's name."""
+    from workbench.charts import throughput
+    from workbench.charts.data_wait import data_wait
+    from workbench.charts.step_time import step_time
+    from workbench.train.series import run_timeline
 
     timeline = run_timeline(records)
     if not timeline:
         return {}
-    throughput = timeline["throughput"]
-    lines = [go.Scatter(x=throughput.index, y=throughput["total"], name="total",
-                        mode="lines+markers", line={"width": 3})]
-    if throughput.shape[1] > 2:  # more than one rank: a line each
-        lines += [go.Scatter(x=throughput.index, y=throughput[c], name=c, mode="lines",
-                             line={"width": 1, "dash": "dot"})
-                  for c in throughput.columns if c != "total"]
-    step_time, data_wait = timeline["step_time"], timeline["data_wait"]
-    return {
-        "throughput": go.FigureWidget(data=lines, layout=chart_layout(
-            f"Throughput · {name}", xaxis_title="seconds since start",
-            yaxis_title="samples/s")),
-        "step_time": go.FigureWidget(
-            data=[go.Scatter(x=step_time.index, y=step_time[q], name=q, mode="lines+markers")
-                  for q in ("p50", "p90", "p99")],
-            layout=chart_layout(f"Step time · {name}", xaxis_title="seconds since start",
-                           yaxis_title="ms")),
-        "data_wait": go.FigureWidget(
-            data=[go.Scatter(x=data_wait.index, y=data_wait["share"], name="data wait",
-                             mode="lines+markers", fill="tozeroy")],
-            layout=chart_layout(f"Data-wait share · {name}", xaxis_title="seconds since start",
-                           yaxis_title="share of step time", yaxis_tickformat=".0%",
-                           yaxis_range=[0, 1])),
-    }
+    return {"throughput": _widget(throughput(timeline["throughput"]), f"Throughput · {name}"),
+            "step_time": _widget(step_time(timeline["step_time"]), f"Step time · {name}"),
+            "data_wait": _widget(data_wait(timeline["data_wait"]),
+                                 f"Data-wait share · {name}")}
 
 
 def _metric_chart(name: str, records: pd.DataFrame, metric: str) -> go.FigureWidget:
+    from workbench.charts import loss
+
+    return _widget(loss(records, metric), f"{metric} · {name}")
+
+
+def _widget(figure: go.Figure, title: str) -> go.FigureWidget:
+    """``figure`` as a dashboard chart: a FigureWidget of a fixed size, titled."""
     import plotly.graph_objects as go
 
-    values = records[records[metric].notna()].sort_values("step")
-    traces = [go.Scatter(x=rows["step"], y=rows[metric], name=f"rank {rank}", mode="lines")
-              for rank, rows in values.groupby("rank", sort=True)]
-    return go.FigureWidget(data=traces, layout=chart_layout(
-        f"{metric} · {name}", xaxis_title="step", yaxis_title=metric))
-
+    widget = go.FigureWidget(figure)
+    widget.update_layout(chart_layout(title))
+    return widget
