@@ -239,3 +239,20 @@ def test_constant_and_nearly_constant_columns_get_histograms(lake):
         assert h.total == n and np.all(np.diff(h.edges) > 0), column
     assert p.histograms["one"].edges[[0, -1]].tolist() == [2.5, 3.5]
     assert p.histograms["near"].counts[[0, -1]].tolist() == [0, 0]  # both values inside
+
+
+def test_a_distinct_estimate_above_the_values_counted_is_clamped_to_them():
+    """HyperLogLog can estimate 1,905 distinct among 1,900 values; the profile says 1,900."""
+    import pyarrow as pa
+
+    from workbench.kernels import HyperLogLog
+    from workbench.lake.profile import ColumnSketch, Profile, _stats_table
+
+    class Over(HyperLogLog):
+        def estimate(self) -> float:
+            return 1_905.4
+
+    table = _stats_table({"k": ColumnSketch(pa.string(), count=1_900, nulls=100,
+                                            distinct=Over())})
+    assert table.loc[0, "distinct"] == 1_900
+    assert Profile("t", 0, 2_000, table).distinct_error == pytest.approx(1.04 / 2 ** 7)

@@ -87,15 +87,14 @@ def bench_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
 HISTOGRAM_BINS = 60
 SHOWN_QUANTILE = 0.999  # a histogram's range ends here; slower requests are counted aside
 CONFIGURATION = ["model", "variant", "device", "scenario", "batch_size", "qps"]
-SERIES = ["model", "variant", "device", "scenario"]  # a curve across batch sizes and loads
-COMPARISON_COLUMNS = ["variant", "device", "size_mb", "params", "p50_ms", "p99_ms",
+COMPARISON_COLUMNS = ["model", "variant", "device", "size_mb", "params", "p50_ms", "p99_ms",
                       "throughput", "speedup", "metric_name", "metric", "note"]
 # Why int8 can be slower than fp32, and what makes it fast (see compress/quantization.py).
 INT8_ON_CPU = ("slower than {baseline}: on CPU, int8 runs torchao's reference kernel (an int32 "
                "matmul); on a CUDA GPU it runs cuBLAS int8 GEMM and is faster")
 
 
-def latency_histogram(samples_ms: np.ndarray, bins: int = HISTOGRAM_BINS) -> pd.DataFrame:
+def latency_bins(samples_ms: np.ndarray, bins: int = HISTOGRAM_BINS) -> pd.DataFrame:
     """Requests per latency bin (columns lo_ms, hi_ms, requests) up to the `SHOWN_QUANTILE`
     latency, so one slow outlier does not squeeze every bar into the first."""
     import pandas as pd
@@ -109,7 +108,7 @@ def latency_histogram(samples_ms: np.ndarray, bins: int = HISTOGRAM_BINS) -> pd.
 
 
 def slower_than_shown(samples_ms: np.ndarray) -> int:
-    """How many requests `latency_histogram` leaves out (slower than its range)."""
+    """How many requests `latency_bins` leaves out (slower than its range)."""
     from workbench.kernels import quantiles
 
     values = np.asarray(samples_ms, dtype=np.float64)

@@ -152,6 +152,14 @@ class Profile:
     backend: str = "numpy"  # where the workers computed it: "numpy" or "cupy"
     computed: pd.Timestamp | None = None  # when (UTC)
 
+    @property
+    def distinct_error(self) -> float:
+        """The relative standard error of ``table``'s ``distinct`` counts: HyperLogLog
+        estimates (clamped to each column's non-null count), not exact counts."""
+        from workbench.kernels import HyperLogLog
+
+        return HyperLogLog().relative_error
+
     def widget(self) -> Any:
         """An ipywidgets view: the statistics table and a plotly histogram per numeric column
         (a `workbench.widgets.ProfileView`, found through `workbench.display`)."""

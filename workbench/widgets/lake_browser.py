@@ -3,6 +3,8 @@
 Plain ipywidgets and plotly FigureWidgets, so it renders in JupyterLab and in Voila alike. The
 state lives in attributes (`tables`, `selected`, `version_picker`, `preview`, ...) that tests and
 dashboards read. Profiles run in a background thread, so the notebook stays usable meanwhile.
+Tables scroll inside a fixed frame, long values are summarised, and the lake is named, never
+located by the server's path.
 """
 
 from __future__ import annotations
@@ -20,24 +22,28 @@ if TYPE_CHECKING:
 
     from workbench.lake import Lake, Profile, Table
 
+from workbench.widgets.lake_view import lake_name, one_sentence, table_html
+
 PREVIEW_ROWS = 50
 QUARANTINE_ROWS = 50
 EMPTY_MESSAGE = "No tables yet — run <code>lake.ingest(...)</code> to create one."
 _TABS = ("Schema", "Versions", "Preview", "Profile", "Quarantine")
 _HISTORY_COLUMNS = ["version", "timestamp", "operation", "rows_in", "rows_written",
                     "rows_quarantined", "duplicates_dropped"]
-_BOX = "<div style='overflow:auto; max-height:{}px'>{}</div>"
+RAW_CHARACTERS = 200  # of a quarantined record's raw text
 
 
 class LakeBrowser(widgets.VBox):
     """Browse ``lake``: pick a table on the left, read its tabs on the right.
 
     The version picker drives Preview and Profile; Schema and Quarantine are table-wide.
-    ``Refresh`` re-reads the lake (new tables, new versions).
+    ``Refresh`` re-reads the lake (new tables, new versions). ``internal=False`` leaves out the
+    results tables (names starting with "_"), as a page for stakeholders does.
     """
 
-    def __init__(self, lake: Lake, **kwargs: Any) -> None:
+    def __init__(self, lake: Lake, *, internal: bool = True, **kwargs: Any) -> None:
         self.lake = lake
+        self.internal = internal
         self.tables: pd.DataFrame | None = None
         self.table: Table | None = None
         self.history: pd.DataFrame | None = None
@@ -46,7 +52,7 @@ class LakeBrowser(widgets.VBox):
         self.profile_future: Future | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake-profile")
 
-        self.title = widgets.HTML(f"<b>Lake</b> <code>{html.escape(lake.uri)}</code>")
+        self.title = widgets.HTML(f"<b>Lake</b> <code>{html.escape(lake_name(lake))}</code>")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
                                              tooltip="Re-read the lake's tables and versions")
         self.message = widgets.HTML()
@@ -64,7 +70,7 @@ class LakeBrowser(widgets.VBox):
         self.profile_box = widgets.VBox()
         self.quarantine_summary = widgets.HTML()
         self._quarantine_charts: dict[tuple, Any] = {}
-        self.quarantine_chart = _quarantine_chart([], [])
+        self.quarantine_chart = _quarantine_chart(())
         self.quarantine_chart_box = widgets.Box([self.quarantine_chart])
         self.quarantine_rows = widgets.HTML()
         self.tabs = widgets.Tab(titles=_TABS, children=[
@@ -111,7 +117,10 @@ class LakeBrowser(widgets.VBox):
 
     def refresh(self) -> None:
         """Re-read the lake: the table list, and the selected table's versions and tabs."""
-        self.tables = self.lake.tables()
+        from workbench.widgets.lake_health import data_tables
+
+        tables = self.lake.tables()
+        self.tables = tables if self.internal else data_tables(tables)
         keep = self.selected
         names = list(self.tables["name"])
         options = [(f"{t.name}  (unreadable)" if t.error is not None
@@ -144,7 +153,8 @@ class LakeBrowser(widgets.VBox):
         try:
             profile = table.profile(version)
         except Exception as exc:
-            self.profile_status.value = _error(f"profile failed: {type(exc).__name__}: {exc}")
+            self.profile_status.value = _error(one_sentence(
+                f"profile failed: {type(exc).__name__}: {exc}", self.lake))
             raise
         finally:
             self.profile_button.disabled = False
@@ -177,8 +187,7 @@ class LakeBrowser(widgets.VBox):
         self.tabs.layout.display = None
         self.version_picker.layout.display = None
         self.schema.value = _schema_html(table)
-        self.versions.value = _BOX.format(420, history[_HISTORY_COLUMNS].to_html(
-            index=False, na_rep="", border=0))
+        self.versions.value = table_html(history[_HISTORY_COLUMNS], 420)
         self._quiet = True
         try:
             self.version_picker.options = [
@@ -198,7 +207,8 @@ class LakeBrowser(widgets.VBox):
 
         self.table = self.history = None
         self.heading.value = (f"<b>{html.escape(name)}</b> &middot; "
-                              + _error(f"cannot be read: {describe(error)}"))
+                              + _error(one_sentence(f"cannot be read: {describe(error)}",
+                                                    self.lake)))
         self._quiet = True
         try:
             self.version_picker.options = []
@@ -215,14 +225,13 @@ class LakeBrowser(widgets.VBox):
         except Exception as err:  # e.g. a reader feature the lake cannot read: say which
             from workbench.errors import describe
 
-            self.preview.value = _error(f"version {self.version} cannot be read: "
-                                        f"{describe(err)}")
+            self.preview.value = _error(one_sentence(
+                f"version {self.version} cannot be read: {describe(err)}", self.lake))
             self._show_profile()
             return
         caption = (f"<p>First {len(rows):,} rows of version {self.version}</p>"
                    if len(rows) else f"<p>Version {self.version} has no rows.</p>")
-        self.preview.value = caption + _BOX.format(480, rows.to_html(
-            index=False, na_rep="", border=0))
+        self.preview.value = caption + table_html(rows, 480)
         self._show_profile()
 
     def _show_profile(self) -> None:
@@ -243,9 +252,9 @@ class LakeBrowser(widgets.VBox):
         counts = rows["kind"].value_counts()
         # A figure per distinct chart, built once with its bars (see _quarantine_chart) and
         # kept: closing the one on screen races with a front end still drawing it.
-        key = (tuple(counts.index), tuple(int(n) for n in counts.to_numpy()))
+        key = tuple(zip(counts.index, (int(n) for n in counts.to_numpy())))
         if key not in self._quarantine_charts:
-            self._quarantine_charts[key] = _quarantine_chart(list(key[0]), list(key[1]))
+            self._quarantine_charts[key] = _quarantine_chart(key)
         self.quarantine_chart = self._quarantine_charts[key]
         self.quarantine_chart_box.children = [self.quarantine_chart]
         self.quarantine_chart_box.layout.display = None if len(rows) else "none"
@@ -257,24 +266,29 @@ class LakeBrowser(widgets.VBox):
                                          f"(first {min(len(rows), QUARANTINE_ROWS)} below)</p>")
         shown = rows.sort_values(["ingested_at", "source", "line"]).head(QUARANTINE_ROWS)
         shown = shown[["source", "line", "reason", "raw"]].assign(
-            raw=shown["raw"].str.slice(0, 200))
-        self.quarantine_rows.value = _BOX.format(360, shown.to_html(index=False, border=0))
+            raw=shown["raw"].str.slice(0, RAW_CHARACTERS))
+        self.quarantine_rows.value = table_html(shown, 360)
 
 
-def _quarantine_chart(reasons: list[str], counts: list[int]) -> go.FigureWidget:
-    """A bar chart of quarantined rows by reason, its bars given to the FigureWidget constructor.
+def _quarantine_chart(counts: tuple[tuple[str, int], ...]) -> go.FigureWidget:
+    """Quarantined rows by reason, ``counts`` being (reason, rows) pairs, drawn by
+    `charts.quarantine` and given to the FigureWidget constructor.
 
     A FigureWidget's front-end state holds only what it was built with; later edits
     (``add_bar``, ``batch_update``) travel as one-off messages that a front end connecting
     afterwards never receives. Voila runs the notebook before the page connects (and a reloaded
     JupyterLab page reconnects), so an edited figure would show empty axes there.
     """
+    import pandas as pd
     import plotly.graph_objects as go
 
-    return go.FigureWidget(
-        data=[go.Bar(x=reasons, y=counts, marker_line_width=0)],
-        layout=go.Layout(height=260, margin=dict(l=50, r=20, t=30, b=40), yaxis_title="rows",
-                         title_text="Quarantined rows by reason"))
+    from workbench.charts.quarantine import quarantine_reasons
+
+    reasons = pd.DataFrame(list(counts), columns=["reason", "rows"])
+    figure = quarantine_reasons(reasons).update_layout(
+        height=260, margin={"l": 50, "r": 20, "t": 30, "b": 40},
+        title_text="Quarantined rows by reason")
+    return go.FigureWidget(figure)
 
 
 def _schema_html(table: Table) -> str:

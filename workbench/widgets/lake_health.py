@@ -1,4 +1,9 @@
-"""`LakeHealth`: the lake's tables, their rows, versions and quarantine reasons."""
+"""`LakeHealth`: the lake's data tables, their rows, versions and quarantine reasons.
+
+A page for people who read no code: the lake's results tables (``_runs``, ``_bench``, ...) are
+the other dashboards' subject and are left out, the lake is named, never located by the server's
+path, and a table that cannot be read says why in one sentence.
+"""
 
 from __future__ import annotations
 
@@ -9,37 +14,47 @@ import ipywidgets as widgets
 
 if TYPE_CHECKING:
     import pandas as pd
-    import plotly.graph_objects as go
 
     from workbench.lake import Lake
 
 from workbench.widgets.lake_view import (
-    SCROLL_BOX,
     LakeView,
-    bytes_text,
-    chart_layout,
     chart_row,
+    dashboard_figure,
     empty_state,
+    lake_name,
+    one_sentence,
+    table_html,
 )
 
 
+def data_tables(tables: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``tables`` (as `Lake.tables` returns) that hold data: not the results
+    tables whose names start with "_"."""
+    return tables[~tables["name"].str.startswith("_")].reset_index(drop=True)
+
+
 class LakeHealth(LakeView):
-    """A lake at a glance: its tables (versions, rows, bytes, quarantined rows), rows per table,
-    quarantined rows by reason, every table's versions on a timeline, and a `LakeBrowser` below
-    for one table's schema, preview, quarantine and profile."""
+    """A lake at a glance: its data tables (versions, rows, size, quarantined rows), rows per
+    table, quarantined rows by reason, every table's versions on a timeline, and a `LakeBrowser`
+    below for one table's schema, preview, quarantine and profile."""
 
     def refresh(self) -> None:
         """Re-read the lake's tables, their histories and quarantine records."""
         import pandas as pd
 
+        from workbench.charts import format as fmt
+        from workbench.charts.quarantine import quarantine_reasons
+        from workbench.charts.table_rows import table_rows
+        from workbench.charts.versions import versions
         from workbench.widgets.lake_browser import LakeBrowser
 
-        self.tables = tables = self.lake.tables()
-        self.heading.value = (f"<h3>Lake health &middot; <code>{html.escape(self.lake.uri)}"
-                              "</code></h3>")
+        self.tables = tables = data_tables(self.lake.tables())
+        self.heading.value = (f"<h3>Lake health &middot; <code>"
+                              f"{html.escape(lake_name(self.lake))}</code></h3>")
         if not len(tables):
             self._show_empty(empty_state(
-                self.lake, "no tables",
+                self.lake, "no data tables",
                 "Ingest some with <code>lake.ingest(SOURCE, TABLE)</code> or "
                 "<code>workbench lake ingest LAKE SOURCE --table TABLE</code>."))
             return
@@ -60,19 +75,20 @@ class LakeHealth(LakeView):
         last = (f" &middot; last change {readable['updated'].max():%Y-%m-%d %H:%M} UTC"
                 if readable["updated"].notna().any() else "")
         self.summary = widgets.HTML(
-            f"<p>{len(tables)} tables &middot; {int(readable['rows'].sum()):,} rows &middot; "
-            f"{bytes_text(int(readable['bytes'].sum()))} &middot; "
-            f"{int(readable['quarantined'].sum()):,} rows quarantined{last}{broken}</p>")
-        self.table_list = widgets.HTML(SCROLL_BOX.format(360, _tables_html(tables)))
-        self.rows_chart = _rows_chart(readable)
-        self.versions_chart = _versions_chart(self.histories)
+            f"<p>{len(tables)} tables &middot; {fmt.count(int(readable['rows'].sum()))} rows "
+            f"&middot; {fmt.size(int(readable['bytes'].sum()))} &middot; "
+            f"{fmt.count(int(readable['quarantined'].sum()))} rows quarantined{last}{broken}</p>")
+        self.table_list = widgets.HTML(_tables_html(self.lake, tables))
+        self.rows_chart = dashboard_figure(table_rows(readable), "Rows per table")
+        self.versions_chart = dashboard_figure(versions(self.histories), "Versions")
         if len(self.reasons):
-            self.quarantine_chart: Any = _reasons_chart(self.reasons)
+            self.quarantine_chart: Any = dashboard_figure(
+                quarantine_reasons(self.reasons), "Quarantined rows by reason")
         else:
             self.quarantine_chart = widgets.HTML(
                 "<p><i>No rows quarantined in any table: every ingested row fit.</i></p>")
         if getattr(self, "browser", None) is None:  # made once; a refresh re-reads it
-            self.browser = LakeBrowser(self.lake)
+            self.browser = LakeBrowser(self.lake, internal=False)
         else:
             self.browser.refresh()
         self.body.children = [
@@ -87,54 +103,13 @@ def _reason_counts(lake: Lake, name: str) -> pd.DataFrame:
     return counts.rename_axis("reason").reset_index(name="rows").assign(table=name)
 
 
-def _tables_html(tables: pd.DataFrame) -> str:
-    """The tables as an HTML table; a broken table's row shows its error, the others none."""
-    shown = tables.assign(bytes=tables["bytes"].map(bytes_text, na_action="ignore"),
-                          updated=tables["updated"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-                          error=tables["error"].fillna(""))
-    return shown.to_html(index=False, border=0, na_rep="", classes="workbench-tables")
+def _tables_html(lake: Lake, tables: pd.DataFrame) -> str:
+    """The tables as a scrolling HTML table, sizes in MB or GB; a broken table's row says why
+    in one sentence, the others nothing."""
+    from workbench.charts.format import size
 
-
-def _rows_chart(tables: pd.DataFrame) -> go.FigureWidget:
-    import plotly.graph_objects as go
-
-    return go.FigureWidget(
-        data=[go.Bar(x=tables["name"], y=tables["rows"], name="rows written",
-                     marker_line_width=0),
-              go.Bar(x=tables["name"], y=tables["quarantined"], name="quarantined",
-                     marker_line_width=0)],
-        layout=chart_layout("Rows per table", yaxis_title="rows (log scale)", yaxis_type="log",
-                       barmode="group"))
-
-
-def _reasons_chart(reasons: pd.DataFrame) -> go.FigureWidget:
-    """Quarantined rows by reason, a bar segment per table."""
-    import plotly.graph_objects as go
-
-    traces = [go.Bar(y=rows["reason"], x=rows["rows"], name=table, orientation="h",
-                     marker_line_width=0)
-              for table, rows in reasons.groupby("table", sort=True)]
-    height = max(300, 120 + 28 * reasons["reason"].nunique())
-    return go.FigureWidget(data=traces, layout=chart_layout(
-        "Quarantined rows by reason", xaxis_title="rows", barmode="stack", height=height,
-        yaxis_automargin=True))
-
-
-def _versions_chart(histories: pd.DataFrame) -> go.FigureWidget:
-    """Every table's versions on a timeline: one row per table, one marker per version."""
-    import plotly.graph_objects as go
-
-    traces = []
-    for table, history in histories.groupby("table", sort=True):
-        written = history["rows_written"].fillna(-1).astype("int64")
-        traces.append(go.Scatter(
-            x=history["timestamp"], y=[table] * len(history), mode="markers", name=table,
-            marker={"size": 11}, customdata=list(zip(history["version"], history["operation"],
-                                                     written)),
-            hovertemplate=("%{y} v%{customdata[0]}: %{customdata[1]}, %{customdata[2]} rows "
-                           "written<br>%{x}<extra></extra>")))
-    height = max(260, 110 + 30 * histories["table"].nunique())
-    return go.FigureWidget(data=traces, layout=chart_layout(
-        "Versions", xaxis_title="commit time (UTC)", height=height, showlegend=False,
-        yaxis_automargin=True))
-
+    shown = tables.assign(
+        bytes=tables["bytes"].map(lambda n: size(int(n)), na_action="ignore"),
+        error=[one_sentence(e, lake) if isinstance(e, str) else "" for e in tables["error"]]
+    ).rename(columns={"bytes": "size"})
+    return table_html(shown, 360, "workbench-tables")

@@ -1,7 +1,9 @@
 """`ProfileView`: a table profile as a widget (statistics table plus one histogram at a time).
 
 One FigureWidget redrawn from a column Dropdown keeps wide tables compact and cheap: a profile
-of a hundred columns is one chart, not a hundred.
+of a hundred columns is one chart, not a hundred; the statistics scroll inside a fixed frame.
+Distinct counts read as the estimates they are (≈, with the sketch's error), a time column's
+spread as a duration.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ if TYPE_CHECKING:
 
     from workbench.lake.profile import Profile
 
-_SCROLL = "<div style='overflow-x:auto; max-width:100%'>{}</div>"
+from workbench.widgets.lake_view import table_html
+
+STATS_HEIGHT = 360  # px: the statistics table's frame
 
 
 class ProfileView(widgets.VBox):
@@ -28,7 +32,7 @@ class ProfileView(widgets.VBox):
         self.header = widgets.HTML(
             f"<b>Profile of {html.escape(profile.name)}</b> &middot; version {profile.version}"
             f" &middot; {profile.rows:,} rows")
-        self.stats = widgets.HTML(_SCROLL.format(stats_html(profile.table)))
+        self.stats = widgets.HTML(stats_html(profile.table, profile.distinct_error))
         columns = list(profile.histograms)
         self.column_picker = widgets.Dropdown(options=columns, description="Histogram",
                                               layout=widgets.Layout(width="320px"))
@@ -67,29 +71,17 @@ class ProfileView(widgets.VBox):
         self.chart_box.children = [self.figure]
 
 
-def stats_html(table: pd.DataFrame) -> str:
-    """The statistics table as HTML: null fraction as a percentage, numbers to 4 significant
-    digits, missing values blank."""
+def stats_html(table: pd.DataFrame, distinct_error: float) -> str:
+    """The statistics table as HTML in a scrolling frame: null fraction as a percentage,
+    numbers by `charts.format`, distinct counts marked approximate (≈, ``distinct_error`` the
+    relative standard error in the header), a time column's spread (``std``) as a duration,
+    missing values blank."""
+    import pandas as pd
+
+    from workbench.charts.format import count, percent
+
     shown = table.copy()
-    if "null_fraction" in shown:
-        shown["null_fraction"] = shown["null_fraction"].map(_percent)
-    for name in shown.columns:
-        if shown[name].dtype == object or shown[name].dtype.kind == "f":
-            shown[name] = shown[name].map(_number)
-    shown = shown.rename(columns={"null_fraction": "nulls %"})
-    return shown.to_html(index=False, na_rep="", border=0, classes="workbench-profile")
-
-
-def _percent(value: Any) -> str:
-    import math
-
-    return "" if value is None or math.isnan(value) else f"{value:.1%}"
-
-
-def _number(value: Any) -> Any:
-    """Floats to 4 significant digits; anything else (ints, text, times) unchanged."""
-    import math
-
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.4g}"
-    return "" if value is None else value
+    if "distinct" in shown:
+        shown["distinct"] = ["" if pd.isna(d) else f"≈{count(d)}" for d in shown["distinct"]]
+        shown = shown.rename(columns={"distinct": f"distinct (±{percent(distinct_error, 2)})"})
+    return table_html(shown, STATS_HEIGHT, "workbench-profile")
