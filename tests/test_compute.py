@@ -181,20 +181,25 @@ def test_registry_lists_a_cluster_of_another_process_and_prunes_it_once_killed(h
     assert list((home / "clusters").iterdir()) == []
 
 
-def test_registry_prunes_reused_pids_and_silent_schedulers(home):
+def test_registry_prunes_reused_pids_and_says_silent_schedulers_stopped(home):
     me = registry.owner_fields()
     closed_port = free_port()
     entries = [
         # A live scheduler address but a pid that belongs to a newer process than the owner.
         {"id": "reused", "address": "inproc://x", **me, "pid_created": me["pid_created"] - 60},
-        {"id": "silent", "address": f"tcp://127.0.0.1:{closed_port}", **me},
+        # A live owner whose scheduler is silent: listed, stopped, its dead link not offered.
+        {"id": "silent", "address": f"tcp://127.0.0.1:{closed_port}", **me,
+         "dashboard_link": f"http://127.0.0.1:{closed_port}/status"},
         {"id": "alive", "address": "inproc://y", **me},
     ]
     for entry in entries:
         registry.register({**entry, "kind": "cpu", "created": time.time()})
     (home / "clusters" / "garbled.json").write_text("{not json")
-    assert list(wc.clusters()["id"]) == ["alive"]
-    assert sorted(p.name for p in (home / "clusters").iterdir()) == ["alive.json"]
+    table = wc.clusters()
+    assert dict(zip(table["id"], table["status"], strict=True)) == {"silent": "stopped",
+                                                                    "alive": "running"}
+    assert table["dashboard_link"].isna().all()
+    assert sorted(p.name for p in (home / "clusters").iterdir()) == ["alive.json", "silent.json"]
 
 
 def test_registry_directory_is_private_and_entries_are_plain_json(home):

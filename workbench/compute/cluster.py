@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.compute import hosted, registry
 from workbench.compute.gpus import has_gpu
-from workbench.compute.probe import reachable, speaks_dask
+from workbench.compute.probe import REPR_PROBE_S, reachable, speaks_dask
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -114,24 +114,25 @@ class Cluster:
         self.close()
 
     def __repr__(self) -> str:
-        s = self.summary()
-        state = " closed" if self.closed else ""
+        state, s = self._repr_state()
         return (
-            f"<Cluster{state} kind={self.kind!r} address={self.address!r} "
+            f"<Cluster {state} kind={self.kind!r} address={self.address!r} "
             f"workers={s['workers']} threads={s['threads']} "
             f"memory={_format_bytes(s['memory'])} gpus={s['gpus']}>"
         )
 
     def _repr_html_(self) -> str:
-        s = self.summary()
+        state, s = self._repr_state()
         link = s["dashboard_link"]
-        dashboard = (
-            f'<a href="{html.escape(link)}" target="_blank">{html.escape(link)}</a>'
-            if link
-            else "none"
-        )
+        if not link:
+            dashboard = "none"
+        elif state == "running":
+            dashboard = f'<a href="{html.escape(link)}" target="_blank">{html.escape(link)}</a>'
+        else:
+            dashboard = f"{html.escape(link)} ({state})"
         rows = [
-            ("Kind", html.escape(self.kind) + (" (closed)" if self.closed else "")),
+            ("Kind", html.escape(self.kind)),
+            ("Status", state),
             ("Address", html.escape(self.address)),
             ("Workers", str(s["workers"])),
             ("Threads", str(s["threads"])),
@@ -145,6 +146,16 @@ class Cluster:
             for name, value in rows
         )
         return f"<div><strong>Workbench cluster</strong><table>{body}</table></div>"
+
+    def _repr_state(self) -> tuple[str, dict[str, Any]]:
+        """"running" and live totals while the scheduler accepts a connection (a probe of at most
+        `REPR_PROBE_S`), else "stopped" (or "closed") and the last totals seen: a repr never
+        waits on a scheduler that has gone, nor links to its dead dashboard."""
+        if self.closed:
+            return "closed", dict(self._summary)
+        if not reachable(self._address, REPR_PROBE_S):
+            return "stopped", dict(self._summary)
+        return "running", self.summary()
 
     def _scan(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The scheduler's identity and one row per worker; each new worker is asked once which

@@ -2,7 +2,8 @@
 processes (a second notebook, the JupyterLab sidebar) can list them.
 
 Files live in `$WORKBENCH_HOME/clusters/` (default `~/.workbench/clusters/`). Listing prunes
-entries whose owner process has died or whose scheduler no longer accepts connections.
+entries whose owner process has died, and probes the others: a cluster reads "running" only while
+its scheduler accepts connections, and its dashboard link is listed only while that answers too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ COLUMNS = [
     "id",
     "address",
     "kind",
+    "status",
     "workers",
     "threads",
     "memory",
@@ -47,18 +49,30 @@ def unregister(entry_id: str) -> None:
 
 
 def clusters(timeout: float = 0.5) -> pd.DataFrame:
-    """Every live cluster on this machine's registry, oldest first, one row each.
+    """Every cluster on this machine's registry whose owner process runs, oldest first, one row
+    each, with its `status` (see `with_status`; each probe waits at most `timeout` seconds).
 
-    Entries whose owner process is gone, or whose scheduler refuses a TCP connection within
-    `timeout` seconds, are deleted as they are found.
+    Entries whose owner process is gone are deleted as they are found: nothing can stop or
+    rejoin them. A stopped cluster whose owner still holds its handle reads "stopped" until
+    that handle is closed.
     """
     import pandas as pd
 
-    rows = live_entries("clusters", {"address", "pid", "pid_created"},
-                        lambda entry: owner_alive(entry) and reachable(entry["address"], timeout))
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    entries = live_entries("clusters", {"address", "pid", "pid_created"}, owner_alive)
+    table = pd.DataFrame([with_status(entry, timeout) for entry in entries], columns=COLUMNS)
     table["created"] = pd.to_datetime(table["created"], unit="s", utc=True)
     return table
+
+
+def with_status(entry: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """The entry with its "status": "running" while its scheduler accepts a TCP connection
+    within `timeout` seconds, else "stopped"; its "dashboard_link" is kept only while that
+    accepts one too, so a listed link works."""
+    running = reachable(entry["address"], timeout)
+    link = entry.get("dashboard_link")
+    if link and not (running and reachable(link, timeout)):
+        link = None
+    return {**entry, "status": "running" if running else "stopped", "dashboard_link": link}
 
 
 def owner_alive(entry: dict[str, Any]) -> bool:

@@ -3,8 +3,8 @@ notebook, `workbench dashboards`, the JupyterLab sidebar) can list them, as the 
 does for clusters.
 
 Files live in `$WORKBENCH_HOME/dashboards/` (default `~/.workbench/dashboards/`). Listing prunes
-entries whose publishing process or server has died, or whose port no longer accepts
-connections.
+entries whose publishing process has died (its server dies with it), and probes the others: a
+dashboard reads "running" only while its Voila server runs and its port accepts connections.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from workbench.home import private_dir, write_json
 if TYPE_CHECKING:
     import pandas as pd
 
-COLUMNS = ["name", "url", "notebook", "lake", "port", "pid", "server_pid", "created", "id"]
+COLUMNS = ["name", "status", "url", "notebook", "lake", "port", "pid", "server_pid", "created",
+           "id"]
 _REQUIRED = {"id", "name", "url", "port", "pid", "pid_created", "server_pid", "server_created"}
 
 
@@ -39,26 +40,34 @@ def unregister(entry_id: str) -> None:
     (registry_dir() / f"{entry_id}.json").unlink(missing_ok=True)
 
 
+def entries(timeout: float = 0.5) -> list[dict[str, Any]]:
+    """The entries of dashboards whose publisher runs, oldest first, each with its "status":
+    "running" while its Voila server runs and its port accepts a TCP connection within
+    ``timeout`` seconds, else "stopped". Entries whose publisher is gone are deleted as found."""
+    return [{**entry, "status": "running" if _serving(entry, timeout) else "stopped"}
+            for entry in home.live_entries("dashboards", _REQUIRED, owner_alive)]
+
+
 def live_entries(timeout: float = 0.5) -> list[dict[str, Any]]:
-    """The entries of running dashboards, oldest first; dead ones are deleted as found."""
-    return home.live_entries("dashboards", _REQUIRED, lambda entry: _alive(entry, timeout))
+    """The entries of running dashboards, oldest first (`entries` less the stopped ones)."""
+    return [entry for entry in entries(timeout) if entry["status"] == "running"]
 
 
 def dashboards(timeout: float = 0.5) -> pd.DataFrame:
-    """Every running dashboard on this machine, oldest first, one row each: name, url,
-    notebook, lake, port, pid (the publishing process), server_pid, created, id.
+    """Every dashboard on this machine whose publisher runs, oldest first, one row each: name,
+    status ("running" or "stopped", see `entries`), url, notebook, lake, port, pid (the
+    publishing process), server_pid, created, id.
 
-    Entries whose publishing process or Voila server is gone, or whose port refuses a TCP
-    connection within ``timeout`` seconds, are deleted as they are found.
+    A dashboard whose server has gone reads "stopped" until its publisher stops it or exits.
     """
     import pandas as pd
 
-    table = pd.DataFrame(live_entries(timeout), columns=COLUMNS)
+    table = pd.DataFrame(entries(timeout), columns=COLUMNS)
     table["created"] = pd.to_datetime(table["created"], unit="s", utc=True)
     return table
 
 
-def _alive(entry: dict[str, Any], timeout: float) -> bool:
+def _serving(entry: dict[str, Any], timeout: float) -> bool:
+    """Whether the entry's Voila server process runs and its port accepts a connection."""
     server = {"pid": entry["server_pid"], "pid_created": entry["server_created"]}
-    return (owner_alive(entry) and owner_alive(server)
-            and reachable(f"tcp://127.0.0.1:{entry['port']}", timeout))
+    return owner_alive(server) and reachable(f"tcp://127.0.0.1:{entry['port']}", timeout)

@@ -41,7 +41,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.compute.probe import free_port
+from workbench.compute.probe import REPR_PROBE_S, free_port, reachable
 from workbench.compute.registry import owner_fields
 from workbench.publish import registry
 from workbench.publish.errors import NotebookNotFoundError, PublishError
@@ -91,6 +91,14 @@ class Dashboard:
     def running(self) -> bool:
         """Whether the server process is still alive."""
         return self.process.poll() is None
+
+    @property
+    def status(self) -> str:
+        """"running" while the server process runs and its port accepts a connection (a loopback
+        probe, at most `REPR_PROBE_S`), else "stopped": what the reprs say, so a link said to
+        be running works."""
+        serving = self.running and reachable(f"tcp://127.0.0.1:{self.port}", REPR_PROBE_S)
+        return "running" if serving else "stopped"
 
     @property
     def log(self) -> str:
@@ -147,13 +155,13 @@ class Dashboard:
         self.stop()
 
     def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return f"<Dashboard {self.name!r} {state} at {self.url} notebook={str(self.notebook)!r}>"
+        return (f"<Dashboard {self.name!r} {self.status} at {self.url} "
+                f"notebook={str(self.notebook)!r}>")
 
     def _repr_html_(self) -> str:
-        state = "running" if self.running else "stopped"
+        state = self.status
         link = (f'<a href="{html.escape(self.url)}" target="_blank">{html.escape(self.url)}</a>'
-                if self.running else html.escape(self.url))
+                if state == "running" else html.escape(self.url))
         rows = [("Dashboard", f"<b>{html.escape(self.name)}</b> ({state})"), ("URL", link),
                 ("Notebook", f"<code>{html.escape(str(self.notebook))}</code>"),
                 ("Lake", f"<code>{html.escape(self.lake)}</code>" if self.lake else
