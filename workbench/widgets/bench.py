@@ -110,7 +110,7 @@ def comparison_html(comparison: pd.DataFrame) -> str:
     else:
         shown = shown.drop(columns="metric")
     notes = "".join(f"<p class='workbench-note'><b>{html.escape(str(v))}</b> is "
-                    f"{html.escape(n)}.</p>"
+                    f"{html.escape(n, quote=False)}.</p>"
                     for v, n in zip(comparison["variant"], comparison["note"]) if n)
     return table_html(shown, 300) + notes
 
