@@ -323,6 +323,54 @@ def test_clusters_are_listed_owned_ones_stopped_joined_ones_refused(api, registe
         assert time.monotonic() - started < 10
 
 
+def test_listings_say_stopped_within_a_second_of_a_cluster_or_dashboard_going_silent(api):
+    import psutil
+    from distributed import Client
+
+    from workbench.compute.registry import owner_fields
+    from workbench.publish import registry
+
+    def status(kind: str, entry_id: str) -> str | None:
+        rows = {row["id"]: row for row in api("GET", kind)[kind]}
+        return rows[entry_id]["status"] if entry_id in rows else None
+
+    def within_a_second(kind: str, entry_id: str, expected: str | None) -> bool:
+        deadline = time.monotonic() + 1
+        while status(kind, entry_id) != expected:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    board = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    threading.Thread(target=board.serve_forever, daemon=True).start()
+    port = board.server_address[1]
+    registry.register({"id": "board", "name": "board", "url": f"http://127.0.0.1:{port}/",
+                       "port": port, **owner_fields(), "server_pid": os.getpid(),
+                       "server_created": psutil.Process().create_time(), "created": time.time()})
+    cluster = wb.cluster(n_workers=1, threads_per_worker=1, processes=False, gpu=False)
+    try:
+        rows = {row["id"]: row for row in api("GET", "clusters")["clusters"]}
+        assert rows[cluster.id]["status"] == "running" and rows[cluster.id]["dashboard_link"]
+        assert status("dashboards", "board") == "running"
+
+        with Client(cluster.address, set_as_default=False) as other:
+            other.shutdown()
+        board.shutdown()
+        board.server_close()
+        assert within_a_second("clusters", cluster.id, "stopped")
+        assert within_a_second("dashboards", "board", "stopped")
+        rows = {row["id"]: row for row in api("GET", "clusters")["clusters"]}
+        assert rows[cluster.id]["dashboard_link"] is None  # a dead link is not offered
+
+        # Stopping an owned cluster that has stopped already removes its entry.
+        assert api("DELETE", "clusters", cluster.id) == {"stopped": cluster.id}
+        assert status("clusters", cluster.id) is None
+    finally:
+        cluster.close()
+        board.server_close()
+
+
 # ---------------------------------------------------------------------------------------------
 # Tables.
 

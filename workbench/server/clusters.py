@@ -1,12 +1,14 @@
 """GET/DELETE clusters, and the task cluster that ingest and profile tasks run on.
 
-The list is the cluster registry (`wb.clusters()`): ids are looked up among its live entries
-only. ``owned`` is true for a cluster a workbench process started ("cpu" or "cuda"); one joined by
-address ("remote") belongs to someone else, and stopping it is refused.
+The list is the cluster registry (`wb.clusters()`): ids are looked up among its entries, each
+"running" or "stopped" as the registry's probe finds it. ``owned`` is true for a cluster a
+workbench process started ("cpu" or "cuda"); one joined by address ("remote") belongs to someone
+else, and stopping it is refused. Stopping an owned cluster that has stopped already removes its
+entry.
 
-The task cluster is the newest cluster in the registry, joined by address without a registry
-entry of its own (it is listed once already); when none runs, the server starts a local one
-for the task, registered so that the sidebar lists it and can stop it. The server never starts
+The task cluster is the newest running cluster in the registry, joined by address without a
+registry entry of its own (it is listed once already); when none runs, the server starts a local
+one for the task, registered so that the sidebar lists it and can stop it. The server never starts
 a cluster on its own, only for a task a person asked for.
 """
 
@@ -21,8 +23,8 @@ from workbench.server.errors import ApiError
 if TYPE_CHECKING:
     from workbench.compute import Cluster
 
-FIELDS = ("id", "address", "kind", "workers", "threads", "memory", "gpus", "dashboard_link",
-          "pid")
+FIELDS = ("id", "address", "kind", "status", "workers", "threads", "memory", "gpus",
+          "dashboard_link", "pid")
 OWNED_KINDS = ("cpu", "cuda")
 _CONNECT_S = 5.0
 
@@ -36,8 +38,8 @@ class ClusterService:
         self._lock = threading.Lock()
 
     def rows(self) -> list[dict[str, Any]]:
-        """Every live cluster in the registry, oldest first (probes each: call from a worker
-        thread)."""
+        """Every cluster in the registry whose owner runs, oldest first, with its status (probes
+        each: call from a worker thread)."""
         from workbench.compute import clusters
 
         table = clusters()
@@ -64,6 +66,9 @@ class ClusterService:
         if mine is not None:
             mine.close()
             return
+        if entry["status"] != "running":
+            registry.unregister(cluster_id)  # nothing answers to shut down: only its entry is left
+            return
         from distributed import Client
 
         # Started by another process (a notebook): its scheduler shuts itself and its workers
@@ -80,6 +85,7 @@ class ClusterService:
 
         with self._lock:
             table = clusters()
+            table = table[table["status"] == "running"]
             for address in [a for a in self._joined if a not in set(table["address"])]:
                 self._joined.pop(address).close()  # its cluster is gone
             if table.empty:
