@@ -5,7 +5,8 @@ so the dashboards are tested on the schemas those produce.
 Two runs: ``mlp-wide`` (2 ranks, succeeded, rank 1 a little slower, loss and accuracy logged)
 and ``mlp-narrow`` (1 rank, failed an hour earlier, loss only). Benchmarks of two models: a
 batch-size sweep of ``demo-mlp`` fp32, a compression comparison of ``demo-mlp`` (fp32, int8,
-pruned), and one result of ``tiny-transformer``.
+pruned), and one result of ``tiny-transformer``. One data table, ``scores`` (two versions of two
+rows), for the lake-health dashboard.
 """
 
 from __future__ import annotations
@@ -94,4 +95,8 @@ def build_results_lake(path: Path) -> Path:
                    ("pruned", 3.6, 0.9, 200_000, 0.88)])]
     other = [bench_row("tiny-1", 3, "tiny-transformer", "fp32", 4, 7.5, seed=99)]
     lake.record("_bench", bench_table(sweep + compare + other))
+    # A data table for the lake-health dashboard, which lists data, not the results above.
+    scores = pd.DataFrame({"model": ["demo-mlp", "tiny-transformer"], "accuracy": [0.91, 0.84]})
+    lake.record("scores", scores)
+    lake.record("scores", scores.assign(accuracy=[0.92, 0.85]))
     return path

@@ -189,22 +189,25 @@ def test_lake_health_dashboard_and_an_absent_lake(results_lake, browser, tmp_pat
     page = new_page()
     with published("lake_health.ipynb", results_lake, page, tmp_path, errors, fetched) as d:
         page.goto(d.url)
-        expect(page.get_by_text("3 tables · 159 rows")).to_be_visible(timeout=PAGE_MS)
+        # The results tables (_runs, _run_metrics, _bench) are internal: only `scores` shows.
+        expect(page.get_by_text("1 table · 4 rows")).to_be_visible(timeout=PAGE_MS)
         expect(charts(page)).to_have_count(2, timeout=PAGE_MS)
         expect(titles(page)).to_have_text(["Rows per table", "Versions"], timeout=REDRAW_MS)
-        _expect_bars(charts(page).nth(0), 3)
-        # _bench has one version, _runs and _run_metrics two each (one per recorded run).
+        _expect_bars(charts(page).nth(0), 1)
         expect(charts(page).nth(1).locator(".scatterlayer .point")).to_have_count(
-            5, timeout=REDRAW_MS)
+            2, timeout=REDRAW_MS)  # scores' two versions
         expect(page.get_by_text("No rows quarantined in any table")).to_be_visible()
-        expect(page.locator(".widget-select select option")).to_have_count(3)  # the browser
+        expect(page.locator(".widget-select select option")).to_have_count(1)  # the browser
+        for internal in ("_bench", "_runs", str(results_lake)):
+            assert internal not in page.locator("body").inner_text()
 
     empty = new_page()
     missing = tmp_path / "no-lake-here"
     with published("training.ipynb", missing, empty, tmp_path, errors, fetched) as d:
         empty.goto(d.url)
-        expect(empty.get_by_text(f"There is no lake at {missing} yet.")).to_be_visible(
+        expect(empty.get_by_text("There is no lake no-lake-here yet.")).to_be_visible(
             timeout=PAGE_MS)
+        assert str(missing) not in empty.locator("body").inner_text()  # no server path
         expect(empty.get_by_text("wb.launch(train)")).to_be_visible()
         expect(empty.get_by_text("make demo")).to_be_visible()
         assert charts(empty).count() == 0

@@ -33,6 +33,9 @@ def test_training_runs_pick_a_run_and_draw_its_records(results_lake):
     assert view.run_id == RUN_WIDE
     assert "2 runs (1 succeeded, 1 failed)" in view.heading.value
     assert "mlp-wide" in view.summary.value and "mlp-narrow" in view.summary.value
+    assert "step p50 (ms)" in view.summary.value  # seconds shown in the unit its header says
+    p50_ms = view.runs.set_index("run_id").loc[RUN_WIDE, "step_p50_s"] * 1000
+    assert f">{wb.charts.format.number(p50_ms)}<" in view.summary.value
 
     records = view.run_metrics()
     assert len(records) == 120 and set(records["rank"]) == {0, 1}
@@ -83,6 +86,7 @@ def test_training_runs_picker_swaps_every_chart(results_lake):
     assert view.metric_picker.options == ("loss",)  # this run logged no accuracy
     assert view.charts.children[0] is narrow["throughput"]
     assert "failed" in view.run_info.value and "loss is NaN" in view.run_info.value
+    assert "Traceback" not in view.run_info.value  # one sentence for a person, not the trace
     view.select(RUN_WIDE)  # back: the same figures as before, kept
     assert view.figures["throughput"] is wide["throughput"]
     with pytest.raises(KeyError, match="no run 'nope'.*run-wide-0001"):

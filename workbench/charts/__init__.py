@@ -1,9 +1,21 @@
-"""Charts: one module per chart, each a function from a result table to a plotly Figure, sized
-for a sidebar panel. Live widgets, dashboards and the server's REST figures call the same
-functions; units and labels are in `format`."""
+"""Charts: one module per chart, each a pure function from a result table to a plotly Figure
+(``wb.charts.throughput(series)``). Live widgets, dashboards, the static report and the server's
+REST figures call the same functions; units, labels and number formats are in `format`."""
 
+from workbench.charts.compression import compression
+from workbench.charts.data_wait import data_wait
+from workbench.charts.gpu import gpu
 from workbench.charts.histogram import histogram
+from workbench.charts.latency import latency_cdf, latency_histogram
 from workbench.charts.loss import loss
+from workbench.charts.percentiles import latency_percentiles
+from workbench.charts.quarantine import quarantine_reasons
+from workbench.charts.step_time import step_time
+from workbench.charts.table_rows import table_rows
 from workbench.charts.throughput import throughput
+from workbench.charts.tradeoff import throughput_latency
+from workbench.charts.versions import versions
 
-__all__ = ["histogram", "loss", "throughput"]
+__all__ = ["compression", "data_wait", "gpu", "histogram", "latency_cdf", "latency_histogram",
+           "latency_percentiles", "loss", "quarantine_reasons", "step_time", "table_rows",
+           "throughput", "throughput_latency", "versions"]

@@ -117,7 +117,7 @@ class LakeBrowser(widgets.VBox):
 
     def refresh(self) -> None:
         """Re-read the lake: the table list, and the selected table's versions and tabs."""
-        from workbench.widgets.lake_health import data_tables
+        from workbench.widgets.lake_view import data_tables
 
         tables = self.lake.tables()
         self.tables = tables if self.internal else data_tables(tables)

@@ -21,17 +21,12 @@ from workbench.widgets.lake_view import (
     LakeView,
     chart_row,
     dashboard_figure,
+    data_tables,
     empty_state,
     lake_name,
     one_sentence,
     table_html,
 )
-
-
-def data_tables(tables: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``tables`` (as `Lake.tables` returns) that hold data: not the results
-    tables whose names start with "_"."""
-    return tables[~tables["name"].str.startswith("_")].reset_index(drop=True)
 
 
 class LakeHealth(LakeView):
@@ -75,7 +70,8 @@ class LakeHealth(LakeView):
         last = (f" &middot; last change {readable['updated'].max():%Y-%m-%d %H:%M} UTC"
                 if readable["updated"].notna().any() else "")
         self.summary = widgets.HTML(
-            f"<p>{len(tables)} tables &middot; {fmt.count(int(readable['rows'].sum()))} rows "
+            f"<p>{_counted(len(tables), 'table')} &middot; "
+            f"{_counted(int(readable['rows'].sum()), 'row')} "
             f"&middot; {fmt.size(int(readable['bytes'].sum()))} &middot; "
             f"{fmt.count(int(readable['quarantined'].sum()))} rows quarantined{last}{broken}</p>")
         self.table_list = widgets.HTML(_tables_html(self.lake, tables))
@@ -96,6 +92,13 @@ class LakeHealth(LakeView):
             chart_row([self.rows_chart, self.quarantine_chart]),
             self.versions_chart,
             widgets.HTML("<h4>Explore a table</h4>"), self.browser]
+
+
+def _counted(n: int, noun: str) -> str:
+    """``n`` with its noun, singular for one: "1 table", "2,048 rows"."""
+    from workbench.charts import format as fmt
+
+    return f"{fmt.count(n)} {noun}{'' if n == 1 else 's'}"
 
 
 def _reason_counts(lake: Lake, name: str) -> pd.DataFrame:

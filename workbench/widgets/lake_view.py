@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 RUNS, RUN_METRICS, BENCH = "_runs", "_run_metrics", "_bench"  # what training and bench record
 CHART_WIDTH = 640  # px: two charts side by side on a laptop screen, one under the other below
-SCROLL_BOX = "<div style='overflow:auto; max-height:{}px'>{}</div>"
 # A table in a fixed frame: it scrolls inside it both ways, the page never widens.
 TABLE_FRAME = ("<div class='workbench-table' style='overflow:auto; max-width:100%; "
                "max-height:{}px'>{}</div>")
@@ -45,6 +44,12 @@ def lake_name(lake: Lake) -> str:
     """How a page names ``lake``: its last path component ("lake", "sales"), never the server's
     absolute path."""
     return lake.uri.rstrip("/").rsplit("/", 1)[-1] or lake.uri
+
+
+def data_tables(tables: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``tables`` (as `Lake.tables` returns) that hold data: not the results
+    tables whose names start with "_"."""
+    return tables[~tables["name"].str.startswith("_")].reset_index(drop=True)
 
 
 def empty_state(lake: Lake, missing: str, how: str) -> str:
@@ -102,19 +107,10 @@ class LakeView(widgets.VBox):
         self.body.children = []
 
 
-def chart_layout(title: str, **kwargs: Any) -> go.Layout:
-    """A chart's layout: a fixed size, since a FigureWidget keeps the width it was first drawn
-    with rather than following its box."""
-    import plotly.graph_objects as go
-
-    kwargs.setdefault("height", 320)
-    kwargs.setdefault("width", CHART_WIDTH)
-    return go.Layout(title_text=title, margin=CHART_MARGIN, **kwargs)
-
-
 def dashboard_figure(figure: go.Figure, title: str, **layout: Any) -> go.FigureWidget:
     """A chart function's figure as a dashboard widget: titled (unless ``title`` is empty), and
-    of a fixed size (see `chart_layout`)."""
+    of a fixed size, since a FigureWidget keeps the width it was first drawn with. Set before
+    the widget exists: a page that connects later never sees edits made to a widget."""
     import plotly.graph_objects as go
 
     layout.setdefault("height", 320)
@@ -135,11 +131,16 @@ def table_html(frame: pd.DataFrame, height: int = 420, classes: str = "") -> str
     """``frame`` as a person reads it, in a frame that scrolls: headers as `format.label`
     writes them, numbers by `format`'s rules (fractions as percentages), times to the second,
     long lists summarised (`cell_text`), missing values blank."""
+    import pandas as pd
+
     from workbench.charts.format import describe, label
 
     shown = frame.copy()
     for name in shown.columns:
-        percent = describe(str(name)).unit == "%"
+        column = describe(str(name))
+        percent = column.unit == "%"
+        if column.factor != 1 and pd.api.types.is_numeric_dtype(shown[name]):
+            shown[name] = shown[name] * column.factor  # e.g. seconds shown in ms, bytes in MB
         shown[name] = [cell_text(v, percent) for v in shown[name]]
     shown.columns = [label(str(c)) for c in shown.columns]
     return TABLE_FRAME.format(height, shown.to_html(index=False, border=0, classes=classes,
@@ -183,30 +184,3 @@ def list_text(values: Any) -> str:
     if all(isinstance(v, numbers.Real) for v in items):
         return f"{len(items):,} values, {cell_text(min(items))} to {cell_text(max(items))}"
     return f"{len(items):,} values: " + ", ".join(cell_text(v) for v in items[:LIST_SHOWN]) + ", …"
-
-
-def bytes_text(n: float) -> str:
-    if abs(n) < 1024:
-        return f"{n:,.0f} B"
-    for unit in ("KB", "MB", "GB"):
-        n /= 1024
-        if abs(n) < 1024:
-            return f"{n:,.1f} {unit}"
-    return f"{n / 1024:,.1f} TB"
-
-
-def percent_text(value: Any) -> str:
-    import math
-
-    return "" if value is None or math.isnan(value) else f"{value:.1%}"
-
-
-def number_text(value: float) -> str:
-    """Four significant digits, whole numbers with thousands separators past 1,000; "n/a" for
-    NaN."""
-    import math
-
-    if math.isnan(value):
-        return "n/a"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-

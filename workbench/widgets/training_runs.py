@@ -18,14 +18,11 @@ if TYPE_CHECKING:
 from workbench.widgets.lake_view import (
     RUN_METRICS,
     RUNS,
-    SCROLL_BOX,
     LakeView,
-    bytes_text,
-    chart_layout,
     chart_row,
+    dashboard_figure,
     empty_state,
-    number_text,
-    percent_text,
+    table_html,
 )
 
 STEP_COLUMNS = ("run_id", "rank", "step", "time", "samples", "step_s", "data_s")  # of no records
@@ -93,7 +90,7 @@ class TrainingRuns(LakeView):
         self.heading.value = (
             f"<h3>Training runs &middot; {len(self.runs)} run{'s' * (len(self.runs) != 1)} "
             f"({', '.join(f'{n} {s}' for s, n in statuses.items())})</h3>")
-        self.summary.value = SCROLL_BOX.format(420, _runs_html(self.runs))
+        self.summary.value = _runs_html(self.runs)
         keep = self.run_id
         ids = list(self.runs["run_id"])
         self._quiet = True
@@ -172,43 +169,39 @@ def _run_label(run: Any) -> str:
 
 
 def _run_info_html(run_id: str, run: pd.Series) -> str:
+    from workbench.charts import format as fmt
+
     colour = {"succeeded": "#1a7f37", "failed": "#b00020"}.get(str(run["status"]), "#8a6d00")
     parts = [
         f"<b>{html.escape(str(run['name']))}</b> <code>{html.escape(run_id)}</code>",
         f"<span style='color:{colour}'><b>{html.escape(str(run['status']))}</b></span>",
         f"{int(run['nprocs'])} × {html.escape(str(run['device']))} "
         f"({html.escape(str(run['backend']))})",
-        f"{number_text(run['duration_s'])} s",
-        f"{int(run['steps']):,} steps" if run["steps"] >= 0 else "no steps timed",
-        f"{number_text(run['samples_per_s'])} samples/s",
-        f"data wait {percent_text(run['data_wait_share']) or 'n/a'}",
+        fmt.duration(run["duration_s"]),
+        f"{fmt.count(run['steps'])} steps" if run["steps"] >= 0 else "no steps timed",
+        fmt.throughput(run["samples_per_s"]),
+        f"data wait {fmt.percent(run['data_wait_share'])}",
     ]
     text = " &middot; ".join(parts)
-    if str(run.get("error", "")):
-        text += (f"<pre style='color:#b00020; white-space:pre-wrap; max-height:160px; "
-                 f"overflow:auto'>{html.escape(str(run['error']))}</pre>")
+    error = _last_line(str(run.get("error", "") or ""))
+    if error:  # one sentence for a person: the traceback stays in the run's directory
+        text += f"<br><span style='color:#b00020'>{html.escape(error)}</span>"
     return f"<p>{text}</p>"
 
 
+def _last_line(error: str) -> str:
+    """The line of a traceback that says what went wrong (its last non-blank one)."""
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
 def _runs_html(runs: pd.DataFrame) -> str:
-    shown = runs[["name", "status", "started", "duration_s", "nprocs", "device", "steps",
-                  "samples_per_s", "tokens_per_s", "step_p50_s", "step_p90_s", "step_p99_s",
-                  "data_wait_share", "straggler_ratio", "peak_memory_bytes", "mfu",
-                  "run_id"]].copy()
-    shown["started"] = shown["started"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    for column in ("step_p50_s", "step_p90_s", "step_p99_s"):
-        shown[column] = shown[column] * 1000
-    shown["data_wait_share"] = shown["data_wait_share"].map(percent_text)
-    shown["mfu"] = shown["mfu"].map(percent_text)
-    shown["peak_memory_bytes"] = shown["peak_memory_bytes"].map(
-        lambda b: bytes_text(int(b)) if b and b > 0 else "")
-    shown = shown.rename(columns={
-        "duration_s": "seconds", "samples_per_s": "samples/s", "tokens_per_s": "tokens/s",
-        "step_p50_s": "step p50 ms", "step_p90_s": "step p90 ms", "step_p99_s": "step p99 ms",
-        "data_wait_share": "data wait", "straggler_ratio": "straggler",
-        "peak_memory_bytes": "peak memory", "mfu": "MFU"})
-    return shown.to_html(index=False, border=0, na_rep="", float_format=number_text,
-                         classes="workbench-runs")
+    """The runs as a table that scrolls, labelled and formatted by `table_html`."""
+    return table_html(runs[["name", "status", "started", "duration_s", "nprocs", "device",
+                            "steps", "samples_per_s", "tokens_per_s", "step_p50_s",
+                            "step_p90_s", "step_p99_s", "data_wait_share", "straggler_ratio",
+                            "peak_memory_bytes", "mfu", "run_id"]],
+                      height=420, classes="workbench-runs")
 
 
 def _run_figures(name: str, records: pd.DataFrame) -> dict[str, Any]:
@@ -222,22 +215,13 @@ def _run_figures(name: str, records: pd.DataFrame) -> dict[str, Any]:
     timeline = run_timeline(records)
     if not timeline:
         return {}
-    return {"throughput": _widget(throughput(timeline["throughput"]), f"Throughput · {name}"),
-            "step_time": _widget(step_time(timeline["step_time"]), f"Step time · {name}"),
-            "data_wait": _widget(data_wait(timeline["data_wait"]),
-                                 f"Data-wait share · {name}")}
+    charts = {"throughput": ("Throughput", throughput), "step_time": ("Step time", step_time),
+              "data_wait": ("Data-wait share", data_wait)}
+    return {key: dashboard_figure(chart(timeline[key]), f"{title} · {name}")
+            for key, (title, chart) in charts.items()}
 
 
 def _metric_chart(name: str, records: pd.DataFrame, metric: str) -> go.FigureWidget:
     from workbench.charts import loss
 
-    return _widget(loss(records, metric), f"{metric} · {name}")
-
-
-def _widget(figure: go.Figure, title: str) -> go.FigureWidget:
-    """``figure`` as a dashboard chart: a FigureWidget of a fixed size, titled."""
-    import plotly.graph_objects as go
-
-    widget = go.FigureWidget(figure)
-    widget.update_layout(chart_layout(title))
-    return widget
+    return dashboard_figure(loss(records, metric), f"{metric} · {name}")
