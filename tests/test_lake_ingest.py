@@ -289,3 +289,25 @@ def test_progress_bar_only_for_ingests_longer_than_a_second(lake, tmp_path, monk
     lake.ingest(tmp_path / "big.csv", "slow")
     err = capsys.readouterr().err
     assert "ingest slow" in err and "piece" in err
+
+
+def test_heads_of_several_files_are_read_by_the_running_cluster(lake, tmp_path, dask_cluster):
+    """With a cluster running, the workers infer the files' heads: what each head says (its
+    delimiter, header, types) comes back from them, and a bad file is still named."""
+    from workbench.lake.errors import SourceError
+    from workbench.lake.sources import expand, infer_files
+
+    (tmp_path / "a.csv").write_text("id,zip,when\n1,08123,2024-01-02\n2,10115,2024-01-03\n")
+    (tmp_path / "b.csv").write_text("id;zip;when\n3;75001;2024-02-01\n")
+    files, schema = infer_files(expand([tmp_path / "a.csv", tmp_path / "b.csv"]),
+                                dask_cluster.client)
+    assert [f.delimiter for f in files] == [",", ";"]
+    assert [f.header for f in files] == [["id", "zip", "when"]] * 2
+    assert schema.field("zip").type == pa.string() and schema.field("id").type == pa.int64()
+    report = lake.ingest([tmp_path / "a.csv", tmp_path / "b.csv"], "places")
+    assert (report.rows_in, report.rows_written) == (3, 3)
+    assert sorted(lake.table("places").to_pandas()["zip"]) == ["08123", "10115", "75001"]
+
+    (tmp_path / "c.csv").write_text("1,2,3\n4,5,6\n")  # no header row
+    with pytest.raises(SourceError, match=r"c\.csv: header row looks like data"):
+        lake.ingest([tmp_path / "a.csv", tmp_path / "c.csv"], "places")

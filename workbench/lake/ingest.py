@@ -26,8 +26,7 @@ from workbench.lake.sources import (
     delta_type,
     expand,
     frame_schema,
-    infer_schema,
-    merge_schemas,
+    infer_files,
     pieces_for_files,
     pieces_for_frame,
 )
@@ -130,7 +129,8 @@ def _governed_pii(lake: Lake, table: str, existing: Any,
 
 def _sources(source: Any, is_frame: bool, encoding: str,
              delimiter: str | None) -> tuple[pa.Schema, Any, list[Piece], int]:
-    """(schema, client, pieces, expected rows); files are checked before the cluster starts."""
+    """(schema, client, pieces, expected rows). Files are checked before a cluster starts; a
+    cluster already running reads their heads."""
     from workbench.compute import current_cluster
 
     if is_frame:
@@ -140,9 +140,13 @@ def _sources(source: Any, is_frame: bool, encoding: str,
         expected_rows = len(source) if not hasattr(source, "npartitions") else 0
     else:
         files = expand(source, encoding, delimiter)  # checked before any cluster starts
-        source_schema = merge_schemas([infer_schema(f) for f in files])
+        try:
+            running = current_cluster(start=False).client
+        except LookupError:
+            running = None  # inferred here: a bad file is named before a cluster starts
+        files, source_schema = infer_files(files, running)
         expected_rows = sum(f.rows_estimate for f in files)
-        client = current_cluster().client
+        client = running or current_cluster().client
         pieces = pieces_for_files(files, client)
     return source_schema, client, pieces, expected_rows
 

@@ -513,6 +513,23 @@ def delta_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
+def infer_files(files: list[SourceFile], client: Any = None
+                ) -> tuple[list[SourceFile], pa.Schema]:
+    """The files with what their heads say filled in (`infer_schema`: header, delimiter, null
+    words, row estimate), and their merged schema. With a ``client`` and several files, the
+    workers read the heads in parallel (Dask returns each file's copy) rather than the driver
+    reading one after another while the cluster waits."""
+    if client is None or len(files) < 2:
+        return files, merge_schemas([infer_schema(f) for f in files])
+    inferred = client.gather(client.map(_inferred, files, pure=False))
+    return [f for f, _ in inferred], merge_schemas([schema for _, schema in inferred])
+
+
+def _inferred(src: SourceFile) -> tuple[SourceFile, pa.Schema]:
+    schema = infer_schema(src)
+    return src, schema
+
+
 def merge_schemas(schemas: list[pa.Schema]) -> pa.Schema:
     """One schema over several files: columns in first-seen order, types unified."""
     columns: dict[str, pa.DataType] = {}
