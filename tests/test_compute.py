@@ -100,24 +100,23 @@ def test_worker_processes_run_under_a_process_of_their_own_with_this_path_and_co
     assert [p.pid for p in processes if running(p)] == []  # all gone once closed
 
 
-def test_workers_get_a_glibc_mmap_threshold_unless_the_user_set_one():
+def test_workers_get_glibc_thresholds_unless_the_user_set_them():
     """Dask's MALLOC_TRIM_THRESHOLD_ freezes glibc's mmap threshold at 128 KiB; the workers get
-    glibc's own ceiling back, and a value the user configured is theirs."""
-    from workbench.compute.host import WORKER_MMAP_THRESHOLD
+    glibc's own ceilings instead, and a value the user configured is theirs."""
+    from workbench.compute.host import WORKER_MALLOC
 
     def malloc_environ() -> dict:
         return {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
 
     with wc.cluster(n_workers=1, threads_per_worker=1, dashboard=False, gpu=False) as c:
         (env,) = c.client.run(malloc_environ).values()
-    assert env["MALLOC_MMAP_THRESHOLD_"] == str(WORKER_MMAP_THRESHOLD)
-    assert env["MALLOC_TRIM_THRESHOLD_"] == "65536"  # Dask's own setting stays
-    mine = {"MALLOC_MMAP_THRESHOLD_": 1 << 20}
+    assert env == {name: str(value) for name, value in WORKER_MALLOC.items()}
+    mine = {"MALLOC_MMAP_THRESHOLD_": 1 << 20, "MALLOC_TRIM_THRESHOLD_": 0}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": mine}):
         c = wc.cluster(n_workers=1, threads_per_worker=1, dashboard=False, gpu=False)
     with c:
         (env,) = c.client.run(malloc_environ).values()
-    assert env["MALLOC_MMAP_THRESHOLD_"] == str(1 << 20)
+    assert env == {"MALLOC_MMAP_THRESHOLD_": str(1 << 20), "MALLOC_TRIM_THRESHOLD_": "0"}
 
 
 def test_threads_cluster_without_dashboard_is_reachable_over_tcp():
