@@ -708,3 +708,13 @@ def test_keyset_of_exact_words_with_nulls_marks_first_occurrences(values, n_batc
                                                        np.array_split(valid, n_batches))]
     assert np.concatenate(got).tolist() == expected.tolist()
     assert len(ks) == len(set(values))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=50))
+def test_hex_digits_are_each_value_in_16_lowercase_hex_digits(values):
+    from workbench.kernels import hex_digits
+
+    digits = hex_digits(np.array(values, dtype=np.uint64))
+    assert digits.dtype == np.uint8 and len(digits) == 16 * len(values)
+    assert digits.tobytes().decode() == "".join(f"{v:016x}" for v in values)

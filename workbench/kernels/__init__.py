@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ._backend import array_module, device_module
     from .exact_quantiles import quantiles
     from .hashing import keyed_hash
+    from .hexdigits import hex_digits
     from .histograms import Histogram, histogram
     from .hyperloglog import HyperLogLog, approx_distinct
     from .keyset import KeySet
@@ -28,6 +29,7 @@ _EXPORTS = {
     "array_module": "._backend",
     "device_module": "._backend",
     "keyed_hash": ".hashing",
+    "hex_digits": ".hexdigits",
     "Moments": ".moment_stats",
     "moments": ".moment_stats",
     "Histogram": ".histograms",
@@ -50,6 +52,7 @@ __all__ = [
     "approx_distinct",
     "array_module",
     "device_module",
+    "hex_digits",
     "histogram",
     "keyed_hash",
     "moments",

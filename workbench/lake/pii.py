@@ -23,9 +23,6 @@ import pyarrow.compute as pc
 from workbench.home import home
 from workbench.lake.errors import PiiKeyError
 
-# Each byte value's two hex digits, as one uint16: one table lookup per byte of a hash.
-_HEX_PAIRS = np.frombuffer("".join(f"{b:02x}" for b in range(256)).encode(), dtype=np.uint16)
-
 
 def default_key_file() -> Path:
     """Where the key file is looked for when ``WORKBENCH_PII_KEY_FILE`` is unset."""
@@ -95,16 +92,21 @@ def tokens(values: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Array:
 
 
 def hex_strings(hashes: np.ndarray, valid: pa.Array | None = None) -> pa.Array:
-    """uint64 values as fixed-width lowercase hex strings, built from buffers without a loop."""
+    """uint64 values as fixed-width lowercase hex strings (null where ``valid`` is false), built
+    from buffers without a Python loop."""
+    from workbench.kernels import hex_digits
+
     n = len(hashes)
-    big_endian = np.ascontiguousarray(hashes, dtype=">u8").view(np.uint8)
-    digits = _HEX_PAIRS[big_endian]
     offsets = np.arange(0, 16 * (n + 1), 16, dtype=np.int32)
-    out = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets),
-                                                 pa.py_buffer(digits)])
-    if valid is not None and valid.false_count:
-        out = pc.if_else(valid, out, pa.scalar(None, pa.string()))
-    return out
+    nulls = 0 if valid is None else valid.false_count
+    bitmap = None
+    if nulls:
+        valid = valid.combine_chunks() if isinstance(valid, pa.ChunkedArray) else valid
+        bitmap = pa.py_buffer(np.packbits(valid.to_numpy(zero_copy_only=False),
+                                          bitorder="little"))
+    return pa.Array.from_buffers(pa.string(), n, [bitmap, pa.py_buffer(offsets),
+                                                  pa.py_buffer(hex_digits(hashes))],
+                                 null_count=nulls)
 
 
 def token(value: str, key: bytes) -> str:
