@@ -58,7 +58,9 @@ def _insert1(table, used, keys, valid, fresh, null_seen):
 
 @njit(cache=True, nogil=True)
 def _insert2(table, used, keys, valid, fresh, null_seen):
-    """`_insert1` for two-word keys."""
+    """`_insert1` for two-word keys. Two loops, not one over a key's words: numba leaves a loop
+    over a width it cannot see unrolled, and one function for both widths took 0.60 s against
+    0.48 s for 12 M two-word keys."""
     size = np.uint64(table.shape[0])
     nullable = valid.shape[0] > 0
     added = 0
