@@ -1,6 +1,7 @@
 """Training from a notebook: `launch` a function on every GPU (or 2 CPU processes), the worker
 runtime (`current()` inside it), the metrics channel (ranks -> notebook, and JSONL on disk), and
-the list of runs on this machine (`runs()`, `stop_run()`) that any process can read.
+the list of runs on this machine (`runs()`, `stop_run()`) that any process can read, and recorded
+runs side by side (`compare()`).
 
 Names load on first use, so ``import workbench.train`` pulls in neither zmq nor pandas.
 """
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from workbench.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from workbench.train.compare import CompareRunsError, RunComparison, compare
     from workbench.train.launcher import Job, WorkerError, launch
     from workbench.train.metrics import MetricsSender, MetricsSink, read_run
     from workbench.train.runs import RunNotFoundError, RunNotRunningError, runs, stop_run
@@ -30,9 +32,13 @@ _EXPORTS = {
     "stop_run": "workbench.train.runs",
     "RunNotFoundError": "workbench.train.runs",
     "RunNotRunningError": "workbench.train.runs",
+    "compare": "workbench.train.compare",
+    "RunComparison": "workbench.train.compare",
+    "CompareRunsError": "workbench.train.compare",
 }
 
-__all__ = ["Job", "MetricsSender", "MetricsSink", "Run", "RunNotFoundError", "RunNotRunningError",
-           "WorkerError", "current", "launch", "read_run", "runs", "stop_run"]
+__all__ = ["CompareRunsError", "Job", "MetricsSender", "MetricsSink", "Run", "RunComparison",
+           "RunNotFoundError", "RunNotRunningError", "WorkerError", "compare", "current", "launch",
+           "read_run", "runs", "stop_run"]
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
