@@ -16,14 +16,16 @@ _EXPORTS = {"LakeBrowser": ".lake_browser", "ProfileView": ".profile",
             "TrainingMonitor": ".training",
             "LakeHealth": ".lake_health", "TrainingRuns": ".training_runs",
             "InferenceResults": ".inference_results",
-            "LatencyView": ".bench", "CompareView": ".bench"}
+            "LatencyView": ".bench", "CompareView": ".bench",
+            "RunComparisonView": ".run_comparison"}
 __all__ = sorted(_EXPORTS)
 
 #: The view of each result class, the class named by its dotted path (nothing is imported).
 VIEWS = {"workbench.lake.profile.Profile": "ProfileView",
          "workbench.train.launcher.Job": "TrainingMonitor",
          "workbench.bench.harness.LatencyResult": "LatencyView",
-         "workbench.compress.comparison.CompareResult": "CompareView"}
+         "workbench.compress.comparison.CompareResult": "CompareView",
+         "workbench.train.compare.RunComparison": "RunComparisonView"}
 
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
