@@ -1,5 +1,6 @@
 """`TrainingRuns`: the runs recorded in the lake's `_runs` and `_run_metrics`, a run's
-timeline (throughput, step time, data wait, metrics) and its details."""
+timeline (throughput, step time, data wait, metrics) and its details, and the picked run overlaid
+with others (`wb.train.compare`'s view)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ STEP_COLUMNS = ("run_id", "rank", "step", "time", "samples", "step_s", "data_s")
 class TrainingRuns(LakeView):
     """Training runs from the lake's `_runs` and `_run_metrics` tables: a run picker, the run's
     throughput over time (total and per rank), step-time p50/p90/p99, data-wait share, a logged
-    metric (loss by default) with a line per rank, and the summary table of every run."""
+    metric (loss by default) with a line per rank, the run overlaid with the runs picked in
+    `compare_picker` (a `RunComparisonView`: throughput, loss, step p99), and the summary table
+    of every run."""
 
     def __init__(self, lake: Lake | str | os.PathLike | None = None, **kwargs: Any) -> None:
         self.run_picker = widgets.Dropdown(description="Run", layout=widgets.Layout(
@@ -42,10 +45,15 @@ class TrainingRuns(LakeView):
         self.charts = chart_row()
         self.metric_box = widgets.Box(layout=widgets.Layout(width="100%"))
         self.summary = widgets.HTML()
+        self.compare_picker = widgets.SelectMultiple(
+            description="Compare with", rows=4, layout=widgets.Layout(width="560px"))
+        self.overlay = widgets.Box(layout=widgets.Layout(width="100%"))
+        self._comparisons: dict[tuple[str, ...], Any] = {}  # run ids -> their view, kept
         self._figures: dict[str, dict[str, Any]] = {}  # run_id -> its figures, kept
         self.figures: dict[str, Any] = {}  # the picked run's figures, by chart name
         self.run_picker.observe(self._on_run, names="value")
         self.metric_picker.observe(self._on_metric, names="value")
+        self.compare_picker.observe(self._on_compare, names="value")
         super().__init__(lake, **kwargs)
 
     @property
@@ -86,6 +94,7 @@ class TrainingRuns(LakeView):
         if RUN_METRICS in self.lake:
             self.metrics = self.lake.table(RUN_METRICS).to_pandas()
         self._figures.clear()
+        self._comparisons.clear()
         statuses = self.runs["status"].value_counts()
         self.heading.value = (
             f"<h3>Training runs &middot; {len(self.runs)} run{'s' * (len(self.runs) != 1)} "
@@ -101,7 +110,8 @@ class TrainingRuns(LakeView):
         finally:
             self._quiet = False
         self.body.children = [self.run_picker, self.run_info, self.charts,
-                              widgets.HTML("<h4>All runs</h4>"), self.summary]
+                              widgets.HTML("<h4>Compare runs</h4>"), self.compare_picker,
+                              self.overlay, widgets.HTML("<h4>All runs</h4>"), self.summary]
         self._show_run()
 
     def run_metrics(self, run_id: str | None = None) -> pd.DataFrame:
@@ -116,6 +126,42 @@ class TrainingRuns(LakeView):
     def _on_metric(self, change: dict) -> None:
         if not self._quiet:
             self._show_metric()
+
+    def _on_compare(self, change: dict) -> None:
+        if not self._quiet:
+            self._show_overlay()
+
+    @property
+    def comparison_view(self) -> Any:
+        """The overlay of the picked run and those in `compare_picker` (a
+        `RunComparisonView`), or None when none is picked to compare with."""
+        picked = (self.run_id, *self.compare_picker.value)
+        return self._comparisons.get(picked) if len(picked) > 1 else None
+
+    def compare_with(self, *run_ids: str) -> None:
+        """Overlay the picked run with runs ``run_ids`` (none: no overlay)."""
+        others = [value for _, value in self.compare_picker.options]
+        unknown = [run_id for run_id in run_ids if run_id not in others]
+        if unknown:
+            raise KeyError(f"cannot compare run {self.run_id!r} with {unknown}: pick among "
+                           f"the other runs in {RUNS}: {others}")
+        self.compare_picker.value = tuple(run_ids)
+
+    def _show_overlay(self) -> None:
+        """The picked run overlaid with the runs to compare, built once per set of runs."""
+        from workbench.train.compare import comparison
+        from workbench.widgets.run_comparison import RunComparisonView
+
+        picked = (self.run_id, *self.compare_picker.value)
+        if len(picked) < 2:
+            self.overlay.children = [widgets.HTML(
+                "<p><i>Pick runs to compare with this one: their throughput, loss and step "
+                "p99 are drawn over this run's.</i></p>")]
+            return
+        if picked not in self._comparisons:
+            self._comparisons[picked] = RunComparisonView(
+                comparison(self.runs, self.metrics, picked))
+        self.overlay.children = [self._comparisons[picked]]
 
     def _show_run(self) -> None:
         from workbench.train.metrics import logged_metrics
@@ -140,9 +186,16 @@ class TrainingRuns(LakeView):
             self.metric_picker.options = metrics
             self.metric_picker.value = ("loss" if "loss" in metrics
                                         else metrics[0] if metrics else None)
+            others = [(label, value) for label, value in self.run_picker.options
+                      if value != self.run_id]
+            kept = tuple(v for v in self.compare_picker.value  # those still there to pick
+                         if v in {value for _, value in others})
+            self.compare_picker.options = others
+            self.compare_picker.value = kept
         finally:
             self._quiet = False
         self._show_metric()
+        self._show_overlay()
 
     def _show_metric(self) -> None:
         metric = self.metric_picker.value
