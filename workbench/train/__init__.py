@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from workbench.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from workbench.train.compare import CompareRunsError, RunComparison, compare
+    from workbench.train.comparison import CompareRunsError, RunComparison, compare
     from workbench.train.launcher import Job, WorkerError, launch
     from workbench.train.metrics import MetricsSender, MetricsSink, read_run
     from workbench.train.runs import RunNotFoundError, RunNotRunningError, runs, stop_run
@@ -32,9 +32,9 @@ _EXPORTS = {
     "stop_run": "workbench.train.runs",
     "RunNotFoundError": "workbench.train.runs",
     "RunNotRunningError": "workbench.train.runs",
-    "compare": "workbench.train.compare",
-    "RunComparison": "workbench.train.compare",
-    "CompareRunsError": "workbench.train.compare",
+    "compare": "workbench.train.comparison",
+    "RunComparison": "workbench.train.comparison",
+    "CompareRunsError": "workbench.train.comparison",
 }
 
 __all__ = ["CompareRunsError", "Job", "MetricsSender", "MetricsSink", "Run", "RunComparison",

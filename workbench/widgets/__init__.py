@@ -25,7 +25,7 @@ VIEWS = {"workbench.lake.profile.Profile": "ProfileView",
          "workbench.train.launcher.Job": "TrainingMonitor",
          "workbench.bench.harness.LatencyResult": "LatencyView",
          "workbench.compress.comparison.CompareResult": "CompareView",
-         "workbench.train.compare.RunComparison": "RunComparisonView"}
+         "workbench.train.comparison.RunComparison": "RunComparisonView"}
 
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -15,7 +15,7 @@ from workbench.widgets.lake_view import chart_row, dashboard_figure, table_html
 if TYPE_CHECKING:
     import pandas as pd
 
-    from workbench.train.compare import RunComparison
+    from workbench.train.comparison import RunComparison
 
 #: The overlays drawn, by series name and title; the comparison's logged metric comes between.
 THROUGHPUT, STEP_P99 = ("throughput", "Throughput"), ("step_p99", "Step time p99")

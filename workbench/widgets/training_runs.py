@@ -149,7 +149,7 @@ class TrainingRuns(LakeView):
 
     def _show_overlay(self) -> None:
         """The picked run overlaid with the runs to compare, built once per set of runs."""
-        from workbench.train.compare import comparison
+        from workbench.train.comparison import compare_tables
         from workbench.widgets.run_comparison import RunComparisonView
 
         picked = (self.run_id, *self.compare_picker.value)
@@ -160,7 +160,7 @@ class TrainingRuns(LakeView):
             return
         if picked not in self._comparisons:
             self._comparisons[picked] = RunComparisonView(
-                comparison(self.runs, self.metrics, picked))
+                compare_tables(self.runs, self.metrics, picked))
         self.overlay.children = [self._comparisons[picked]]
 
     def _show_run(self) -> None:

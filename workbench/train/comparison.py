@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from workbench.train.launcher import Job
 
 __all__ = ["FIGURES", "RATIOS", "SERIES_COLUMNS", "CompareRunsError", "RunComparison",
-           "compare", "comparison", "final_value"]
+           "compare", "compare_tables", "final_value"]
 
 FIGURES = ("run_id", "name", "status", "started", "duration_s", "steps", "samples_per_s",
            "step_p50_s", "step_p99_s", "data_wait_share")  # from each run's `_runs` row
@@ -62,11 +62,11 @@ def compare(runs: Iterable[Job | str], lake: Lake | str | os.PathLike[str] | Non
     ids = _resolve(given, list(table["run_id"]), lake.uri)
     metrics = (lake.table(METRICS_TABLE).to_pandas() if METRICS_TABLE in lake
                else pd.DataFrame(columns=["run_id", "rank", "step", "time"]))
-    return comparison(table, metrics, ids, metric=metric)
+    return compare_tables(table, metrics, ids, metric=metric)
 
 
-def comparison(runs: pd.DataFrame, metrics: pd.DataFrame, run_ids: Sequence[str], *,
-               metric: str = "loss") -> RunComparison:
+def compare_tables(runs: pd.DataFrame, metrics: pd.DataFrame, run_ids: Sequence[str], *,
+                   metric: str = "loss") -> RunComparison:
     """A `RunComparison` of `run_ids` from `_runs` and `_run_metrics` already read (as a
     dashboard holds them); each id must be in `runs`."""
     rows = runs.drop_duplicates("run_id", keep="last").set_index("run_id").loc[list(run_ids)]
