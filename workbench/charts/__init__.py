@@ -10,6 +10,7 @@ from workbench.charts.latency import latency_cdf, latency_histogram
 from workbench.charts.loss import loss
 from workbench.charts.percentiles import latency_percentiles
 from workbench.charts.quarantine import quarantine_reasons
+from workbench.charts.runs import runs_overlay
 from workbench.charts.step_time import step_time
 from workbench.charts.table_rows import table_rows
 from workbench.charts.throughput import throughput
@@ -17,5 +18,6 @@ from workbench.charts.tradeoff import throughput_latency
 from workbench.charts.versions import versions
 
 __all__ = ["compression", "data_wait", "gpu", "histogram", "latency_cdf", "latency_histogram",
-           "latency_percentiles", "loss", "quarantine_reasons", "step_time", "table_rows",
+           "latency_percentiles", "loss", "quarantine_reasons", "runs_overlay", "step_time",
+           "table_rows",
            "throughput", "throughput_latency", "versions"]
