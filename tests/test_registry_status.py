@@ -182,3 +182,13 @@ def test_the_dashboard_repr_says_running_only_while_its_port_answers(http_proces
     process.wait()
     assert within(1, lambda: board.status == "stopped")
     assert "(stopped)" in board._repr_html_() and "<a href" not in board._repr_html_()
+
+
+def test_the_dashboards_command_shows_a_stopped_one_as_stopped():
+    port = free_port()  # nothing listens there
+    dashboard_registry.register(dashboard_entry("gone-quiet", port, os.getpid()))
+    listed = subprocess.run([sys.executable, "-m", "workbench.cli", "dashboards"],
+                            capture_output=True, text=True, timeout=60, check=True).stdout
+    header, row = listed.splitlines()[:2]
+    assert header.split()[:2] == ["name", "status"]
+    assert row.split()[:3] == ["gone-quiet", "stopped", f"http://127.0.0.1:{port}/"]

@@ -113,7 +113,7 @@ def parser() -> argparse.ArgumentParser:
                          help="the lake the dashboard reads (default $WORKBENCH_LAKE, else "
                               "$WORKBENCH_HOME/lake)")
     publish.set_defaults(run=_publish)
-    commands.add_parser("dashboards", help="list the running dashboards of this machine"
+    commands.add_parser("dashboards", help="list the dashboards of this machine, running or stopped"
                         ).set_defaults(run=_dashboards)
 
     from workbench.bench.command import add_parser as add_bench
@@ -228,9 +228,9 @@ def _dashboards(args: argparse.Namespace) -> None:
     from workbench.publish import dashboards
 
     frame = dashboards()
-    _print(frame[["name", "url", "notebook", "lake", "pid", "created"]].to_string(
+    _print(frame[["name", "status", "url", "notebook", "lake", "pid", "created"]].to_string(
         index=False, na_rep="") if len(frame) else
-        "no dashboards running: `workbench publish NOTEBOOK` starts one")
+        "no dashboards: `workbench publish NOTEBOOK` starts one")
 
 
 def _env(args: argparse.Namespace) -> None:
