@@ -19,11 +19,21 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { WorkbenchApi, errorMessage } from './api';
+import {
+  Refusal,
+  clusterLabel,
+  dashboardLabel,
+  named,
+  offered,
+  refuseNone,
+  refuseStoppedCluster,
+  refuseStoppedDashboard
+} from './choice';
 import { CommandIDs } from './commandIds';
 import { workbenchIcon } from './icons';
 import { ingestFiles } from './ingest';
 import { MainAreaTabs } from './mainArea';
-import { clusterSnippet } from './messages';
+import { clusterSnippet, clusterStoppedMessage, stopClusterConsequence } from './messages';
 import { isIngestible } from './paths';
 import { publishNotebook } from './publish';
 import { RunPanel } from './runPanel';
@@ -66,21 +76,20 @@ function guarded(
 
 /**
  * The item whose `key` is `id`, or, without an id, the one the user picks
- * (the only one without asking). Null when there is none or the user cancels.
+ * (the only one without asking) among those `refuse` lets through. Null when
+ * there is none or the user cancels; an id the command refuses throws why.
  */
 async function choose<T>(
-  items: T[],
+  listed: T[],
   key: (item: T) => string,
   id: string | undefined,
-  options: { title: string; label: (item: T) => string; none: string }
+  options: { title: string; label: (item: T) => string; none: string; refuse?: Refusal<T> }
 ): Promise<T | null> {
+  const refuse = options.refuse ?? refuseNone;
   if (id !== undefined) {
-    const found = items.find(item => key(item) === id);
-    if (found === undefined) {
-      throw new Error(`${id} is no longer listed by the server`);
-    }
-    return found;
+    return named(listed, key, id, refuse);
   }
+  const items = offered(listed, refuse);
   if (items.length === 0) {
     Notification.info(options.none, { autoClose: 5000 });
     return null;
@@ -113,16 +122,23 @@ export function registerCommands(context: ICommandsContext): void {
 
   // Clusters
 
-  const pickCluster = async (args: Args, title: string, ownedOnly = false) => {
+  const pickCluster = async (
+    args: Args,
+    title: string,
+    which: { ownedOnly?: boolean; runningOnly?: boolean } = {}
+  ) => {
     const { clusters } = await api.clusters();
     return choose(
-      clusters.filter(c => c.owned || !ownedOnly),
+      clusters.filter(c => c.owned || !which.ownedOnly),
       c => c.id,
       stringArg(args, 'id'),
       {
         title,
-        label: c => `${c.kind} ${c.address}`,
-        none: ownedOnly ? 'No cluster started by Workbench is running.' : 'No cluster is running.'
+        label: clusterLabel,
+        none: which.ownedOnly
+          ? 'No cluster started by Workbench is running.'
+          : 'No cluster is running.',
+        refuse: which.runningOnly ? refuseStoppedCluster : undefined
       }
     );
   };
@@ -131,7 +147,9 @@ export function registerCommands(context: ICommandsContext): void {
     label: 'Open Dask Dashboard…',
     caption: "Open a cluster's Dask dashboard in a tab",
     execute: guarded('Opening the Dask dashboard', async args => {
-      const cluster = await pickCluster(args, 'Open the Dask dashboard of');
+      const cluster = await pickCluster(args, 'Open the Dask dashboard of', {
+        runningOnly: true
+      });
       if (cluster === null) {
         return;
       }
@@ -172,22 +190,20 @@ export function registerCommands(context: ICommandsContext): void {
     label: 'Stop Cluster…',
     caption: 'Stop a cluster Workbench started: its scheduler and workers',
     execute: guarded('Stopping the cluster', async args => {
-      const cluster = await pickCluster(args, 'Stop the cluster', true);
+      const cluster = await pickCluster(args, 'Stop the cluster', { ownedOnly: true });
       if (cluster === null) {
         return;
       }
       const answer = await showDialog({
         title: 'Stop the cluster?',
-        body:
-          `${cluster.kind} at ${cluster.address}: its scheduler and ` +
-          `${cluster.workers} workers stop, and the work running on them is lost.`,
+        body: stopClusterConsequence(cluster),
         buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Stop' })]
       });
       if (!answer.button.accept) {
         return;
       }
       await api.stopCluster(cluster.id);
-      Notification.success(`Stopped the cluster at ${cluster.address}.`, { autoClose: 5000 });
+      Notification.success(clusterStoppedMessage(cluster), { autoClose: 5000 });
       await sidebar.clusters.refresh();
     })
   });
@@ -306,12 +322,13 @@ export function registerCommands(context: ICommandsContext): void {
 
   // Dashboards
 
-  const pickDashboard = async (args: Args, title: string) => {
+  const pickDashboard = async (args: Args, title: string, runningOnly = false) => {
     const { dashboards } = await api.dashboards();
     return choose(dashboards, d => d.id, stringArg(args, 'id'), {
       title,
-      label: d => `${d.name} (${d.notebook})`,
-      none: 'No dashboard is published.'
+      label: dashboardLabel,
+      none: runningOnly ? 'No dashboard is running.' : 'No dashboard is published.',
+      refuse: runningOnly ? refuseStoppedDashboard : undefined
     });
   };
 
@@ -319,7 +336,7 @@ export function registerCommands(context: ICommandsContext): void {
     label: 'Open Dashboard in a Tab…',
     caption: 'Open a published dashboard in a JupyterLab tab',
     execute: guarded('Opening the dashboard', async args => {
-      const dashboard = await pickDashboard(args, 'Open the dashboard');
+      const dashboard = await pickDashboard(args, 'Open the dashboard', true);
       if (dashboard !== null) {
         tabs.openFrame(`dashboard-${dashboard.id}`, api.absoluteUrl(dashboard.url), dashboard.name);
       }
@@ -336,7 +353,7 @@ export function registerCommands(context: ICommandsContext): void {
         window.open(api.absoluteUrl(url), '_blank');
         return;
       }
-      const dashboard = await pickDashboard(args, 'Open the dashboard');
+      const dashboard = await pickDashboard(args, 'Open the dashboard', true);
       if (dashboard !== null) {
         window.open(api.absoluteUrl(dashboard.url), '_blank');
       }

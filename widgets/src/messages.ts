@@ -1,6 +1,6 @@
 /**
- * The sentences the front-end shows for tasks, ingest reports, resources and
- * the code it inserts, built from the server's answers with the formats of
+ * The sentences the front-end shows for tasks, ingest reports, resources,
+ * stopping a cluster and the code it inserts, built from the server's answers with the formats of
  * format.ts. Pure: nothing here is computed beyond putting numbers in words.
  */
 import {
@@ -11,11 +11,27 @@ import {
   formatDuration,
   formatPercent
 } from './format';
-import { IIngestReport, IResources, ITask } from './types';
+import { ICluster, IIngestReport, IResources, ITask } from './types';
 
 /** The notebook code that joins a cluster by its address. */
 export function clusterSnippet(address: string): string {
   return `import workbench as wb\nc = wb.cluster(address=${JSON.stringify(address)})`;
+}
+
+/** What stopping an owned cluster does, for its confirmation. */
+export function stopClusterConsequence(cluster: ICluster): string {
+  const head = `${cluster.kind} at ${cluster.address}`;
+  return cluster.status === 'running'
+    ? `${head}: its scheduler and ${formatCountOf(cluster.workers, 'worker')} stop, ` +
+        'and the work running on them is lost.'
+    : `${head} is stopped already: its entry leaves the list.`;
+}
+
+/** The notification once a cluster is stopped (or a stopped one's entry removed). */
+export function clusterStoppedMessage(cluster: ICluster): string {
+  return cluster.status === 'running'
+    ? `Stopped the cluster at ${cluster.address}.`
+    : `Removed the stopped cluster at ${cluster.address} from the list.`;
 }
 
 const VERBS: { [kind in ITask['kind']]: string } = {

@@ -27,12 +27,19 @@ export interface IErrorBody {
   message: string;
 }
 
+/**
+ * A cluster's or a dashboard's state: running while its address answers;
+ * a stopped one has nothing to open but can still be stopped (its entry goes).
+ */
+export type ServiceStatus = 'running' | 'stopped';
+
 // GET clusters, DELETE clusters/{id}
 
 export interface ICluster {
   id: string;
   address: string;
   kind: string;
+  status: ServiceStatus;
   workers: number;
   threads: number;
   memory: number;
@@ -231,6 +238,7 @@ export interface IRunDetail extends IRun {
 export interface IDashboard {
   id: string;
   name: string;
+  status: ServiceStatus;
   url: string;
   notebook: string;
   lake: string | null;

@@ -1,12 +1,15 @@
 import {
   clusterSnippet,
+  clusterStoppedMessage,
   ingestReportMessage,
   resourceSummary,
+  stopClusterConsequence,
   taskFailedMessage,
   taskProgressFraction,
   taskProgressMessage
 } from '../messages';
 import { IResources, ITask } from '../types';
+import { cluster } from './fixtures';
 
 const GiB = 2 ** 30;
 
@@ -33,6 +36,26 @@ describe('clusterSnippet', () => {
   });
   it('quotes the address as a string literal', () => {
     expect(clusterSnippet('tcp://h:1"x')).toContain('address="tcp://h:1\\"x"');
+  });
+});
+
+describe('stopping a cluster', () => {
+  it('warns that a running one loses its work', () => {
+    const running = cluster({});
+    expect(stopClusterConsequence(running)).toBe(
+      'cpu at tcp://127.0.0.1:8786: its scheduler and 2 workers stop, ' +
+        'and the work running on them is lost.'
+    );
+    expect(clusterStoppedMessage(running)).toBe('Stopped the cluster at tcp://127.0.0.1:8786.');
+  });
+  it('says that a stopped one only leaves the list', () => {
+    const stopped = cluster({ status: 'stopped' });
+    expect(stopClusterConsequence(stopped)).toBe(
+      'cpu at tcp://127.0.0.1:8786 is stopped already: its entry leaves the list.'
+    );
+    expect(clusterStoppedMessage(stopped)).toBe(
+      'Removed the stopped cluster at tcp://127.0.0.1:8786 from the list.'
+    );
   });
 });
 

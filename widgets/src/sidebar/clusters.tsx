@@ -1,10 +1,9 @@
 /** The Clusters section: every live cluster of the registry (`GET clusters`). */
 import * as React from 'react';
 
-import { CommandIDs } from '../commandIds';
-import { formatAge, formatBytes, formatCountOf } from '../format';
-import { ICluster, IClusterList } from '../types';
+import { IClusterList } from '../types';
 import { ISectionContext, PolledSection } from './section';
+import { ClusterRow } from './serviceRows';
 
 export class ClustersSection extends PolledSection<IClusterList> {
   constructor(context: ISectionContext) {
@@ -25,68 +24,13 @@ export class ClustersSection extends PolledSection<IClusterList> {
       );
     }
     const now = Date.now() / 1000;
+    const run = this.run.bind(this);
     return (
       <ul className="wb-list">
-        {clusters.map(cluster => this._row(cluster, now))}
+        {clusters.map(cluster => (
+          <ClusterRow key={cluster.id} cluster={cluster} now={now} run={run} />
+        ))}
       </ul>
-    );
-  }
-
-  private _row(cluster: ICluster, now: number): React.ReactElement {
-    const args = { id: cluster.id };
-    const facts = [
-      formatCountOf(cluster.workers, 'worker'),
-      formatCountOf(cluster.threads, 'thread'),
-      formatBytes(cluster.memory)
-    ];
-    if (cluster.gpus > 0) {
-      facts.push(formatCountOf(cluster.gpus, 'GPU'));
-    }
-    return (
-      <li className="wb-row wb-cluster-row" key={cluster.id} data-id={cluster.id}>
-        <div className="wb-row-head">
-          <span className="wb-row-title">{cluster.kind}</span>
-          <span className="wb-muted" title={`started ${formatAge(cluster.created, now)}`}>
-            {formatAge(cluster.created, now)}
-          </span>
-        </div>
-        <div className="wb-muted wb-ellipsis" title={cluster.address}>
-          {cluster.address}
-          {cluster.owned ? '' : ' (joined)'}
-        </div>
-        <div className="wb-row-facts">
-          {facts.map((fact, i) => (
-            <span key={i}>{fact}</span>
-          ))}
-        </div>
-        <div className="wb-row-actions">
-          {cluster.dashboard_link && (
-            <button
-              className="wb-button wb-cluster-dashboard"
-              title={`Open the Dask dashboard (${cluster.dashboard_link}) in a tab`}
-              onClick={() => this.run(CommandIDs.openClusterDashboard, args)}
-            >
-              Dashboard
-            </button>
-          )}
-          <button
-            className="wb-button wb-cluster-insert"
-            title="Insert the code that joins this cluster into a new cell of the active notebook"
-            onClick={() => this.run(CommandIDs.insertClusterCode, args)}
-          >
-            Use in notebook
-          </button>
-          {cluster.owned && (
-            <button
-              className="wb-button wb-mod-danger wb-cluster-stop"
-              title="Stop this cluster: its scheduler and workers"
-              onClick={() => this.run(CommandIDs.stopCluster, args)}
-            >
-              Stop
-            </button>
-          )}
-        </div>
-      </li>
     );
   }
 }
