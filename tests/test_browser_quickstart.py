@@ -32,7 +32,7 @@ def test_the_quickstart_renders_its_widgets_with_data(browser, tmp_path):  # noq
         expect(tables.filter(has_text=gapminder)).to_have_count(1, timeout=120_000)
         expect(tables.filter(has_text=re.compile(r"^\s*events\s+\([\d,]+\s+rows\)"))).to_have_count(1)
         monitor = charts(page).filter(
-            has=page.locator(".annotation-text", has_text="Throughput (samples/s)"))
+            has=page.locator(".annotation-text", has_text=re.compile("^Throughput$")))
         expect(monitor).to_have_count(1, timeout=120_000)
         expect(page.get_by_text("succeeded", exact=True)).to_be_visible()
         lines = monitor.locator(".scatterlayer .trace .js-line")
