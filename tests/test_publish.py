@@ -327,7 +327,7 @@ def test_cli_publishes_lists_and_stops_on_ctrl_c(results_lake, tmp_path, capsys)
             server.kill()
             server.wait()
     assert main(["dashboards"]) == 0
-    assert capsys.readouterr().out.startswith("no dashboards running")
+    assert capsys.readouterr().out.startswith("no dashboards:")
     assert main(["publish", str(tmp_path / "nope.ipynb")]) == 2
     assert capsys.readouterr().err.startswith("error: no notebook at ")
 
