@@ -445,11 +445,11 @@ def profile_piece(data: EventFiles, work: Path, top: int = 12) -> None:
     from workbench.lake import pii as pii_mod
     from workbench.lake.dedup import dedup_keys
     from workbench.lake.parse import Spec, parse_piece
-    from workbench.lake.sources import expand, infer_schema, merge_schemas, pieces_for_files
+    from workbench.lake.sources import expand, infer_files, pieces_for_files
 
     files = expand([str(f) for f in data.files])
     t0 = time.perf_counter()
-    source = merge_schemas([infer_schema(f) for f in files])
+    files, source = infer_files(files)  # here, as an ingest without a running cluster does
     t_schema = time.perf_counter() - t0
     pieces = pieces_for_files(files)
     pii = ("user_email",)

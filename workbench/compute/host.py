@@ -40,7 +40,7 @@ _POLL_S = 0.2
 # keeps at most 32 MiB of freed heap top. On the lake ingest benchmark: the workers' page faults
 # 150k -> 15-25k each, the ingest's CPU time 7.6-8.1 -> 6.4-6.5 s.
 WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": 32 << 20, "MALLOC_TRIM_THRESHOLD_": 32 << 20}
-DASK_TRIM_THRESHOLD = 65536  # Dask's own pre-spawn-environ value, replaced unless changed
+DASK_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 65536}  # Dask's own values: replaced unless changed
 
 
 def main(argv: list[str]) -> int:
@@ -89,9 +89,9 @@ def _worker_malloc() -> None:
     key = "distributed.nanny.pre-spawn-environ"
     environ = dict(dask.config.get(key, default=None) or {})
     for name, value in WORKER_MALLOC.items():
-        if name in os.environ:
-            continue
-        if environ.get(name) in (None, DASK_TRIM_THRESHOLD, str(DASK_TRIM_THRESHOLD)):
+        current = environ.get(name)
+        untouched = current is None or str(current) == str(DASK_MALLOC.get(name))
+        if name not in os.environ and untouched:
             environ[name] = value
     dask.config.set({key: environ})
 

@@ -101,7 +101,6 @@ def hex_strings(hashes: np.ndarray, valid: pa.Array | None = None) -> pa.Array:
     nulls = 0 if valid is None else valid.false_count
     bitmap = None
     if nulls:
-        valid = valid.combine_chunks() if isinstance(valid, pa.ChunkedArray) else valid
         bitmap = pa.py_buffer(np.packbits(valid.to_numpy(zero_copy_only=False),
                                           bitorder="little"))
     return pa.Array.from_buffers(pa.string(), n, [bitmap, pa.py_buffer(offsets),
