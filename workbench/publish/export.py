@@ -143,8 +143,8 @@ def snapshot_html(obj: Any) -> str:
         return f"<span>{html.escape(str(obj.value))}</span>"
     if isinstance(obj, w.Button):
         return ""  # an action: nothing it could do in a static page
-    if isinstance(obj, w.Output):
-        return "".join(output_html(o, {}) for o in obj.outputs)
+    if isinstance(obj, w.Output):  # a dashboard chart too: plotly's mimetype in an Output
+        return _sized(layout, "".join(output_html(o, {}) for o in obj.outputs))
     if isinstance(obj, w.Image):
         data = base64.b64encode(obj.value).decode()
         return f"<img src='data:image/{html.escape(obj.format)};base64,{data}'>"
@@ -174,6 +174,15 @@ def write_snapshots(model_ids: list[str], path: str) -> None:
 
     snapshots = {mid: snapshot_html(_instances[mid]) for mid in model_ids if mid in _instances}
     Path(path).write_text(json.dumps(snapshots), encoding="utf-8")
+
+
+def _sized(layout: Any, inner: str) -> str:
+    """``inner`` in a box as wide as ``layout`` (an Output's) says, when it says: a chart fills
+    its box, and a box in a row that wraps gets no width of its own."""
+    sizes = {"width": getattr(layout, "width", None),
+             "max-width": getattr(layout, "max_width", None)}
+    styles = [f"{css}:{html.escape(str(value))}" for css, value in sizes.items() if value]
+    return f"<div style='{'; '.join(styles)}'>{inner}</div>" if styles and inner else inner
 
 
 def _described(obj: Any, inner: str) -> str:
