@@ -161,7 +161,8 @@ def test_a_dashboard_whose_publisher_has_gone_is_pruned(http_process):
 
 def test_the_dashboard_repr_says_running_only_while_its_port_answers(http_process, tmp_path):
     process, port = http_process
-    board = Dashboard(name="board", notebook=Path("board.ipynb"), port=port, lake=None,
+    board = Dashboard(name="board", notebook=Path("board.ipynb"), pages=["board.ipynb"],
+                      port=port, base_url="/", lake=None,
                       process=process, log_path=tmp_path / "board.log", entry_id="board")
     assert board.status == "running" and " running at " in repr(board)
     assert f'<a href="{board.url}"' in board._repr_html_()
@@ -169,7 +170,8 @@ def test_the_dashboard_repr_says_running_only_while_its_port_answers(http_proces
     # A process that runs but does not listen: running, yet its link would not work.
     silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        mute = Dashboard(name="mute", notebook=Path("mute.ipynb"), port=free_port(), lake=None,
+        mute = Dashboard(name="mute", notebook=Path("mute.ipynb"), pages=["mute.ipynb"],
+                         port=free_port(), base_url="/", lake=None,
                          process=silent, log_path=tmp_path / "mute.log", entry_id="mute")
         text, seconds = timed(lambda: repr(mute))
         assert mute.running and " stopped at " in text and seconds < 0.5

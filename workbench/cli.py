@@ -105,9 +105,12 @@ def parser() -> argparse.ArgumentParser:
     keygen.set_defaults(run=_keygen)
 
     publish = commands.add_parser(
-        "publish", help="serve a notebook as a Voila dashboard on 127.0.0.1 until Ctrl-C")
-    publish.add_argument("notebook", metavar="NOTEBOOK", help="the .ipynb file to serve")
-    publish.add_argument("--name", help="the dashboard's name (default: the notebook's stem)")
+        "publish", help="serve notebooks as Voila dashboards, with a landing page, on "
+                        "127.0.0.1 until Ctrl-C")
+    publish.add_argument("notebook", metavar="NOTEBOOK", nargs="+",
+                         help="the .ipynb files to serve (from one folder), or a folder")
+    publish.add_argument("--name", help="the dashboard's name (default: the notebook's stem, "
+                                        "or the folder's name)")
     publish.add_argument("--port", type=int, help="the port (default: a free one)")
     publish.add_argument("--lake", metavar="LAKE",
                          help="the lake the dashboard reads (default $WORKBENCH_LAKE, else "
@@ -210,10 +213,13 @@ def _publish(args: argparse.Namespace) -> None:
 
     from workbench.publish import PublishError, publish
 
-    dashboard = publish(args.notebook, name=args.name, port=args.port, lake=args.lake)
+    notebooks = args.notebook[0] if len(args.notebook) == 1 else args.notebook
+    dashboard = publish(notebooks, name=args.name, port=args.port, lake=args.lake)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly, as on Ctrl-C
     try:
         _print(f"{dashboard.name}: {dashboard.url}")
+        if dashboard.url != dashboard.index_url:
+            _print(f"landing page: {dashboard.index_url}")
         _print("serving until Ctrl-C")
         code = dashboard.wait()
         raise PublishError(f"the Voila server of {dashboard.name} exited with code {code}; "

@@ -184,6 +184,16 @@ class Cluster:
         ]
         return info, rows
 
+    def _dashboard_link(self) -> str:
+        """Dask's dashboard link, through the Jupyter server where users reach only that."""
+        import dask
+
+        from workbench.proxy import dask_dashboard_link
+
+        template = dask_dashboard_link()
+        with dask.config.set({"distributed.dashboard.link": template} if template else {}):
+            return self.client.dashboard_link
+
     def _fetch_summary(self) -> dict[str, Any]:
         info, rows = self._scan()
         return {
@@ -192,7 +202,7 @@ class Cluster:
             "memory": sum(row["memory_limit"] for row in rows),
             "gpus": sum(1 for row in rows if row["gpu"]),
             "dashboard_link": (
-                self.client.dashboard_link
+                self._dashboard_link()
                 if self._dashboard and "dashboard" in info.get("services", {})
                 else None
             ),

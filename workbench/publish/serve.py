@@ -1,5 +1,6 @@
-"""The dashboard server process: Voila's standalone app, plus a watchdog that shuts it down
-when the process that published it is gone (``python -m workbench.publish.serve``).
+"""The dashboard server process: the dashboard app (`workbench.publish.app`), plus a watchdog
+that shuts it down when the process that published it is gone
+(``python -m workbench.publish.serve``).
 
 `wb.publish` starts this instead of ``python -m voila`` so that a dashboard never outlives the
 notebook or shell that published it, even when that one was killed and cleaned nothing up.
@@ -63,18 +64,24 @@ def main(argv: list[str] | None = None) -> None:
         description="Serve a notebook with Voila while the publishing process lives.")
     parser.add_argument("--parent-pid", type=int, required=True)
     parser.add_argument("--parent-created", type=float, required=True)
+    parser.add_argument("--notebook", action="append", default=[], dest="notebooks",
+                        help="a published notebook, relative to the served folder (repeat)")
+    parser.add_argument("--title", default="Dashboards", help="the landing page's heading")
+    parser.add_argument("--fresh", type=float, default=60.0,
+                        help="seconds after which a preheated page is rendered again")
     parser.add_argument("voila_args", nargs=argparse.REMAINDER,
                         help="Voila's arguments, after --")
     args = parser.parse_args(argv)
     voila_args = args.voila_args[1:] if args.voila_args[:1] == ["--"] else args.voila_args
     threading.Thread(target=watch, args=(args.parent_pid, args.parent_created),
                      name="workbench publisher watchdog", daemon=True).start()
-    from voila.app import Voila
+    from workbench.publish.app import DashboardApp
 
-    # Kernel websockets deflate their messages: a plotly FigureWidget's state carries plotly's
-    # 5 MB bundle, 1.5 MB deflated. (A dict given on the command line is deprecated.)
-    Voila.launch_instance(argv=voila_args,
-                          tornado_settings={"websocket_compression_options": {}})
+    # Kernel websockets deflate their messages too. (A dict given on the command line is
+    # deprecated.)
+    DashboardApp.launch_instance(argv=voila_args, notebooks=args.notebooks, title=args.title,
+                                 fresh=args.fresh,
+                                 tornado_settings={"websocket_compression_options": {}})
 
 
 if __name__ == "__main__":

@@ -1,10 +1,15 @@
-"""`wb.publish(notebook)`: a notebook served as a Voila dashboard, and the `Dashboard` handle.
+"""`wb.publish(notebooks)`: notebooks served as Voila dashboards, and the `Dashboard` handle.
 
-Each dashboard is a standalone Voila server on 127.0.0.1 (a free port unless one is given),
-started as ``python -m workbench.publish.serve`` so that it stops with the process that published
-it. It is configured for people who don't read code:
+Each `publish` starts one dashboard server (`workbench.publish.app`, Voila's standalone app) on
+127.0.0.1 (a free port unless one is given), as ``python -m workbench.publish.serve`` so that it
+stops with the process that published it. It serves the notebooks given (one, several, or a
+folder's) and a landing page listing them. It is configured for people who don't read code:
 
 - sources stripped (``--strip_sources=True``): the page shows outputs and widgets only;
+- pages preheated (Voila's kernel pool, one kernel per notebook), refreshed when older than
+  ``fresh`` seconds and the lake has changed (`workbench.publish.app`), so a visitor's first
+  chart does not wait for a kernel to start and run the notebook;
+- responses gzipped and kernel websockets deflated (`workbench.publish.app`);
 - execute requests refused: Voila's kernel manager passes only comm, kernel-info and shutdown
   messages from the page to the kernel (its ``allowed_message_types``), so a visitor can move
   the widgets but run no code;
@@ -12,11 +17,13 @@ it. It is configured for people who don't read code:
   page that never loads;
 - idle kernels culled (``--MappingKernelManager.cull_idle_timeout``): a page closed without
   saying goodbye does not keep its kernel forever;
-- tracebacks shown (``--show_tracebacks=True``): a notebook that raises shows the failing cell's
-  error instead of a blank page;
-- websocket compression (permessage-deflate, set in `workbench.publish.serve`): each plotly
-  FigureWidget sends plotly's JavaScript bundle (5 MB) as part of its state, which deflates to
-  1.5 MB for a remote viewer.
+- no tracebacks: a cell that raises shows one sentence (`ERROR_NOTE`), its author finds the
+  error by running the notebook;
+- the Voila template ``workbench`` (share/jupyter/voila/templates/workbench): Voila's lab
+  template without the fonts it fetches from a CDN, so every page works offline;
+- behind JupyterHub, Binder or a Jupyter server under a base URL, Voila's base URL is the path
+  through that server's jupyter-server-proxy (`workbench.proxy`), and `Dashboard.url` is that
+  path: the page is never only at 127.0.0.1.
 
 A page closed in the browser asks Voila to shut its kernel down, but Voila 0.5 refuses that
 request (a missing XSRF argument, voila-dashboards/voila#1458): culling is what frees it.
@@ -36,13 +43,16 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.compute.probe import REPR_PROBE_S, free_port, reachable
 from workbench.compute.registry import owner_fields
+from workbench.proxy import jupyter_base
 from workbench.publish import registry
 from workbench.publish.errors import NotebookNotFoundError, PublishError
 from workbench.publish.serve import terminate
@@ -58,6 +68,9 @@ STOP_GRACE_S = 10.0
 # out, aborting notebook execution.").
 TIMEOUT_NOTE = ("The rest of this dashboard was not run: a cell took longer than {} s. Its author "
                 "can raise the limit with wb.publish(..., cell_timeout=SECONDS).")
+ERROR_NOTE = ("This part of the dashboard could not be drawn; its author can see why by running "
+              "the notebook.")
+FRESH_S = 60.0
 _PORT_TRIES = 3  # a free port picked here can be taken before Voila binds it: pick another
 
 # Dashboards this process published that still run, oldest first.
@@ -65,17 +78,21 @@ _live: list[Dashboard] = []
 
 
 class Dashboard:
-    """A running Voila dashboard: ``url``, ``name``, ``notebook``, ``lake``; ``stop()``.
+    """A running dashboard server: ``url``, ``index_url``, ``pages``, ``name``, ``notebook``,
+    ``lake``; ``stop()``.
 
     It stops when this process exits (and, through a watchdog in the server, even when this
     process is killed). A context manager; renders as a link in a notebook.
     """
 
-    def __init__(self, *, name: str, notebook: Path, port: int, lake: str | None,
-                 process: subprocess.Popen, log_path: Path, entry_id: str) -> None:
+    def __init__(self, *, name: str, notebook: Path, pages: list[str], port: int,
+                 base_url: str, lake: str | None, process: subprocess.Popen, log_path: Path,
+                 entry_id: str) -> None:
         self.name = name
         self.notebook = notebook
+        self.pages = pages
         self.port = port
+        self.base_url = base_url
         self.lake = lake
         self.process = process
         self.log_path = log_path
@@ -83,9 +100,26 @@ class Dashboard:
         self.created = time.time()
 
     @property
+    def index_url(self) -> str:
+        """The landing page: every published notebook with a line and a key number."""
+        return self._address(self.base_url)
+
+    @property
     def url(self) -> str:
-        """The dashboard's address (the notebook renders at its root)."""
-        return f"http://127.0.0.1:{self.port}/"
+        """What a person opens: the notebook's page when one was published, else the landing
+        page. A path on the Jupyter server when it proxies (JupyterHub, Binder), else a
+        loopback URL."""
+        if len(self.pages) != 1:
+            return self.index_url
+        return self._address(f"{self.base_url}voila/render/{urllib.parse.quote(self.pages[0])}")
+
+    @property
+    def local_url(self) -> str:
+        """The server's own address on 127.0.0.1 (for this machine's processes)."""
+        return f"http://127.0.0.1:{self.port}{self.base_url}"
+
+    def _address(self, path: str) -> str:
+        return path if self.base_url != "/" else f"http://127.0.0.1:{self.port}{path}"
 
     @property
     def running(self) -> bool:
@@ -163,7 +197,8 @@ class Dashboard:
         link = (f'<a href="{html.escape(self.url)}" target="_blank">{html.escape(self.url)}</a>'
                 if state == "running" else html.escape(self.url))
         rows = [("Dashboard", f"<b>{html.escape(self.name)}</b> ({state})"), ("URL", link),
-                ("Notebook", f"<code>{html.escape(str(self.notebook))}</code>"),
+                ("Notebook" if self.notebook.suffix == ".ipynb" else "Notebooks",
+                 f"<code>{html.escape(str(self.notebook))}</code>"),
                 ("Lake", f"<code>{html.escape(self.lake)}</code>" if self.lake else
                  "<code>WORKBENCH_LAKE</code> or the default")]
         body = "".join(f'<tr><th style="text-align:left">{k}</th>'
@@ -171,18 +206,25 @@ class Dashboard:
         return f"<table>{body}</table>"
 
 
-def publish(notebook: str | os.PathLike, name: str | None = None, port: int | None = None, *,
-            lake: Lake | str | os.PathLike | None = None, cell_timeout: int = CELL_TIMEOUT_S,
+def publish(notebook: str | os.PathLike | Sequence[str | os.PathLike], name: str | None = None,
+            port: int | None = None, *, lake: Lake | str | os.PathLike | None = None,
+            title: str | None = None, preheat: bool = True, fresh: float = FRESH_S,
+            cell_timeout: int = CELL_TIMEOUT_S,
             cull_idle: int = CULL_IDLE_S, start_timeout: float = START_TIMEOUT_S) -> Dashboard:
-    """Serve ``notebook`` as a Voila dashboard on 127.0.0.1 and return its `Dashboard` once the
-    server answers.
+    """Serve ``notebook`` (a notebook, a list of notebooks in one folder, or a folder: all its
+    notebooks) as Voila dashboards with a landing page, on 127.0.0.1, and return the
+    `Dashboard` once the server answers.
 
-    ``name`` defaults to the notebook's stem; publishing a name this process already serves
-    replaces that dashboard, one another process serves is an error. ``port`` defaults to a
-    free one. ``lake`` (a `Lake`, path or URL) becomes the server's ``WORKBENCH_LAKE``.
-    ``cell_timeout``: seconds a cell may run; ``cull_idle``: seconds an idle kernel is kept.
+    ``name`` defaults to the notebook's stem (the folder's name for several); publishing a name
+    this process already serves replaces that dashboard, one another process serves is an
+    error. ``port`` defaults to a free one. ``lake`` (a `Lake`, path or URL) becomes the
+    server's ``WORKBENCH_LAKE``. ``title``: the landing page's heading. ``preheat``: render
+    each page ahead in a kernel of its own, so a visitor need not wait (False: a kernel per
+    visit, none held in between); ``fresh``: seconds after which a preheated page is rendered
+    again if the lake changed. ``cell_timeout``:
+    seconds a cell may run; ``cull_idle``: seconds an idle kernel is kept.
     """
-    path = _check_notebook(notebook)
+    path, root, pages = _check_notebooks(notebook)
     if not 0 < cell_timeout < cull_idle:
         raise PublishError(
             f"cell_timeout={cell_timeout} and cull_idle={cull_idle}: give 0 < cell_timeout < "
@@ -190,6 +232,9 @@ def publish(notebook: str | os.PathLike, name: str | None = None, port: int | No
     _check_voila()
     if port is not None:
         _check_port(port)
+    if not fresh > 0:
+        raise PublishError(f"fresh={fresh!r}: give the seconds after which a preheated page is "
+                           "rendered again (a number > 0)")
     name = name or path.stem
     for mine in [d for d in _live if d.name == name]:
         mine.stop()
@@ -207,12 +252,15 @@ def publish(notebook: str | os.PathLike, name: str | None = None, port: int | No
                f"--MappingKernelManager.cull_idle_timeout={int(cull_idle)}",
                f"--MappingKernelManager.cull_interval={max(1, min(60, int(cull_idle) // 2))}",
                # A kernel still stuck in a timed-out cell sends nothing: cull it all the same.
-               "--MappingKernelManager.cull_busy=True"]
+               "--MappingKernelManager.cull_busy=True",
+               f"--VoilaExecutor.cell_error_instruction={ERROR_NOTE}",
+               f"--preheat_kernel={bool(preheat)}", "--pool_size=1", "--template=workbench"]
+    served = {"root": root, "pages": pages, "title": title or name, "fresh": fresh}
     attempt = 1
     while True:
         chosen = port if port is not None else free_port()
         try:
-            return _start(path, name, chosen, lake_uri, env, options, start_timeout)
+            return _start(path, name, chosen, lake_uri, env, options, served, start_timeout)
         except _PortTaken:
             if port is not None or attempt == _PORT_TRIES:
                 raise PublishError(
@@ -236,8 +284,11 @@ class _PortTaken(Exception):
 
 
 def _start(path: Path, name: str, port: int, lake_uri: str | None, env: dict[str, str],
-           options: list[str], start_timeout: float) -> Dashboard:
+           options: list[str], served: dict[str, Any], start_timeout: float) -> Dashboard:
     import psutil
+
+    jupyter = jupyter_base()
+    base_url = f"{jupyter}proxy/absolute/{port}/" if jupyter else "/"
 
     owner = owner_fields()  # this process: the server dies with it, its entry is pruned with it
     entry_id = uuid.uuid4().hex[:12]
@@ -247,16 +298,20 @@ def _start(path: Path, name: str, port: int, lake_uri: str | None, env: dict[str
     command = [
         sys.executable, "-m", "workbench.publish.serve",
         f"--parent-pid={owner['pid']}", f"--parent-created={owner['pid_created']}",
-        "--", str(path), "--no-browser", f"--port={port}", "--Voila.port_retries=0",
-        "--Voila.ip=127.0.0.1", "--strip_sources=True", "--show_tracebacks=True", *options]
+        *[f"--notebook={page}" for page in served["pages"]], f"--title={served['title']}",
+        f"--fresh={served['fresh']}",
+        "--", str(served["root"]), "--no-browser", f"--port={port}", "--Voila.port_retries=0",
+        "--Voila.ip=127.0.0.1", f"--Voila.base_url={base_url}", "--strip_sources=True",
+        *options]
     with open(log_path, "wb") as log:
         # A session of its own: Ctrl-C in a terminal reaches the publisher, which stops the
         # server, rather than Voila's interactive shutdown prompt.
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, cwd=path.parent, env=env,
+                                   stdin=subprocess.DEVNULL, cwd=served["root"], env=env,
                                    start_new_session=True)
-    dashboard = Dashboard(name=name, notebook=path, port=port, lake=lake_uri, process=process,
-                          log_path=log_path, entry_id=entry_id)
+    dashboard = Dashboard(name=name, notebook=path, pages=served["pages"], port=port,
+                          base_url=base_url, lake=lake_uri, process=process, log_path=log_path,
+                          entry_id=entry_id)
     try:
         _wait_until_serving(dashboard, start_timeout)
     except BaseException:
@@ -274,7 +329,7 @@ def _start(path: Path, name: str, port: int, lake_uri: str | None, env: dict[str
 def _wait_until_serving(dashboard: Dashboard, timeout: float) -> None:
     """Poll a static path of the server (not the notebook, which would start a kernel); any
     HTTP answer means it serves."""
-    probe = dashboard.url + "voila/static/"
+    probe = dashboard.local_url + "voila/static/"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not dashboard.running:
@@ -297,11 +352,34 @@ def _wait_until_serving(dashboard: Dashboard, timeout: float) -> None:
                        f"{dashboard.log_path}")
 
 
-def _check_notebook(notebook: str | os.PathLike) -> Path:
-    """The notebook as an absolute path, after checking it exists and is a notebook."""
-    path = Path(os.fspath(notebook)).expanduser().resolve()
-    read_notebook(path)
-    return path
+def _check_notebooks(notebook: str | os.PathLike | Sequence[str | os.PathLike]
+                     ) -> tuple[Path, Path, list[str]]:
+    """``(path, root, pages)``: what was published (a notebook or folder, absolute), the folder
+    served and the notebooks' paths relative to it, each checked to be a readable notebook."""
+    if isinstance(notebook, (str, os.PathLike)):
+        path = Path(os.fspath(notebook)).expanduser().resolve()
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.ipynb")
+                           if ".ipynb_checkpoints" not in p.parts)
+            if not found:
+                raise NotebookNotFoundError(f"no notebook in the folder {path}: give a folder "
+                                            "with .ipynb files, or a notebook")
+            notebooks = found
+        else:
+            notebooks = [path]
+    else:
+        notebooks = [Path(os.fspath(n)).expanduser().resolve() for n in notebook]
+        if not notebooks:
+            raise PublishError("no notebooks given: give a notebook, a list of them, or a folder")
+        path = Path(os.path.commonpath([n.parent for n in notebooks]))
+    for nb in notebooks:
+        read_notebook(nb)
+    root = path if path.is_dir() else path.parent
+    pages = [nb.relative_to(root).as_posix() for nb in notebooks]
+    if len(set(pages)) != len(pages):
+        raise PublishError(f"a notebook is given twice in {[str(n) for n in notebook]}: give "
+                           "each once")
+    return path, root, pages
 
 
 def read_notebook(path: Path) -> Any:

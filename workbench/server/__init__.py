@@ -9,6 +9,7 @@ jupyter-config/jupyter_server_config.d/workbench.json); configured through
 from __future__ import annotations
 
 import atexit
+import os
 from typing import Any
 
 
@@ -18,10 +19,14 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Read the settings, start the extension's state (threads, sampler) and add its routes."""
+    from workbench.proxy import BASE_ENV
     from workbench.server.handlers import routes
     from workbench.server.settings import WorkbenchServer
     from workbench.server.state import ServerState
 
+    base_url = serverapp.web_app.settings["base_url"]
+    if base_url != "/":  # kernels started here link dashboards through this server
+        os.environ.setdefault(BASE_ENV, base_url)
     settings = WorkbenchServer(parent=serverapp)
     allow_hidden = bool(getattr(serverapp.contents_manager, "allow_hidden", False))
     state = ServerState(settings, serverapp.root_dir, allow_hidden)
