@@ -307,17 +307,17 @@ def test_table_repr_and_widget(rows):
 
     view = res.widget()
     assert isinstance(view, wb.widgets.LatencyView)
-    (hist,) = view.histogram.data
+    (hist,) = view.histogram.figure.data
     samples = res.samples[1]
     hidden = int(re.search(r"(\d+) slower requests", view.tail.value).group(1)) if (
         view.tail.value) else 0
     assert sum(hist.y) + hidden == len(samples) and hidden <= len(samples) // 100 + 1
     assert hist.customdata[0].endswith(" ms") and " to " in hist.customdata[0]
-    cdf, marks = view.cdf.data
+    cdf, marks = view.cdf.figure.data
     assert cdf.y[0] == 0 and cdf.y[-1] == 1 and list(marks.y) == [0.5, 0.9, 0.99]
     assert list(marks.x) == res.table.loc[0, ["p50_ms", "p90_ms", "p99_ms"]].tolist()
     assert marks.text[0].startswith("p50 ") and marks.text[0].endswith(" ms")
-    trade = view.tradeoff.data[0]
+    trade = view.tradeoff.figure.data[0]
     assert list(trade.x) == res.table["p99_ms"].tolist()
     assert list(trade.y) == res.table["throughput"].tolist()
     assert "samples/s" in trade.customdata[0] and "e+" not in view.stats.value
@@ -326,7 +326,7 @@ def test_table_repr_and_widget(rows):
     view.batch_picker.value = 16
     assert view.histogram is not first and view.chart_box.children == (view.histogram,
                                                                        view.cdf)
-    assert "batch size 16" in view.histogram.layout.title.text
+    assert "batch size 16" in view.histogram.figure.layout.title.text
 
 
 # ---------------------------------------------------------------- the command

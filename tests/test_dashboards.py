@@ -39,7 +39,7 @@ def test_training_runs_pick_a_run_and_draw_its_records(results_lake):
 
     records = view.run_metrics()
     assert len(records) == 120 and set(records["rank"]) == {0, 1}
-    throughput = view.figures["throughput"]
+    throughput = view.figures["throughput"].figure
     assert throughput.layout.title.text == "Throughput · mlp-wide"
     assert [t.name for t in throughput.data] == ["total", "rank 0", "rank 1"]
     total, rank0, rank1 = (np.asarray(t.y, dtype=float) for t in throughput.data)
@@ -54,23 +54,24 @@ def test_training_runs_pick_a_run_and_draw_its_records(results_lake):
         assert np.nanmax(timeline[f"rank {rank}"]) >= 32 / steps["step_s"].max()
         assert np.nanmin(timeline[f"rank {rank}"]) <= 32 / steps["step_s"].min()
 
-    p50, p90, p99 = (np.asarray(t.y, dtype=float) for t in view.figures["step_time"].data)
+    step_time = view.figures["step_time"].figure
+    p50, p90, p99 = (np.asarray(t.y, dtype=float) for t in step_time.data)
     assert np.all(p50 <= p90) and np.all(p90 <= p99)
     assert p50.min() >= records["step_s"].min() * 1000 - 1e-9
     assert p99.max() <= records["step_s"].max() * 1000 + 1e-9
-    share = np.asarray(view.figures["data_wait"].data[0].y, dtype=float)
+    share = np.asarray(view.figures["data_wait"].figure.data[0].y, dtype=float)
     assert np.all((share > 0) & (share < 1))
     overall = records["data_s"].sum() / records["step_s"].sum()
     assert share.min() <= overall <= share.max()
 
     assert view.metric_picker.options == ("loss", "accuracy")
     assert view.metric_picker.value == "loss"
-    loss = view.metric_chart
+    loss = view.metric_chart.figure
     assert [t.name for t in loss.data] == ["rank 0", "rank 1"]
     rank0_loss = records[records["rank"] == 0].sort_values("step")["loss"].to_numpy()
     np.testing.assert_allclose(np.asarray(loss.data[0].y, dtype=float), rank0_loss)
     view.metric_picker.value = "accuracy"
-    assert view.metric_chart.layout.title.text == "accuracy · mlp-wide"
+    assert view.metric_chart.figure.layout.title.text == "accuracy · mlp-wide"
     assert view.metric_box.children == (view.metric_chart,)
 
 
@@ -81,8 +82,8 @@ def test_training_runs_picker_swaps_every_chart(results_lake):
     assert view.run_id == RUN_NARROW
     narrow = view.figures
     assert narrow["throughput"] is not wide["throughput"]
-    assert narrow["throughput"].layout.title.text == "Throughput · mlp-narrow"
-    assert [t.name for t in narrow["throughput"].data] == ["total"]  # one rank: no rank lines
+    assert narrow["throughput"].figure.layout.title.text == "Throughput · mlp-narrow"
+    assert [t.name for t in narrow["throughput"].figure.data] == ["total"]  # one rank only
     assert view.metric_picker.options == ("loss",)  # this run logged no accuracy
     assert view.charts.children[0] is narrow["throughput"]
     assert "failed" in view.run_info.value and "loss is NaN" in view.run_info.value
@@ -158,15 +159,15 @@ def test_inference_results_charts(results_lake):
     fp32_b8 = latest[(latest["variant"] == "fp32") & (latest["batch_size"] == 8)]
     assert fp32_b8["bench_id"].tolist() == ["compare-1"]
 
-    percentiles = view.figures["percentiles"]
+    percentiles = view.figures["percentiles"].figure
     assert [t.name for t in percentiles.data] == ["p50", "p90", "p95", "p99"]
     assert list(percentiles.data[0].x)[0] == "demo-mlp · fp32 · offline · b1"
     np.testing.assert_allclose(percentiles.data[3].y, latest["p99_ms"])
-    cdf = view.figures["cdf"]
+    cdf = view.figures["cdf"].figure
     assert len(cdf.data) == 6
     np.testing.assert_allclose(cdf.data[0].x, latest["cdf_ms"].iloc[0])
     assert cdf.data[0].y[0] == 0 and cdf.data[0].y[-1] == 1 and len(cdf.data[0].y) == 101
-    tradeoff = view.figures["tradeoff"]
+    tradeoff = view.figures["tradeoff"].figure
     assert [t.name for t in tradeoff.data] == ["demo-mlp · fp32 · offline",
                                                "demo-mlp · int8 · offline",
                                                "demo-mlp · pruned · offline",
@@ -176,7 +177,7 @@ def test_inference_results_charts(results_lake):
 
     comparison = view.comparison()
     assert comparison["variant"].tolist() == ["fp32", "int8", "pruned"]
-    compression = view.figures["compression"]
+    compression = view.figures["compression"].figure
     assert [a.text for a in compression.layout.annotations] == [
         "size (MB)", "p50 latency (ms)", "samples/s", "accuracy"]
     np.testing.assert_allclose(compression.data[0].y, [1.6, 0.45, 0.9])
@@ -188,7 +189,7 @@ def test_inference_model_picker_narrows_everything(results_lake):
     view = wb.widgets.InferenceResults(results_lake)
     everything = view.figures
     view.model_picker.value = "tiny-transformer"
-    assert len(view.latest()) == 1 and len(view.figures["cdf"].data) == 1
+    assert len(view.latest()) == 1 and len(view.figures["cdf"].figure.data) == 1
     assert "compression" not in view.figures
     assert "wb.compress.compare(...).save(lake)" in view.compression.children[0].value
     assert "tiny-transformer" in view.results.value and "demo-mlp" not in view.results.value
@@ -210,16 +211,16 @@ def test_lake_health(lake, tmp_path):
     assert "2 tables &middot; 6 rows" in view.summary.value
     assert "4 rows quarantined" in view.summary.value
 
-    rows = view.rows_chart.data
+    rows = view.rows_chart.figure.data
     assert list(rows[0].x) == ["people", "scores"] and list(rows[0].y) == [4, 2]
     assert list(rows[1].y) == [4, 0] and rows[1].name == "rows quarantined"
-    assert view.rows_chart.layout.yaxis.title.text == "rows (log scale)"
+    assert view.rows_chart.figure.layout.yaxis.title.text == "rows (log scale)"
     assert sorted(view.reasons["reason"]) == ["expected 2 fields, got 1",
                                               "expected 2 fields, got 3"]
     assert view.reasons["rows"].tolist() == [2, 2]
-    (people,) = view.quarantine_chart.data
+    (people,) = view.quarantine_chart.figure.data
     assert people.name == "people" and sorted(people.y) == [2, 2]
-    versions = {t.name: list(t.customdata) for t in view.versions_chart.data}
+    versions = {t.name: list(t.customdata) for t in view.versions_chart.figure.data}
     assert sorted(v[0] for v in versions["people"]) == [0, 1]
     assert "people v0: CREATE TABLE, 2 rows written" in [v[1] for v in versions["people"]]
     assert view.browser.selected == "people"  # the LakeBrowser below, for one table
@@ -255,7 +256,46 @@ def test_server_results_at_two_loads_are_both_shown(tmp_path):
     lake.record("_bench", bench_table(rows))
     view = wb.widgets.InferenceResults(lake)
     assert view.latest()["qps"].tolist() == [100.0, 400.0]
-    assert list(view.figures["percentiles"].data[0].x) == [
+    assert list(view.figures["percentiles"].figure.data[0].x) == [
         "demo-mlp · fp32 · server · b1 · 100 qps", "demo-mlp · fp32 · server · b1 · 400 qps"]
-    (curve,) = view.figures["tradeoff"].data  # one line through both loads
+    (curve,) = view.figures["tradeoff"].figure.data  # one line through both loads
     assert list(curve.y) == view.latest()["throughput"].tolist()
+
+
+def widget_tree(widget) -> list:
+    """``widget`` and every widget under it (its children, theirs, ...)."""
+    return [widget, *(w for child in getattr(widget, "children", ()) for w in widget_tree(child))]
+
+
+@pytest.mark.parametrize("view_class", ["InferenceResults", "TrainingRuns", "LakeHealth"])
+def test_dashboard_charts_are_plotly_outputs_not_figure_widgets(results_lake, view_class):
+    """No chart ships plotly.js in its widget state: each is an Output holding one plotly
+    mimetype output (drawn by the page's one plotly.js), with its figure's data in it."""
+    import json
+
+    import anywidget
+    import ipywidgets
+    import plotly.graph_objects as go
+
+    from workbench.widgets.figure_view import PLOTLY_JSON, FigureView
+
+    view = getattr(wb.widgets, view_class)(results_lake)
+    tree = widget_tree(view)
+    assert not [w for w in tree if isinstance(w, (go.FigureWidget, anywidget.AnyWidget))]
+    charts = [w for w in tree if isinstance(w, ipywidgets.Output)]
+    assert charts and all(isinstance(c, FigureView) for c in charts)
+    for chart in charts:
+        (output,) = chart.outputs
+        assert output["output_type"] == "display_data"
+        shown = output["data"][PLOTLY_JSON]  # what the page draws: the figure's JSON
+        drawn = json.loads(chart.figure.to_json())
+        assert shown["data"] == drawn["data"]
+        assert shown["layout"] == drawn["layout"] and shown["layout"]["height"] >= 260
+        assert output["data"]["text/plain"].startswith("<plotly figure: ")
+    # Every chart has data but the browser's quarantine chart: `scores` quarantined no row.
+    empty = [c for c in charts if not c.figure.data]
+    assert empty == ([view.browser.quarantine_chart] if view_class == "LakeHealth" else [])
+    if view_class == "InferenceResults":
+        titles = [c.figure.layout.title.text for c in charts]
+        assert titles == ["Latency percentiles", "Latency CDF",
+                          "Throughput against tail latency", None]  # compression: untitled

@@ -151,7 +151,7 @@ def test_it_is_shown_through_the_display_hook(lake):
     assert isinstance(view, wb.widgets.RunComparisonView) and view.comparison is result
     widget = result.widget()
     assert list(widget.figures) == ["throughput", "loss", "step_p99"]
-    assert [f.layout.title.text for f in widget.figures.values()] == [
+    assert [f.figure.layout.title.text for f in widget.figures.values()] == [
         "Throughput · 2 runs", "loss · 2 runs", "Step time p99 · 2 runs"]
     assert widget.charts.children == tuple(widget.figures.values())
     ratio = wb.charts.format.number(result.table.at[1, "samples_per_s_vs_first"])
@@ -187,11 +187,11 @@ def test_the_training_dashboard_overlays_picked_runs(lake):
     overlay = view.comparison_view
     assert view.overlay.children == (overlay,)
     assert overlay.comparison.run_ids == [RUN_AGAIN, RUN_NARROW]
-    assert [t.name for t in overlay.figures["throughput"].data] == ["mlp-wide", "mlp-narrow"]
+    assert [t.name for t in overlay.figures["throughput"].figure.data] == ["mlp-wide", "mlp-narrow"]
     expected = wb.train.compare([RUN_AGAIN, RUN_NARROW], lake)
     pd.testing.assert_frame_equal(overlay.comparison.table, expected.table)
     view.compare_with(RUN_NARROW, RUN_WIDE)
-    assert len(view.comparison_view.figures["loss"].data) == 3
+    assert len(view.comparison_view.figures["loss"].figure.data) == 3
     view.compare_with(RUN_NARROW)
     assert view.comparison_view is overlay  # built once, kept
     view.select(RUN_NARROW)  # the picked run is not offered to compare with itself

@@ -151,7 +151,7 @@ def test_quarantine_tab_counts_every_rejected_row_by_reason(people_lake):
     browser = LakeBrowser(people_lake)
     browser.select("people")
     expected = sum((Counter(r.reasons) for r in people_lake.reports), Counter())
-    bar = browser.quarantine_chart.data[0]
+    bar = browser.quarantine_chart.figure.data[0]
     assert dict(zip(bar.x, bar.y, strict=True)) == dict(expected)
     assert sum(bar.y) == len(people_lake.table("people").quarantine()) == 3
     rows = browser.quarantine_rows.value
@@ -162,7 +162,7 @@ def test_quarantine_tab_counts_every_rejected_row_by_reason(people_lake):
     browser.select("scores")
     assert "No rows quarantined" in browser.quarantine_summary.value
     assert browser.quarantine_chart_box.layout.display == "none"
-    assert browser.quarantine_chart.data == ()
+    assert browser.quarantine_chart.figure.data == ()
 
 
 def test_empty_lake_says_how_to_start_and_refresh_finds_new_tables(dask_cluster, tmp_path):

@@ -1,4 +1,5 @@
-"""Notebook views (ipywidgets and plotly FigureWidgets); each loads on first use.
+"""Notebook views (ipywidgets; charts as plotly mimetype outputs in Output widgets, the live
+training monitor a plotly FigureWidget); each loads on first use.
 
 Importing this package registers the view of each result class with `workbench.display`, which
 is how a result finds its view without importing this layer (data never imports its views).

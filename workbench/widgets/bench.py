@@ -1,9 +1,9 @@
 """`LatencyView` and `CompareView`: inference benchmarks as widgets.
 
 Both read a result's `_bench` rows (`records()`, what `save(lake)` writes and the dashboards
-read) and draw them with the chart functions; the numbers come from `bench.records`. Plotly
-FigureWidgets are built with their data (a front end that connects later, as Voila's does,
-never sees edits made before it connected), one per chart and kept.
+read) and draw them with the chart functions; the numbers come from `bench.records`. Each
+chart is a `FigureView` (`dashboard_figure`: plotly's mimetype in an Output, drawn by the page's
+one plotly.js), built once with its data and kept.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from workbench.widgets.lake_view import dashboard_figure, table_html
 
 if TYPE_CHECKING:
     import pandas as pd
+    import plotly.graph_objects as go
 
     from workbench.bench.harness import LatencyResult
     from workbench.compress.comparison import CompareResult
+    from workbench.widgets.figure_view import FigureView
 
 CHART_WIDTH = 480  # px: the histogram and the CDF side by side
 
@@ -39,10 +41,10 @@ class LatencyView(widgets.VBox):
         self.stats = widgets.HTML(table_html(result.table, 300))
         self.batch_picker = widgets.Dropdown(options=result.batch_sizes, description="Batch size",
                                              layout=widgets.Layout(width="240px"))
-        self.histogram: Any = None
-        self.cdf: Any = None
+        self.histogram: FigureView | None = None
+        self.cdf: FigureView | None = None
         self.tail = widgets.HTML()
-        self._figures: dict[int, tuple[Any, Any, str]] = {}
+        self._figures: dict[int, tuple[FigureView, FigureView, str]] = {}
         self.chart_box = widgets.Box(layout=widgets.Layout(flex_flow="row wrap"))
         self.tradeoff = dashboard_figure(throughput_latency(self.rows),
                                          "Throughput against p99 latency across batch sizes")
@@ -60,7 +62,7 @@ class LatencyView(widgets.VBox):
         self.histogram, self.cdf, self.tail.value = self._figures[b]
         self.chart_box.children = [self.histogram, self.cdf]
 
-    def _distribution(self, b: int) -> tuple[Any, Any, str]:
+    def _distribution(self, b: int) -> tuple[FigureView, FigureView, str]:
         """Batch size ``b``'s histogram and CDF figures, and the line on requests left out."""
         from workbench.bench.records import latency_bins, slower_than_shown
         from workbench.charts import format as fmt
@@ -84,7 +86,7 @@ class LatencyView(widgets.VBox):
 class CompareView(widgets.VBox):
     """A `CompareResult`: the variants side by side (`records.comparison`: size, latency,
     throughput, speed-up, the metric, and why a variant is surprisingly slow) and one bar chart
-    per figure, variants on the x axis, in `figure`."""
+    per figure, variants on the x axis, in `chart` (its figure: `figure`)."""
 
     def __init__(self, result: CompareResult, **kwargs: Any) -> None:
         from workbench.bench.records import comparison
@@ -94,10 +96,15 @@ class CompareView(widgets.VBox):
         self.comparison = comparison(result.records().to_pandas())
         self.header = _header("Compare</b>", result)
         self.stats = widgets.HTML(comparison_html(self.comparison))
-        self.figure = dashboard_figure(
+        self.chart = dashboard_figure(
             compression(self.comparison),
             f"{result.model}: variants side by side (batch size {result.batch_size})", width=900)
-        super().__init__(children=[self.header, self.stats, self.figure], **kwargs)
+        super().__init__(children=[self.header, self.stats, self.chart], **kwargs)
+
+    @property
+    def figure(self) -> go.Figure:
+        """The variants' bar charts (the figure `chart` shows)."""
+        return self.chart.figure
 
 
 def comparison_html(comparison: pd.DataFrame) -> str:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from workbench.lake import Lake
+    from workbench.widgets.figure_view import FigureView
 
 from workbench.widgets.bench import comparison_html
 from workbench.widgets.lake_view import (
@@ -39,8 +40,8 @@ class InferenceResults(LakeView):
         self.charts = chart_row()
         self.compression = widgets.VBox(layout=widgets.Layout(width="100%"))
         self.results = widgets.HTML()
-        self._figures: dict[str, dict[str, Any]] = {}  # model (or ALL_MODELS) -> its figures
-        self.figures: dict[str, Any] = {}
+        self._figures: dict[str, dict[str, FigureView]] = {}  # model (or ALL_MODELS) -> charts
+        self.figures: dict[str, FigureView] = {}  # the picked model's charts, by name
         self.bench: pd.DataFrame | None = None
         self.model_picker.observe(self._on_model, names="value")
         super().__init__(lake, **kwargs)
@@ -133,7 +134,7 @@ RESULT_COLUMNS = ["model", "variant", "device", "scenario", "batch_size", "qps",
                   "size_mb", "metric_name", "metric", "time"]
 
 
-def _bench_figures(latest: pd.DataFrame, comparison: pd.DataFrame) -> dict[str, Any]:
+def _bench_figures(latest: pd.DataFrame, comparison: pd.DataFrame) -> dict[str, FigureView]:
     """The dashboard's figures of the latest results, and of the comparison when there is
     one."""
     from workbench.charts.compression import compression

@@ -1,6 +1,6 @@
 """`LakeBrowser`: a lake's tables in one widget (schema, versions, preview, profile, quarantine).
 
-Plain ipywidgets and plotly FigureWidgets, so it renders in JupyterLab and in Voila alike. The
+Plain ipywidgets and `FigureView` charts, so it renders in JupyterLab and in Voila alike. The
 state lives in attributes (`tables`, `selected`, `version_picker`, `preview`, ...) that tests and
 dashboards read. Profiles run in a background thread, so the notebook stays usable meanwhile.
 Tables scroll inside a fixed frame, long values are summarised, and the lake is named, never
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from workbench.lake import Lake, Profile, Table
 
+from workbench.widgets.figure_view import FigureView
 from workbench.widgets.lake_view import lake_name, one_sentence, table_html
 
 PREVIEW_ROWS = 50
@@ -69,8 +70,7 @@ class LakeBrowser(widgets.VBox):
         self.profile_status = widgets.HTML()
         self.profile_box = widgets.VBox()
         self.quarantine_summary = widgets.HTML()
-        self._quarantine_charts: dict[tuple, Any] = {}
-        self.quarantine_chart = _quarantine_chart(())
+        self.quarantine_chart = FigureView(_quarantine_figure(()))
         self.quarantine_chart_box = widgets.Box([self.quarantine_chart])
         self.quarantine_rows = widgets.HTML()
         self.tabs = widgets.Tab(titles=_TABS, children=[
@@ -250,13 +250,8 @@ class LakeBrowser(widgets.VBox):
 
     def _show_quarantine(self, rows: pd.DataFrame) -> None:
         counts = rows["kind"].value_counts()
-        # A figure per distinct chart, built once with its bars (see _quarantine_chart) and
-        # kept: closing the one on screen races with a front end still drawing it.
-        key = tuple(zip(counts.index, (int(n) for n in counts.to_numpy())))
-        if key not in self._quarantine_charts:
-            self._quarantine_charts[key] = _quarantine_chart(key)
-        self.quarantine_chart = self._quarantine_charts[key]
-        self.quarantine_chart_box.children = [self.quarantine_chart]
+        self.quarantine_chart.draw(_quarantine_figure(
+            tuple(zip(counts.index, (int(n) for n in counts.to_numpy())))))
         self.quarantine_chart_box.layout.display = None if len(rows) else "none"
         if not len(rows):
             self.quarantine_summary.value = "<p>No rows quarantined: every row fit.</p>"
@@ -270,25 +265,17 @@ class LakeBrowser(widgets.VBox):
         self.quarantine_rows.value = table_html(shown, 360)
 
 
-def _quarantine_chart(counts: tuple[tuple[str, int], ...]) -> go.FigureWidget:
+def _quarantine_figure(counts: tuple[tuple[str, int], ...]) -> go.Figure:
     """Quarantined rows by reason, ``counts`` being (reason, rows) pairs, drawn by
-    `charts.quarantine` and given to the FigureWidget constructor.
-
-    A FigureWidget's front-end state holds only what it was built with; later edits
-    (``add_bar``, ``batch_update``) travel as one-off messages that a front end connecting
-    afterwards never receives. Voila runs the notebook before the page connects (and a reloaded
-    JupyterLab page reconnects), so an edited figure would show empty axes there.
-    """
+    `charts.quarantine` (the quarantine tab's `FigureView` shows it)."""
     import pandas as pd
-    import plotly.graph_objects as go
 
     from workbench.charts.quarantine import quarantine_reasons
 
     reasons = pd.DataFrame(list(counts), columns=["reason", "rows"])
-    figure = quarantine_reasons(reasons).update_layout(
+    return quarantine_reasons(reasons).update_layout(
         height=260, margin={"l": 50, "r": 20, "t": 30, "b": 40},
         title_text="Quarantined rows by reason")
-    return go.FigureWidget(figure)
 
 
 def _schema_html(table: Table) -> str:

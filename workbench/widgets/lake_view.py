@@ -3,9 +3,10 @@ a Refresh button and an empty state that says what to run, chart layout and text
 
 Each view reads the lake alone (its tables, and the `_runs`, `_run_metrics` and `_bench` tables
 that training and the benchmarks record), so a Voila page or a colleague's notebook shows it
-without the kernel that produced the data. Every figure is built with its data (a page that
-connects later never sees edits) and kept, so a picker swaps figures instead of editing or closing
-the one on screen. The numbers behind the charts are DataFrames on the object.
+without the kernel that produced the data. Charts are `FigureView`s (`dashboard_figure`):
+plotly's mimetype output in an Output widget, drawn by the page's one plotly.js. Each is built
+once with its data and kept, so a picker swaps charts rather than drawing them again. The numbers
+behind the charts are DataFrames on the object.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from workbench.lake import Lake
+    from workbench.widgets.figure_view import FigureView
 
 RUNS, RUN_METRICS, BENCH = "_runs", "_run_metrics", "_bench"  # what training and bench record
 CHART_WIDTH = 640  # px: two charts side by side on a laptop screen, one under the other below
@@ -107,18 +109,19 @@ class LakeView(widgets.VBox):
         self.body.children = []
 
 
-def dashboard_figure(figure: go.Figure, title: str, **layout: Any) -> go.FigureWidget:
-    """A chart function's figure as a dashboard widget: titled (unless ``title`` is empty), and
-    of a fixed size, since a FigureWidget keeps the width it was first drawn with. Set before
-    the widget exists: a page that connects later never sees edits made to a widget."""
-    import plotly.graph_objects as go
+def dashboard_figure(figure: go.Figure, title: str, **layout: Any) -> FigureView:
+    """A chart function's figure as a dashboard chart (a `FigureView`: plotly's mimetype in an
+    Output, one shared plotly.js per page): titled (unless ``title`` is empty), 320 px high
+    unless ``height`` says otherwise, in a box ``width`` px wide (default `CHART_WIDTH`, never
+    wider than the page) that the chart fills."""
+    from workbench.widgets.figure_view import FigureView
 
     layout.setdefault("height", 320)
-    layout.setdefault("width", CHART_WIDTH)
+    width = layout.pop("width", CHART_WIDTH)
     if title:
         layout["title_text"] = title
     figure.update_layout(margin=CHART_MARGIN, **layout)
-    return go.FigureWidget(figure)
+    return FigureView(figure, width=f"{width}px")
 
 
 def chart_row(children: list[Any] | None = None) -> widgets.Box:

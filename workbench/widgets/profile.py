@@ -1,7 +1,8 @@
 """`ProfileView`: a table profile as a widget (statistics table plus one histogram at a time).
 
-One FigureWidget redrawn from a column Dropdown keeps wide tables compact and cheap: a profile
-of a hundred columns is one chart, not a hundred; the statistics scroll inside a fixed frame.
+One chart (a `FigureView`) redrawn from a column Dropdown keeps wide tables compact and cheap: a
+profile of a hundred columns is one chart, not a hundred; the statistics scroll inside a fixed
+frame.
 Distinct counts read as the estimates they are (≈, with the sketch's error), a time column's
 spread as a duration.
 """
@@ -15,9 +16,11 @@ import ipywidgets as widgets
 
 if TYPE_CHECKING:
     import pandas as pd
+    import plotly.graph_objects as go
 
     from workbench.lake.profile import Profile
 
+from workbench.widgets.figure_view import FigureView
 from workbench.widgets.lake_view import table_html
 
 STATS_HEIGHT = 360  # px: the statistics table's frame
@@ -25,7 +28,8 @@ STATS_HEIGHT = 360  # px: the statistics table's frame
 
 class ProfileView(widgets.VBox):
     """A header (table, version, rows), the statistics table (`profile.table`), and a plotly
-    histogram of the numeric column picked in `column_picker`, drawn in `figure`."""
+    histogram of the numeric column picked in `column_picker`, shown in `chart` (its figure:
+    `figure`)."""
 
     def __init__(self, profile: Profile, **kwargs: Any) -> None:
         self.profile = profile
@@ -36,8 +40,7 @@ class ProfileView(widgets.VBox):
         columns = list(profile.histograms)
         self.column_picker = widgets.Dropdown(options=columns, description="Histogram",
                                               layout=widgets.Layout(width="320px"))
-        self.figure: Any = None
-        self._figures: dict[str, Any] = {}
+        self.chart: FigureView | None = None
         self.chart_box = widgets.Box()
         charts: list[widgets.Widget] = [self.column_picker, self.chart_box]
         if not columns:
@@ -46,29 +49,28 @@ class ProfileView(widgets.VBox):
         self._draw()
         super().__init__(children=[self.header, self.stats, *charts], **kwargs)
 
-    def _draw(self) -> None:
-        """Show the histogram of the picked column as `figure`.
+    @property
+    def figure(self) -> go.Figure | None:
+        """The histogram shown, or None when the table has no numeric column."""
+        return None if self.chart is None else self.chart.figure
 
-        One FigureWidget per column, built with its bars given to the constructor and kept:
-        edits travel as one-off messages that a front end connecting later (Voila, a reloaded
-        page) never receives, and closing the figure on screen races with its drawing.
-        """
-        import plotly.graph_objects as go
+    def _draw(self) -> None:
+        """Show the histogram of the picked column in `chart` (made on the first draw)."""
+        from workbench.charts import histogram
 
         column = self.column_picker.value
         if column is None:
             return
-        if column not in self._figures:
-            from workbench.charts import histogram
-
-            type_name = str(self.profile.table.set_index("column").at[column, "type"])
-            hist = self.profile.histograms[column]
-            figure = histogram(hist.edges, hist.counts, column=column, type_name=type_name)
-            figure.update_layout(height=280, margin=dict(l=50, r=20, t=40, b=40),
-                                 title_text=f"{column} ({type_name})")
-            self._figures[column] = go.FigureWidget(figure)
-        self.figure = self._figures[column]
-        self.chart_box.children = [self.figure]
+        type_name = str(self.profile.table.set_index("column").at[column, "type"])
+        hist = self.profile.histograms[column]
+        figure = histogram(hist.edges, hist.counts, column=column, type_name=type_name)
+        figure.update_layout(height=280, margin=dict(l=50, r=20, t=40, b=40),
+                             title_text=f"{column} ({type_name})")
+        if self.chart is None:
+            self.chart = FigureView(figure)
+            self.chart_box.children = [self.chart]
+        else:
+            self.chart.draw(figure)
 
 
 def stats_html(table: pd.DataFrame, distinct_error: float) -> str:

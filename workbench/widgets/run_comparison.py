@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from workbench.train.comparison import RunComparison
+    from workbench.widgets.figure_view import FigureView
 
 #: The overlays drawn, by series name and title; the comparison's logged metric comes between.
 THROUGHPUT, STEP_P99 = ("throughput", "Throughput"), ("step_p99", "Step time p99")
@@ -40,7 +41,7 @@ class RunComparisonView(widgets.VBox):
                          **kwargs)
 
 
-def overlay_figures(comparison: RunComparison) -> dict[str, Any]:
+def overlay_figures(comparison: RunComparison) -> dict[str, FigureView]:
     """The overlay charts of a comparison, by series name: throughput, its metric (when a run
     logged it) and step p99, each drawn by `runs_overlay` with a line per run."""
     from workbench.charts.runs import runs_overlay

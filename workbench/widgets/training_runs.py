@@ -12,9 +12,9 @@ import ipywidgets as widgets
 
 if TYPE_CHECKING:
     import pandas as pd
-    import plotly.graph_objects as go
 
     from workbench.lake import Lake
+    from workbench.widgets.figure_view import FigureView
 
 from workbench.widgets.lake_view import (
     RUN_METRICS,
@@ -49,8 +49,8 @@ class TrainingRuns(LakeView):
             description="Compare with", rows=4, layout=widgets.Layout(width="560px"))
         self.overlay = widgets.Box(layout=widgets.Layout(width="100%"))
         self._comparisons: dict[tuple[str, ...], Any] = {}  # run ids -> their view, kept
-        self._figures: dict[str, dict[str, Any]] = {}  # run_id -> its figures, kept
-        self.figures: dict[str, Any] = {}  # the picked run's figures, by chart name
+        self._figures: dict[str, dict[str, FigureView]] = {}  # run_id -> its charts, kept
+        self.figures: dict[str, FigureView] = {}  # the picked run's charts, by name
         self.run_picker.observe(self._on_run, names="value")
         self.metric_picker.observe(self._on_metric, names="value")
         self.compare_picker.observe(self._on_compare, names="value")
@@ -210,7 +210,7 @@ class TrainingRuns(LakeView):
         self.metric_box.children = [self.figures[key]]
 
     @property
-    def metric_chart(self) -> go.FigureWidget | None:
+    def metric_chart(self) -> FigureView | None:
         """The chart of the picked metric, or None when the run logged none."""
         metric = self.metric_picker.value
         return None if metric is None else self.figures.get(f"metric:{metric}")
@@ -257,7 +257,7 @@ def _runs_html(runs: pd.DataFrame) -> str:
                       height=420, classes="workbench-runs")
 
 
-def _run_figures(name: str, records: pd.DataFrame) -> dict[str, Any]:
+def _run_figures(name: str, records: pd.DataFrame) -> dict[str, FigureView]:
     """The run's timeline charts (`run_timeline`), drawn by the chart functions every view
     calls, each titled with the run's name."""
     from workbench.charts import throughput
@@ -274,7 +274,8 @@ def _run_figures(name: str, records: pd.DataFrame) -> dict[str, Any]:
             for key, (title, chart) in charts.items()}
 
 
-def _metric_chart(name: str, records: pd.DataFrame, metric: str) -> go.FigureWidget:
+def _metric_chart(name: str, records: pd.DataFrame, metric: str) -> FigureView:
+    """The chart of ``metric`` logged by run ``name``, a line per rank (`charts.loss`)."""
     from workbench.charts import loss
 
     return dashboard_figure(loss(records, metric), f"{metric} · {name}")
