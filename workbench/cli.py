@@ -51,6 +51,17 @@ def parser() -> argparse.ArgumentParser:
     env = commands.add_parser("env", help="what this machine offers: GPUs, CUDA, packages")
     env.set_defaults(run=_env)
 
+    _add_lake(commands)
+    _add_publish(commands)
+
+    from workbench.bench.command import add_parser as add_bench
+
+    add_bench(commands)
+    return top
+
+
+def _add_lake(commands: Any) -> None:
+    """`workbench lake ACTION`: ingest, tables, history, profile, quarantine, keygen."""
     lake = commands.add_parser("lake", help="governed Delta tables: ingest, inspect, profile")
     actions = lake.add_subparsers(dest="action", required=True, metavar="ACTION")
     scheduler = argparse.ArgumentParser(add_help=False)
@@ -104,6 +115,9 @@ def parser() -> argparse.ArgumentParser:
                              "$WORKBENCH_HOME/pii.key)")
     keygen.set_defaults(run=_keygen)
 
+
+def _add_publish(commands: Any) -> None:
+    """`workbench publish NOTEBOOK...` and `workbench dashboards`."""
     publish = commands.add_parser(
         "publish", help="serve notebooks as Voila dashboards, with a landing page, on "
                         "127.0.0.1 until Ctrl-C")
@@ -118,11 +132,6 @@ def parser() -> argparse.ArgumentParser:
     publish.set_defaults(run=_publish)
     commands.add_parser("dashboards", help="list the dashboards of this machine, running or stopped"
                         ).set_defaults(run=_dashboards)
-
-    from workbench.bench.command import add_parser as add_bench
-
-    add_bench(commands)
-    return top
 
 
 def _open(path: str) -> Lake:

@@ -247,7 +247,8 @@ def _notebook_body(notebook: Path, lake: Any, timeout: int) -> str:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    from workbench.publish.server import lake_location, read_notebook
+    from workbench.publish.notebook import read_notebook
+    from workbench.publish.server import lake_location
 
     nb = read_notebook(notebook)
 

@@ -33,7 +33,7 @@ class Entry:
 def entry(root: Path, notebook: Path) -> Entry:
     """The landing-page entry of ``notebook`` (under ``root``): metadata first, else the first
     line of its first cell, else the file's name."""
-    from workbench.publish.server import read_notebook
+    from workbench.publish.notebook import read_notebook
 
     nb = read_notebook(notebook)
     meta = nb.metadata.get("workbench", {})

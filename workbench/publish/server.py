@@ -55,6 +55,7 @@ from workbench.compute.registry import owner_fields
 from workbench.proxy import jupyter_base
 from workbench.publish import registry
 from workbench.publish.errors import NotebookNotFoundError, PublishError
+from workbench.publish.notebook import read_notebook
 from workbench.publish.serve import terminate
 
 if TYPE_CHECKING:
@@ -380,22 +381,6 @@ def _check_notebooks(notebook: str | os.PathLike | Sequence[str | os.PathLike]
         raise PublishError(f"a notebook is given twice in {[str(n) for n in notebook]}: give "
                            "each once")
     return path, root, pages
-
-
-def read_notebook(path: Path) -> Any:
-    """The notebook at ``path`` (nbformat v4), or a clear error: missing, not an .ipynb file,
-    or unreadable."""
-    import nbformat
-
-    if not path.exists():
-        raise NotebookNotFoundError(f"no notebook at {path}: check the path (an .ipynb file)")
-    if not path.is_file() or path.suffix != ".ipynb":
-        raise PublishError(f"{path} is not a notebook: give an .ipynb file")
-    try:
-        return nbformat.read(path, as_version=4)
-    except Exception as exc:  # nbformat raises JSON, validation and reader errors alike
-        raise PublishError(f"{path} is not a readable notebook ({type(exc).__name__}: {exc}); "
-                           "open it in JupyterLab to repair it") from exc
 
 
 def _check_voila() -> None:

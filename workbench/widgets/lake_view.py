@@ -112,16 +112,17 @@ class LakeView(widgets.VBox):
 def dashboard_figure(figure: go.Figure, title: str, **layout: Any) -> FigureView:
     """A chart function's figure as a dashboard chart (a `FigureView`: plotly's mimetype in an
     Output, one shared plotly.js per page): titled (unless ``title`` is empty), 320 px high
-    unless ``height`` says otherwise, in a box ``width`` px wide (default `CHART_WIDTH`, never
-    wider than the page) that the chart fills."""
+    unless ``height`` says otherwise, ``width`` px wide (default `CHART_WIDTH`) in a box as wide.
+    The width is the figure's own: sized by a wrapping row (`chart_row`) instead, plotly's
+    renderer draws the chart 0 px high."""
     from workbench.widgets.figure_view import FigureView
 
     layout.setdefault("height", 320)
-    width = layout.pop("width", CHART_WIDTH)
+    layout.setdefault("width", CHART_WIDTH)
     if title:
         layout["title_text"] = title
     figure.update_layout(margin=CHART_MARGIN, **layout)
-    return FigureView(figure, width=f"{width}px")
+    return FigureView(figure, width=f"{layout['width']}px")
 
 
 def chart_row(children: list[Any] | None = None) -> widgets.Box:
