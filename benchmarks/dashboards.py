@@ -4,12 +4,17 @@ charts, bytes on the wire, plotly.js copies, console errors and the server's mem
     .venv/bin/python benchmarks/dashboards.py [--scale 1 [10 ...]] [--lake PATH]
                                               [--dashboards training lake_health inference]
 
-Each dashboard of ``notebooks/dashboards/`` is published with ``wb.publish(notebook, lake=...)``
-(a fresh Voila server per dashboard, so a kernel starts and runs the notebook on each visit, as
-for a stakeholder's first visit) and opened once, on loopback, by Debian's Chromium (the system
-``chromium``, driven by Playwright; never a downloaded browser) in a fresh page. Requests outside
-127.0.0.1 are answered as the browser tests answer them: stylesheets empty (Voila's template
-links Font Awesome from a CDN), anything else refused.
+Each dashboard of ``notebooks/dashboards/`` is opened once, on loopback, by Debian's Chromium
+(the system ``chromium``, driven by Playwright; never a downloaded browser) in a fresh page, in
+two ways:
+
+- ``preheated``: the folder published as ``make demo`` does (``wb.publish(folder, lake=...)``:
+  one server, each page rendered ahead in a pooled kernel), visited once every page's kernel has
+  started and had ``--settle`` seconds (default 20) to render;
+- ``per visit``: the notebook published with ``preheat=False``, visited at once: a kernel starts
+  and runs the notebook for the visitor (Voila's default).
+
+Requests outside 127.0.0.1 are refused (and counted as errors: a page must work offline).
 
 The lake: ``tests/dashboard_lake.py``'s ``build_results_lake`` (two runs of 30 and 2 x 60 steps,
 7 ``_bench`` rows, a ``scores`` table), built in a temporary folder. ``--scale 10`` builds the
@@ -33,8 +38,10 @@ Figures, per dashboard x lake:
   or, in the minified bundles without it, its version export (``version:"3.8.2"``); the copies
   the browser received. The split (HTTP + websocket) is shown.
 - ``console errors``: ``console.error`` messages and uncaught page errors.
-- ``server RSS MB``: the Voila process and its children (the kernel) with the page open, all
-  charts drawn (psutil, RSS summed).
+- ``server RSS MB``: the Voila process and its children with the page open, all charts drawn
+  (psutil, RSS summed): the page's kernel, and when preheated every page's pooled kernel too.
+
+The page-cost recording (`tests/page_costs.py`) is the browser tests' own.
 
 A benchmark, not a test: nothing is asserted beyond the page having loaded. The issue's targets
 (first chart < 3 s, < 4 MB on the wire, plotly.js loaded once, no console errors, the later
@@ -46,7 +53,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -63,34 +69,6 @@ CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 PAGE_S = 120.0
-STABLE_S = 1.0
-# plotly.js's licence banner (plotly.min.js) or, in the minified bundles that drop it (the
-# FigureWidget's ESM, the JupyterLab extension's chunk), its version export next to its class.
-BANNER = re.compile(rb'plotly\.js v\d|version:\\?"\d+\.\d+\.\d+\\?"')
-MARK = b"js-plotly-plot"
-
-
-def is_plotly(body: bytes) -> bool:
-    """Whether ``body`` holds a copy of plotly.js (its banner or version export, its chart
-    class, and over 1 MB: a copy is about 5 MB, a page naming the class is far smaller)."""
-    return len(body) > 1_000_000 and MARK in body and BANNER.search(body) is not None
-
-# Sampled every 50 ms in the page: when the first chart with a trace drew, and when the number of
-# drawn charts last changed (ms since navigation start).
-PROBE = """
-(() => {
-  window.__bench = {first: null, last: null, drawn: 0, total: 0};
-  setInterval(() => {
-    const all = document.querySelectorAll('.js-plotly-plot');
-    let drawn = 0;
-    for (const c of all) if (c.querySelector('.trace path')) drawn++;
-    const b = window.__bench, now = performance.now();
-    b.total = all.length;
-    if (drawn > 0 && b.first === null) b.first = now;
-    if (drawn !== b.drawn) { b.drawn = drawn; b.last = now; }
-  }, 50);
-})();
-"""
 
 
 def scaled_lake(path: Path, scale: int) -> Path:
@@ -138,75 +116,51 @@ def server_rss_mb(pid: int) -> float:
     return total / 1e6
 
 
-def measure(chromium, name: str, lake: Path) -> dict:
-    """Publish ``name`` on ``lake``, open it once, return its figures."""
+def measure(chromium, name: str, lake: Path, board=None) -> dict:
+    """Open dashboard ``name`` once, on ``board`` (a published folder, preheated) or on a server
+    of its own published now without preheating; return its figures."""
+    from page_costs import PageCosts
+
     import workbench as wb
 
-    errors: list[str] = []
-    responses: list = []
-    ws_frames: list[bytes] = []
-
-    def outside(route):
-        if route.request.resource_type == "stylesheet":
-            route.fulfill(status=200, content_type="text/css", body="")
-        else:
-            route.abort()
-
-    def on_frame(payload) -> None:
-        ws_frames.append(payload.encode() if isinstance(payload, str) else bytes(payload))
-
-    def on_ws(ws) -> None:
-        ws.on("framesent", on_frame)
-        ws.on("framereceived", on_frame)
-
-    dashboard = wb.publish(DASHBOARDS / f"{name}.ipynb", lake=lake)
+    if board is None:
+        dashboard = wb.publish(DASHBOARDS / f"{name}.ipynb", lake=lake, preheat=False)
+    else:
+        dashboard = board
+    costs = PageCosts()
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.set_default_timeout(PAGE_S * 1000)
-        page.route(lambda url: not url.startswith("http://127.0.0.1:"), outside)
-        page.on("console", lambda m: errors.append(f"console.error: {m.text}")
-                if m.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-        page.on("response", lambda r: responses.append(r))
-        page.on("websocket", on_ws)
-        page.add_init_script(PROBE)
-        page.goto(dashboard.url)
-        deadline = time.monotonic() + PAGE_S
-        state = {"first": None}
-        while time.monotonic() < deadline:
-            state = page.evaluate("window.__bench")
-            if (state["first"] is not None and state["drawn"] == state["total"]
-                    and state["last"] is not None
-                    and page.evaluate("performance.now()") - state["last"] >= STABLE_S * 1000):
-                break
-            time.sleep(0.1)
-        loaded = state["first"] is not None
+        costs.watch(page)
+        page.goto(f"{dashboard.index_url}voila/render/{name}.ipynb")
+        state = costs.wait_for_charts(page, PAGE_S)
         rss = server_rss_mb(dashboard.process.pid)
-        wire = decoded = 0
-        http_copies = 0
-        for response in responses:
-            if not response.url.startswith("http://127.0.0.1:"):
-                continue
-            try:
-                body = response.body()
-                sizes = response.request.sizes()
-            except Exception:  # a response without a body (redirect, aborted): skip
-                continue
-            wire += sizes["responseBodySize"]
-            decoded += len(body)
-            http_copies += is_plotly(body)
-        ws_bytes = sum(len(f) for f in ws_frames)
-        ws_copies = sum(is_plotly(f) for f in ws_frames)
+        totals = costs.totals()
     finally:
         page.close()
-        dashboard.stop()
-    return {
-        "loaded": loaded, "first": state["first"] / 1000 if loaded else None,
-        "all": (state["last"] or 0) / 1000 if loaded else None, "charts": state.get("drawn", 0),
-        "wire": (wire + ws_bytes) / 1e6, "decoded": (decoded + ws_bytes) / 1e6,
-        "http_mb": wire / 1e6, "ws_mb": ws_bytes / 1e6, "requests": len(responses),
-        "http_copies": http_copies, "ws_copies": ws_copies, "errors": errors, "rss": rss,
-    }
+        if board is None:
+            dashboard.stop()
+    return {"loaded": state["first"] is not None, "first": state["first"], "all": state["last"],
+            "charts": state["drawn"], "wire": totals["wire"] / 1e6,
+            "decoded": totals["decoded"] / 1e6, "http_mb": totals["http"] / 1e6,
+            "ws_mb": totals["ws"] / 1e6, "http_copies": totals["http_copies"],
+            "ws_copies": totals["ws_copies"], "rss": rss,
+            "errors": costs.errors + [f"fetched from outside: {u}" for u in costs.outside]}
+
+
+def preheated(lake: Path, settle: float):
+    """The dashboards' folder published on ``lake`` as ``make demo`` does, once each page's
+    pooled kernel has started and had ``settle`` seconds to render."""
+    import workbench as wb
+
+    board = wb.publish(DASHBOARDS, lake=lake)
+    deadline = time.monotonic() + PAGE_S
+    while board.log.count("Kernel started:") < len(board.pages):
+        if time.monotonic() > deadline:
+            sys.exit(f"the pages were not preheated within {PAGE_S:g} s: {board.log_path}")
+        time.sleep(0.5)
+    time.sleep(settle)
+    return board
 
 
 def fmt(x: float | None, digits: int = 1) -> str:
@@ -220,6 +174,8 @@ def main() -> int:
     parser.add_argument("--lake", type=Path, help="an existing lake (e.g. out/demo/lake) "
                         "instead of the built one(s)")
     parser.add_argument("--dashboards", nargs="+", choices=NAMES, default=NAMES)
+    parser.add_argument("--settle", type=float, default=20.0,
+                        help="seconds the preheated pages get to render before the visits")
     args = parser.parse_args()
     if CHROMIUM is None:
         sys.exit("Chromium not found: `apt-get install chromium` (never `playwright install`)")
@@ -238,16 +194,22 @@ def main() -> int:
                                           args=CHROMIUM_ARGS)
             try:
                 for label, lake in lakes:
-                    for name in args.dashboards:
-                        r = measure(chromium, name, lake)
-                        rows.append((name, label, r))
-                        print(f"{name} {label}: {r}", file=sys.stderr)
+                    for mode in ("preheated", "per visit"):
+                        board = preheated(lake, args.settle) if mode == "preheated" else None
+                        try:
+                            for name in args.dashboards:
+                                r = measure(chromium, name, lake, board)
+                                rows.append((name, f"{label}, {mode}", r))
+                                print(f"{name} {label} {mode}: {r}", file=sys.stderr)
+                        finally:
+                            if board is not None:
+                                board.stop()
             finally:
                 chromium.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print("| dashboard | lake | first chart s | all charts s | charts | wire MB (HTTP + ws) "
+    print("| dashboard | lake, page | first chart s | all charts s | charts | wire MB (HTTP + ws) "
           "| decoded MB | plotly.js copies (HTTP + ws) | console errors | server RSS MB |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, label, r in rows:
