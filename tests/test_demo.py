@@ -53,16 +53,21 @@ def test_the_main_job_serves_jupyterlab_and_its_dashboards_until_ctrl_c(tmp_path
         # as in a terminal: a process started in the background by a shell ignores SIGINT
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        urls, lab = {}, None
+        urls, lab, index = {}, None, None
         for line in demo.stdout:
-            if found := re.search(r"Dashboard (\w+): (http://127\.0\.0\.1:\d+/)", line):
+            if found := re.search(r"Dashboard (\w+): (http://127\.0\.0\.1:\d+/\S+)", line):
                 urls[found[1]] = found[2]
+            if found := re.search(r"landing page: (http://127\.0\.0\.1:\d+/)$", line):
+                index = found[1]
             if found := re.search(r"Workbench sidebar: (http://127\.0\.0\.1:\d+/)lab\?token="
                                   r"(\w+)", line):
                 lab = found.groups()
             if "Serving JupyterLab and the dashboards until Ctrl-C" in line:
                 break
         assert set(urls) == {"lake_health", "training", "inference"}
+        with urllib.request.urlopen(index, timeout=60) as page:
+            landing = page.read().decode()
+        assert all(url.removeprefix(index[:-1]) in landing for url in urls.values())
         for url in urls.values():
             with urllib.request.urlopen(url, timeout=180) as page:
                 assert page.status == 200 and "import workbench" not in page.read().decode()
@@ -79,7 +84,7 @@ def test_the_main_job_serves_jupyterlab_and_its_dashboards_until_ctrl_c(tmp_path
         assert {"events", "gapminder", "_runs"} <= set(tables)
         assert tables["gapminder"]["rows"] == 1704
         assert [r["status"] for r in api("runs")["runs"]] == ["succeeded"]
-        assert len(api("dashboards")["dashboards"]) == 3
+        assert [d["name"] for d in api("dashboards")["dashboards"]] == ["dashboards"]
         assert len(api("clusters")["clusters"]) == 1
         demo.send_signal(signal.SIGINT)
         assert "Stopping JupyterLab and the dashboards" in demo.stdout.read()

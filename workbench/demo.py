@@ -137,29 +137,28 @@ def main(argv: list[str] | None = None) -> int:
              wb.widgets.InferenceResults(lake)]
     report = wb.export_html(views, Path(args.report).resolve(), title="Workbench demo")
     print(f"\nThe lake: {lake.uri}\nTraining run: {job.run_dir}\nStatic report: {report}")
-    notebooks = [DASHBOARDS / f"{name}.ipynb" for name in ("lake_health", "training",
-                                                            "inference")]
     if not args.serve:
-        print("Dashboards not served (--no-serve). Serve one with: workbench publish "
-              f"{notebooks[1]} --lake {lake.uri}")
+        print("Dashboards not served (--no-serve). Serve them with: workbench publish "
+              f"{DASHBOARDS} --lake {lake.uri}")
         return 0
-    return serve(lake, notebooks)
+    return serve(lake)
 
 
-def serve(lake, notebooks: list[Path]) -> int:
-    """Publish the dashboards, keep a cluster up and serve JupyterLab on the repository (its
-    sidebar lists all of them, the lake's tables and the run) until Ctrl-C or SIGTERM."""
+def serve(lake) -> int:
+    """Publish the dashboards (one server, with their landing page), keep a cluster up and
+    serve JupyterLab on the repository (its sidebar lists them, the lake's tables and the run)
+    until Ctrl-C or SIGTERM."""
     import workbench as wb
     from workbench.server.lab import LabServer
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a `kill` stops them cleanly too
     cluster = wb.cluster()
-    served = []
-    lab = None
+    board = lab = None
     try:
-        served = [wb.publish(nb, lake=lake) for nb in notebooks]
-        for d in served:
-            print(f"Dashboard {d.name}: {d.url}")
+        board = wb.publish(DASHBOARDS, lake=lake, title="Workbench demo dashboards")
+        print(f"Dashboards, with their landing page: {board.index_url}")
+        for page in board.pages:
+            print(f"Dashboard {Path(page).stem}: {board.index_url}voila/render/{page}")
         lab = LabServer(DASHBOARDS.parent.parent, lake=lake.uri,
                         log_path=Path(lake.uri).parent / "jupyterlab.log")
         print(f"Cluster: {cluster.address} (dashboard {cluster.dashboard_link})")
@@ -172,8 +171,8 @@ def serve(lake, notebooks: list[Path]) -> int:
     finally:
         if lab is not None:
             lab.stop()
-        for d in served:
-            d.stop()
+        if board is not None:
+            board.stop()
         cluster.close()
     return 0
 
