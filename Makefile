@@ -18,8 +18,9 @@ $(BIN)/python:
 # PATH), so a change to the front-end's sources re-runs it.
 FRONTEND := $(wildcard widgets/package.json widgets/yarn.lock widgets/tsconfig.json \
 	widgets/src/*.ts widgets/src/*.tsx widgets/src/*/*.ts widgets/src/*/*.tsx widgets/style/* \
-	widgets/schema/*)
-$(STAMP): $(BIN)/python pyproject.toml hatch_build.py $(FRONTEND) $(wildcard jupyter-config/*.json \
+	widgets/schema/*) widgets/voila/package.json widgets/voila/index.js
+$(STAMP): $(BIN)/python pyproject.toml hatch_build.py $(FRONTEND) $(wildcard voila-templates/*/*) \
+		$(wildcard jupyter-config/*.json \
 		jupyter-config/*/*.json)
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
 	node --version 2>/dev/null | grep -qE '^v([2-9][0-9]|[1-9][0-9][0-9])\.' || \

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LOOPBACK = "http://127.0.0.1:"
-# plotly.js's licence banner (plotly.min.js) or, in the minified bundles that drop it (the
-# FigureWidget's ESM, the JupyterLab extension's chunk), its version export next to its class.
-BANNER = re.compile(rb'plotly\.js v\d|version:\\?"\d+\.\d+\.\d+\\?"')
+# plotly.js's licence banner (plotly.min.js, "plotly.js (cartesian - minified) v4.1.1") or, in
+# the minified bundles that drop it (the FigureWidget's ESM, the extensions' chunks), its version
+# export next to its class.
+BANNER = re.compile(rb'plotly\.js[^\n]{0,30} v\d|version[:=]\\?"\d+\.\d+\.\d+\\?"')
 MARK = b"js-plotly-plot"
 STABLE_S = 1.0
 

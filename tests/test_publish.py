@@ -99,10 +99,12 @@ def test_publish_serves_a_dashboard_without_sources_and_lists_it(results_lake, s
     page = get(d.url)
     assert "application/vnd.jupyter.widget-view+json" in page  # the TrainingRuns widget
     assert "wb.default_lake()" not in page and "import workbench" not in page, "sources leaked"
-    # The sidebar's and Notebook 7's extensions need JupyterLab's shell: the package's
-    # voila.json leaves them out.
-    assert "jupyterlab-plotly" in extensions(page)
-    assert not {"@workbench-ai/jupyterlab", "@jupyter-notebook/lab-extension"} & extensions(page)
+    # The sidebar's and Notebook 7's extensions need JupyterLab's shell, and plotly's full
+    # bundle is 4.8 MB: the package's voila.json leaves them out. Figures are drawn by the
+    # Voila-only renderer (plotly.js's cartesian bundle).
+    assert "@workbench-ai/voila-plotly" in extensions(page)
+    assert not {"@workbench-ai/jupyterlab", "@jupyter-notebook/lab-extension",
+                "jupyterlab-plotly"} & extensions(page)
 
     # The kernel that rendered the page takes widget messages, never code from the page.
     kernel = re.search(r'"kernelId": "([0-9a-f-]+)"', page).group(1)
@@ -276,7 +278,8 @@ def test_jupyter_server_renders_the_dashboards_at_voila_render(results_lake, tmp
                 time.sleep(0.5)
         assert "application/vnd.jupyter.widget-view+json" in page
         assert "wb.default_lake()" not in page, "sources leaked"
-        assert "jupyterlab-plotly" in extensions(page)
+        assert "@workbench-ai/voila-plotly" in extensions(page)
+        assert "jupyterlab-plotly" not in extensions(page)
         assert not {"@workbench-ai/jupyterlab",
                     "@jupyter-notebook/lab-extension"} & extensions(page)
     finally:

@@ -2,11 +2,12 @@
 
 Why not a `go.FigureWidget`: plotly's FigureWidget is an anywidget whose state carries a 5 MB
 JavaScript bundle (plotly.js inside), sent over the websocket once per chart on top of the
-plotly.js the jupyterlab-plotly extension already loads. An ``application/vnd.plotly.v1+json``
-output is drawn by that extension's mime renderer instead: one shared plotly.js per page. The
-output is set as the Output's ``outputs`` trait, which is widget state: it is there before a
-front end connects (Voila, a reloaded page, a static export's widget state), and `draw` replaces
-it to redraw.
+plotly.js the page already loads. An ``application/vnd.plotly.v1+json`` output is drawn by the
+page's mime renderer instead (jupyterlab-plotly in JupyterLab; on a Voila dashboard, the
+Voila-only renderer of widgets/voila, with plotly.js's cartesian bundle): one plotly.js per
+page. The output is set as the Output's ``outputs`` trait, which is widget state: it is there
+before a front end connects (Voila, a reloaded page, a static export's widget state), and `draw`
+replaces it to redraw.
 """
 
 from __future__ import annotations
