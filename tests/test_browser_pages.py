@@ -113,3 +113,34 @@ def test_the_landing_page_lists_every_dashboard_and_opens_one(board, chromium, t
         assert not costs.errors, costs.errors
     finally:
         page.close()
+
+
+def test_a_trace_outside_the_cartesian_bundle_gets_the_full_one(chromium, tmp_path):
+    """The dashboards' renderer draws with plotly.js's cartesian bundle; a figure with another
+    trace type (here a waterfall) makes it fetch the full bundle, and both figures draw."""
+    from test_publish import notebook
+
+    nb = notebook(tmp_path / "mixed.ipynb", """
+        import plotly.graph_objects as go
+        from IPython.display import display
+        display(go.Figure(go.Bar(y=[3, 1, 2]), layout={"title": {"text": "bars"}}))
+        display(go.Figure(go.Waterfall(y=[5, -2, 4]), layout={"title": {"text": "waterfall"}}))
+        """)
+    published = wb.publish(nb, preheat=False)
+    try:
+        page, costs, state = visit(chromium, published.url, tmp_path)
+        try:
+            # The full bundle arrives after the first chart drew: wait for the second.
+            page.locator(".js-plotly-plot .trace path").nth(0).wait_for()
+            page.locator(".js-plotly-plot").nth(1).locator(".trace path").first.wait_for()
+            assert state["first"] is not None
+            titles = page.locator(".gtitle")
+            assert [titles.nth(i).text_content() for i in range(titles.count())] == [
+                "bars", "waterfall"]
+            totals = costs.totals()
+            assert totals["http_copies"] == 2, totals  # the cartesian bundle, then the full one
+            assert not costs.errors and not costs.outside, (costs.errors, costs.outside)
+        finally:
+            page.close()
+    finally:
+        published.stop()
