@@ -9,8 +9,9 @@ Each dashboard of ``notebooks/dashboards/`` is opened once, on loopback, by Debi
 two ways:
 
 - ``preheated``: the folder published as ``make demo`` does (``wb.publish(folder, lake=...)``:
-  one server, each page rendered ahead in a pooled kernel), visited once every page's kernel has
-  started and had ``--settle`` seconds (default 20) to render;
+  one server, each page rendered ahead in a pooled kernel), each page visited once every page's
+  kernel (and the one that replaced an earlier visit's) has started and had ``--settle`` seconds
+  (default 20) to render: a visitor arriving at a quiet server;
 - ``per visit``: the notebook published with ``preheat=False``, visited at once: a kernel starts
   and runs the notebook for the visitor (Voila's default).
 
@@ -149,18 +150,23 @@ def measure(chromium, name: str, lake: Path, board=None) -> dict:
 
 
 def preheated(lake: Path, settle: float):
-    """The dashboards' folder published on ``lake`` as ``make demo`` does, once each page's
-    pooled kernel has started and had ``settle`` seconds to render."""
+    """The dashboards' folder published on ``lake`` as ``make demo`` does."""
     import workbench as wb
 
-    board = wb.publish(DASHBOARDS, lake=lake)
+    return wb.publish(DASHBOARDS, lake=lake)
+
+
+def settle(board, seconds: float) -> None:
+    """Wait until every page has a pooled kernel (one per page, plus one per earlier visit,
+    which took a page's kernel and made the pool start another), then ``seconds`` more for
+    their notebooks to run: each visitor arrives at a quiet server."""
+    visits = board.log.count("Using pre-heated kernel")
     deadline = time.monotonic() + PAGE_S
-    while board.log.count("Kernel started:") < len(board.pages):
+    while board.log.count("Kernel started:") < len(board.pages) + visits:
         if time.monotonic() > deadline:
             sys.exit(f"the pages were not preheated within {PAGE_S:g} s: {board.log_path}")
         time.sleep(0.5)
-    time.sleep(settle)
-    return board
+    time.sleep(seconds)
 
 
 def fmt(x: float | None, digits: int = 1) -> str:
@@ -198,6 +204,8 @@ def main() -> int:
                         board = preheated(lake, args.settle) if mode == "preheated" else None
                         try:
                             for name in args.dashboards:
+                                if board is not None:  # every pooled page rendered
+                                    settle(board, args.settle)
                                 r = measure(chromium, name, lake, board)
                                 rows.append((name, f"{label}, {mode}", r))
                                 print(f"{name} {label} {mode}: {r}", file=sys.stderr)

@@ -9,12 +9,13 @@ import { Widget } from '@lumino/widgets';
 
 const MIME = 'application/vnd.plotly.v1+json';
 
-let cartesian = null;
+// Fetched as the page starts, while the widgets' state is still on its way from the kernel:
+// fetched at the first figure instead, it would delay that figure by its download and compile.
+const cartesian = import('plotly.js-cartesian-dist-min');
 let full = null;
 
 /** The plotly.js that draws every trace of `data`: the cartesian bundle when it can. */
 async function plotlyFor(data) {
-  cartesian = cartesian || import('plotly.js-cartesian-dist-min');
   const lite = (await cartesian).default;
   const known = lite.PlotSchema.get().traces;
   if (data.every(trace => (trace.type || 'scatter') in known)) {
