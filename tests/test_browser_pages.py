@@ -144,3 +144,23 @@ def test_a_trace_outside_the_cartesian_bundle_gets_the_full_one(chromium, tmp_pa
             page.close()
     finally:
         published.stop()
+
+
+def test_the_training_dashboard_compares_runs_side_by_side(board, chromium, tmp_path):
+    """"Compare with" goes to the kernel, which draws the runs' overlays: a line per run."""
+    from playwright.sync_api import expect
+
+    published, _ = board
+    page, costs, _ = visit(chromium, f"{published.index_url}voila/render/training.ipynb",
+                           tmp_path)
+    try:
+        page.get_by_label("Compare with").select_option(index=0)
+        overlay = page.locator(".js-plotly-plot", has=page.locator(".gtitle",
+                                                                   has_text="· 2 runs"))
+        expect(overlay.first).to_be_visible(timeout=PAGE_S * 1000)
+        expect(page.get_by_text("2 runs side by side")).to_be_visible()
+        lines = overlay.first.locator(".scatterlayer .trace")
+        expect(lines).to_have_count(2)
+        assert not costs.errors, costs.errors
+    finally:
+        page.close()

@@ -377,6 +377,13 @@ def test_export_html_of_widgets(results_lake, tmp_path):
     assert "Refresh" not in text.split("<main>", 1)[1]  # buttons do nothing in a static page
     assert "<td>answer</td>" in text and "<td>42</td>" in text
 
+    # No instruction to press or click what a static page leaves out.
+    health = wb.export_html(wb.widgets.LakeHealth(results_lake), tmp_path / "health.html")
+    main = health.read_text().split("<main>", 1)[1]
+    assert "Plotly.newPlot(" in main
+    assert not re.search(r"\b(press|click)", main, re.I), re.search(r".{80}\b(press|click).{80}",
+                                                                   main, re.I | re.S)
+
 
 def test_export_html_of_a_notebook(tmp_path):
     """The notebook runs in a fresh kernel in its own directory, with ``lake=`` as its

@@ -241,9 +241,9 @@ class LakeBrowser(widgets.VBox):
         profile = self.profiles.get((self.selected, self.version))
         if profile is None:
             self.profile_view = None
+            # No instruction to press a button: a static export leaves buttons out.
             self.profile_box.children = [widgets.HTML(
-                f"<i>Press “Compute profile” to profile version {self.version} on the "
-                "cluster.</i>")]
+                f"<i>No profile of version {self.version} is stored yet.</i>")]
         else:
             self.profile_view = ProfileView(profile)
             self.profile_box.children = [self.profile_view]
