@@ -106,7 +106,7 @@ def test_profile_button_profiles_the_picked_version_and_charts_it(people_lake):
     browser = LakeBrowser(people_lake)
     browser.select("scores")
     assert browser.profile_view is None
-    assert "Compute profile" in browser.profile_box.children[0].value
+    assert "No profile of version 0 is stored yet" in browser.profile_box.children[0].value
     browser.profile_button.click()
     profile = browser.profile_future.result(timeout=120)
     assert "Profiled version 0" in browser.profile_status.value
