@@ -71,3 +71,12 @@ def lake(tmp_path, dask_cluster):
     import workbench as wb
 
     return wb.Lake(tmp_path / "lake")
+
+
+@pytest.fixture
+def stop_after():
+    """Dashboards a test publishes (append them), stopped at its end whatever happens."""
+    started: list = []
+    yield started
+    for dashboard in started:
+        dashboard.stop()

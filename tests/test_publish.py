@@ -71,15 +71,6 @@ def results_lake(tmp_path):
     return build_results_lake(tmp_path / "lake")
 
 
-@pytest.fixture
-def stop_after():
-    """Dashboards a test publishes, stopped at its end whatever happens."""
-    started: list[wb.Dashboard] = []
-    yield started
-    for dashboard in started:
-        dashboard.stop()
-
-
 def test_publish_serves_a_dashboard_without_sources_and_lists_it(results_lake, stop_after,
                                                                   tmp_path):
     d = wb.publish(DASHBOARDS / "training.ipynb", lake=results_lake)

@@ -30,14 +30,6 @@ from workbench.publish.index import Entry, entry, index_html, key_number
 DASHBOARDS = Path(__file__).parent.parent / "notebooks" / "dashboards"
 
 
-@pytest.fixture
-def stop_after():
-    started: list[wb.Dashboard] = []
-    yield started
-    for dashboard in started:
-        dashboard.stop()
-
-
 def status(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, headers=headers)
     try:
