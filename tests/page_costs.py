@@ -96,7 +96,7 @@ class PageCosts:
             try:
                 body = response.body()
                 sizes = response.request.sizes()
-            except Exception:  # noqa: BLE001 — a redirect or aborted response has no body
+            except Exception:  # a redirect or an aborted response has no body
                 continue
             wire += sizes["responseBodySize"]
             decoded += len(body)

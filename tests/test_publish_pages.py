@@ -48,12 +48,17 @@ def test_entries_read_metadata_then_the_first_line_then_the_name(tmp_path):
     nb.metadata["workbench"] = {"title": "Churn", "description": "who left and why",
                                 "key": {"table": "users", "unit": "user"}}
     nbformat.write(nb, meta)
-    bare = notebook(tmp_path / "weekly_kpis.ipynb", "x = 1")
+    bare = notebook(tmp_path / "weekly_kpis.ipynb", "x = 1  # code, not a description")
+    prose = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "## Churn\n\nWho left."), nbformat.v4.new_code_cell("x = 1")])
+    nbformat.write(prose, tmp_path / "prose.ipynb")
     assert entry(tmp_path, first) == Entry("first_line.ipynb", "Sales",
                                            "revenue per region, weekly", None)
     assert entry(tmp_path, meta) == Entry("meta.ipynb", "Churn", "who left and why",
                                           {"table": "users", "unit": "user"})
-    assert entry(tmp_path, bare) == Entry("weekly_kpis.ipynb", "Weekly kpis", "x = 1", None)
+    assert entry(tmp_path, bare) == Entry("weekly_kpis.ipynb", "Weekly kpis", "", None)
+    assert entry(tmp_path, tmp_path / "prose.ipynb") == Entry("prose.ipynb", "Prose", "Churn",
+                                                              None)
 
 
 def test_key_numbers_come_from_the_lake(tmp_path):

@@ -105,7 +105,7 @@ def _open_lake() -> Any:
 
     try:
         return Lake(default_lake_path())
-    except Exception:  # noqa: BLE001 — the numbers are extras; the list must show
+    except Exception:  # the numbers are extras; the list must show
         return None
 
 
@@ -138,6 +138,8 @@ class PoolRefresher:
 
     def check(self) -> None:
         now, previous, self.stamp = time.monotonic(), self.stamp, lake_stamp(default_lake_path())
+        # Voila keeps its pools, per notebook, in `_pools` (a list of tasks, oldest first, that
+        # `get_rendered_notebook` pops from the front); it has no public API for them.
         for name, pool in list(self.km._pools.items()):
             for task in list(pool):
                 # A page first seen now was rendered after the last check: it holds the lake

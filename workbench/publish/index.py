@@ -47,12 +47,15 @@ def entry(root: Path, notebook: Path) -> Entry:
 
 
 def _first_line(cells: list) -> str:
-    """The first line of the first cell with text, without its ``#`` markers."""
+    """The first line of prose: a Markdown cell's, or a code cell's opening comment, without
+    its ``#`` markers ("" when the notebook opens with code)."""
     for cell in cells:
-        for line in cell.source.splitlines():
-            text = re.sub(r"^\s*#+\s*", "", line).strip()
-            if text:
-                return text
+        lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if cell.cell_type == "markdown" or lines[0].startswith("#"):
+            return re.sub(r"^#+\s*", "", lines[0]).strip()
+        return ""
     return ""
 
 
@@ -70,7 +73,7 @@ def key_number(key: dict[str, Any] | None, lake: Any) -> str:
         if name not in lake:
             return f"no {unit}s yet"
         row = lake.table_row(name)
-    except Exception:  # noqa: BLE001 — a broken table costs its number, never the page
+    except Exception:  # a broken table costs its number, never the page
         return ""
     text = _count(row["rows"], unit)
     if row["updated"] is not None:
