@@ -273,6 +273,12 @@ def test_jupyter_server_renders_the_dashboards_at_voila_render(results_lake, tmp
         assert "jupyterlab-plotly" not in extensions(page)
         assert not {"@workbench-ai/jupyterlab",
                     "@jupyter-notebook/lab-extension"} & extensions(page)
+        # The package's server config gzips responses (a remote visitor's 7 MB of scripts).
+        script = re.search(r'src="(/voila/static/voila\.js[^"]*)"', page).group(1)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{script}",
+                                         headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.headers["Content-Encoding"] == "gzip"
     finally:
         if server.poll() is None:  # its kernels (sessions of their own) first, then it
             processes = psutil.Process(server.pid).children(recursive=True)
