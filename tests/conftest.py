@@ -8,6 +8,8 @@ import time
 import psutil
 import pytest
 
+from workbench.proxy import BASE_ENV
+
 
 @pytest.fixture(scope="session", autouse=True)
 def no_children_after_the_suite():
@@ -37,6 +39,12 @@ def workbench_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("wbhome")
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
     monkeypatch.delenv("WORKBENCH_PII_KEY_FILE", raising=False)
+    # The server extension tells its kernels its base URL through the environment; loaded in
+    # this process (pytest-jupyter's servers run under /a%40b/), it would leave it set for every
+    # later test. Set and removed here, it is removed again after each test.
+    monkeypatch.setenv(BASE_ENV, "/")
+    monkeypatch.delenv(BASE_ENV)
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
     return home
 
 

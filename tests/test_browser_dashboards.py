@@ -79,11 +79,11 @@ def browser(tmp_path) -> Iterator[tuple[Callable, list[str], list[str]]]:
 
 @contextmanager
 def published(notebook: str, lake: Path, page, tmp_path: Path, errors: list[str],
-              fetched: list[str]) -> Iterator[wb.Dashboard]:
+              fetched: list[str], preheat: bool = True) -> Iterator[wb.Dashboard]:
     """Publish ``notebook`` on ``lake``, yield its Dashboard, then check the page logged no
     error; on any failure keep a screenshot and the server's log. The page is closed and the
     server stopped in any case."""
-    dashboard = wb.publish(DASHBOARDS / notebook, lake=lake)
+    dashboard = wb.publish(DASHBOARDS / notebook, lake=lake, preheat=preheat)
     shot, log = tmp_path / f"{Path(notebook).stem}.png", tmp_path / f"{Path(notebook).stem}.log"
     try:
         yield dashboard

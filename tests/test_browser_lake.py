@@ -85,7 +85,9 @@ def voila_notebook(cells: list[str], tmp_path: Path, name: str):
     nb.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
     notebook = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, notebook)
-    with wb.publish(notebook, name=name) as dashboard:
+    # Not preheated: these notebooks start jobs and clusters, which a pool would run again in
+    # the background after each visit.
+    with wb.publish(notebook, name=name, preheat=False) as dashboard:
         try:
             yield dashboard.url
         finally:

@@ -84,6 +84,15 @@ def test_the_landing_page_escapes_and_fetches_nothing():
     assert not re.search(r"(src|href)=\"https?:", page) and "<script" not in page
 
 
+def test_a_proxied_link_is_probed_at_the_port_it_names():
+    from workbench.proxy import local_address
+
+    assert local_address("/a%40b/proxy/40149/status") == "http://127.0.0.1:40149/"
+    assert local_address("/user/ann/proxy/absolute/8123/voila/render/x.ipynb") == (
+        "http://127.0.0.1:8123/")
+    assert local_address("http://127.0.0.1:8787/status") == "http://127.0.0.1:8787/status"
+
+
 # -- a server --------------------------------------------------------------------------------
 
 def test_a_folder_is_served_with_its_landing_page_and_nothing_else(tmp_path, stop_after):

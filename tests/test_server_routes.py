@@ -642,7 +642,9 @@ def test_dashboards_are_published_listed_and_stopped_by_their_owner(api, root, l
                   expect=201)
         assert row["name"] == "report" and row["lake"] == str(lake_dir)
         assert row["notebook"] == str(root / "report.ipynb")
-        assert row["url"] == f"http://127.0.0.1:{row['port']}/"
+        # This server runs under a base URL (/a%40b/): the page is reached through it.
+        assert row["url"] == (f"{api.base_url}proxy/absolute/{row['port']}/voila/render/"
+                              "report.ipynb")
         listed = {d["id"]: d for d in api("GET", "dashboards")["dashboards"]}
         assert listed[row["id"]] == row and theirs.id in listed
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 
 BASE_ENV = "WORKBENCH_JUPYTER_BASE_URL"
 DASK_DEFAULT_LINK = "{scheme}://{host}:{port}/status"
@@ -34,3 +35,11 @@ def dask_dashboard_link() -> str | None:
     if base is None or link != DASK_DEFAULT_LINK:
         return None  # not behind a server, or the user chose a link: theirs wins
     return base + "proxy/{port}/status"
+
+
+def local_address(link: str) -> str:
+    """What a link points at on this machine: a path through jupyter-server-proxy
+    (``{base}proxy/[absolute/]PORT/...``) is ``http://127.0.0.1:PORT/``; anything else is
+    itself. For probing whether the process behind a link still serves."""
+    found = re.match(r"/(?:.*/)?proxy/(?:absolute/)?(\d+)/", link)
+    return f"http://127.0.0.1:{found[1]}/" if found else link

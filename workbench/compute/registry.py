@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.compute.probe import reachable
 from workbench.home import live_entries, private_dir, write_json
+from workbench.proxy import local_address
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,7 +71,7 @@ def with_status(entry: dict[str, Any], timeout: float) -> dict[str, Any]:
     accepts one too, so a listed link works."""
     running = reachable(entry["address"], timeout)
     link = entry.get("dashboard_link")
-    if link and not (running and reachable(link, timeout)):
+    if link and not (running and reachable(local_address(link), timeout)):
         link = None
     return {**entry, "status": "running" if running else "stopped", "dashboard_link": link}
 

@@ -221,7 +221,9 @@ def publish(notebook: str | os.PathLike | Sequence[str | os.PathLike], name: str
     error. ``port`` defaults to a free one. ``lake`` (a `Lake`, path or URL) becomes the
     server's ``WORKBENCH_LAKE``. ``title``: the landing page's heading. ``preheat``: render
     each page ahead in a kernel of its own, so a visitor need not wait (False: a kernel per
-    visit, none held in between); ``fresh``: seconds after which a preheated page is rendered
+    visit, none held in between). A preheated notebook runs again, in the background, after
+    every visit: publish one with side effects (training, writing tables) with
+    ``preheat=False``; ``fresh``: seconds after which a preheated page is rendered
     again if the lake changed. ``cell_timeout``:
     seconds a cell may run; ``cull_idle``: seconds an idle kernel is kept.
     """
