@@ -159,11 +159,14 @@ class PoolRefresher:
         pool.remove(stale)
         self.km.fill_if_needed(delay=0, notebook_name=name)
         pool.insert(0, stale)  # served while the new page renders
-        self.seen.pop(stale, None)
         self.seen[stale] = (float("inf"), None)  # being replaced: not checked again
 
         def retire(new: asyncio.Task) -> None:
-            if stale in pool and not new.cancelled() and new.exception() is None:
+            if new.cancelled() or new.exception() is not None:  # no kernel: keep the old page
+                if new in pool:
+                    pool.remove(new)
+                self.seen[stale] = (time.monotonic(), None)  # and try again after `fresh`
+            elif stale in pool:
                 pool.remove(stale)
                 kernel_id = stale.result()["kernel_id"]
                 asyncio.ensure_future(self.km.shutdown_kernel(kernel_id))
