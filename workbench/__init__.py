@@ -12,7 +12,7 @@ from workbench.lazy import lazy_exports
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from workbench import bench, charts, compress, kernels, lake, train, widgets
+    from workbench import bench, charts, compress, fl, kernels, lake, train, widgets
     from workbench.compute import Cluster, cluster, clusters
     from workbench.environment import env
     from workbench.errors import WorkbenchError
@@ -40,12 +40,13 @@ _EXPORTS = {
     "WorkbenchError": "workbench.errors",
 }
 # `publish` is also a package (workbench.publish), resolved above to its function.
-_SUBMODULES = {"bench", "charts", "compress", "compute", "kernels", "lake", "train", "widgets"}
+_SUBMODULES = {"bench", "charts", "compress", "compute", "fl", "kernels", "lake", "train",
+               "widgets"}
 
 __all__ = ["Cluster", "IngestReport", "Lake", "Profile", "Table", "cluster", "clusters",
            "compute", "env", "kernels", "lake", "launch", "runs", "train", "widgets",
            "Dashboard", "dashboards", "default_lake", "export_html", "publish",
-           "bench", "charts", "compress", "WorkbenchError"]
+           "bench", "charts", "compress", "fl", "WorkbenchError"]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -6,6 +6,7 @@ from workbench.charts.compression import compression
 from workbench.charts.data_wait import data_wait
 from workbench.charts.gpu import gpu
 from workbench.charts.histogram import histogram
+from workbench.charts.label_mix import label_mix
 from workbench.charts.latency import latency_cdf, latency_histogram
 from workbench.charts.loss import loss
 from workbench.charts.percentiles import latency_percentiles
@@ -17,7 +18,8 @@ from workbench.charts.throughput import throughput
 from workbench.charts.tradeoff import throughput_latency
 from workbench.charts.versions import versions
 
-__all__ = ["compression", "data_wait", "gpu", "histogram", "latency_cdf", "latency_histogram",
+__all__ = ["compression", "data_wait", "gpu", "histogram", "label_mix", "latency_cdf",
+           "latency_histogram",
            "latency_percentiles", "loss", "quarantine_reasons", "runs_overlay", "step_time",
            "table_rows",
            "throughput", "throughput_latency", "versions"]

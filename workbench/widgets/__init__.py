@@ -18,7 +18,7 @@ _EXPORTS = {"LakeBrowser": ".lake_browser", "ProfileView": ".profile",
             "LakeHealth": ".lake_health", "TrainingRuns": ".training_runs",
             "InferenceResults": ".inference_results",
             "LatencyView": ".bench", "CompareView": ".bench",
-            "RunComparisonView": ".run_comparison"}
+            "RunComparisonView": ".run_comparison", "PartitionsView": ".federated"}
 __all__ = sorted(_EXPORTS)
 
 #: The view of each result class, the class named by its dotted path (nothing is imported).
@@ -26,7 +26,8 @@ VIEWS = {"workbench.lake.profile.Profile": "ProfileView",
          "workbench.train.launcher.Job": "TrainingMonitor",
          "workbench.bench.harness.LatencyResult": "LatencyView",
          "workbench.compress.comparison.CompareResult": "CompareView",
-         "workbench.train.comparison.RunComparison": "RunComparisonView"}
+         "workbench.train.comparison.RunComparison": "RunComparisonView",
+         "workbench.fl.partition.Partitions": "PartitionsView"}
 
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
