@@ -27,7 +27,7 @@ VIEWS = {"workbench.lake.profile.Profile": "ProfileView",
          "workbench.bench.harness.LatencyResult": "LatencyView",
          "workbench.compress.comparison.CompareResult": "CompareView",
          "workbench.train.comparison.RunComparison": "RunComparisonView",
-         "workbench.fl.partition.Partitions": "PartitionsView"}
+         "workbench.fl.partitions.Partitions": "PartitionsView"}
 
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

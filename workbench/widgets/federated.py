@@ -9,7 +9,7 @@ import ipywidgets as widgets
 from workbench.widgets.lake_view import dashboard_figure, table_html
 
 if TYPE_CHECKING:
-    from workbench.fl.partition import Partitions
+    from workbench.fl.partitions import Partitions
 
 
 class PartitionsView(widgets.VBox):
