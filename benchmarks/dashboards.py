@@ -133,7 +133,7 @@ def measure(chromium, name: str, lake: Path, board=None) -> dict:
     try:
         page.set_default_timeout(PAGE_S * 1000)
         costs.watch(page)
-        page.goto(f"{dashboard.index_url}voila/render/{name}.ipynb")
+        page.goto(dashboard.page_url(f"{name}.ipynb"))
         state = costs.wait_for_charts(page, PAGE_S)
         rss = server_rss_mb(dashboard.process.pid)
         totals = costs.totals()

@@ -158,7 +158,7 @@ def serve(lake) -> int:
         board = wb.publish(DASHBOARDS, lake=lake, title="Workbench demo dashboards")
         print(f"Dashboards, with their landing page: {board.index_url}")
         for page in board.pages:
-            print(f"Dashboard {Path(page).stem}: {board.index_url}voila/render/{page}")
+            print(f"Dashboard {Path(page).stem}: {board.page_url(page)}")
         lab = LabServer(DASHBOARDS.parent.parent, lake=lake.uri,
                         log_path=Path(lake.uri).parent / "jupyterlab.log")
         print(f"Cluster: {cluster.address} (dashboard {cluster.dashboard_link})")

@@ -110,9 +110,11 @@ class Dashboard:
         """What a person opens: the notebook's page when one was published, else the landing
         page. A path on the Jupyter server when it proxies (JupyterHub, Binder), else a
         loopback URL."""
-        if len(self.pages) != 1:
-            return self.index_url
-        return self._address(f"{self.base_url}voila/render/{urllib.parse.quote(self.pages[0])}")
+        return self.page_url(self.pages[0]) if len(self.pages) == 1 else self.index_url
+
+    def page_url(self, page: str) -> str:
+        """Where ``page`` (one of `pages`) renders, addressed as `url` is."""
+        return self._address(f"{self.base_url}voila/render/{urllib.parse.quote(page)}")
 
     @property
     def local_url(self) -> str:
@@ -219,13 +221,14 @@ def publish(notebook: str | os.PathLike | Sequence[str | os.PathLike], name: str
     ``name`` defaults to the notebook's stem (the folder's name for several); publishing a name
     this process already serves replaces that dashboard, one another process serves is an
     error. ``port`` defaults to a free one. ``lake`` (a `Lake`, path or URL) becomes the
-    server's ``WORKBENCH_LAKE``. ``title``: the landing page's heading. ``preheat``: render
-    each page ahead in a kernel of its own, so a visitor need not wait (False: a kernel per
-    visit, none held in between). A preheated notebook runs again, in the background, after
-    every visit: publish one with side effects (training, writing tables) with
-    ``preheat=False``; ``fresh``: seconds after which a preheated page is rendered
-    again if the lake changed. ``cell_timeout``:
-    seconds a cell may run; ``cull_idle``: seconds an idle kernel is kept.
+    server's ``WORKBENCH_LAKE``. ``title``: the landing page's heading.
+
+    ``preheat``: render each page ahead in a kernel of its own, so a visitor need not wait
+    (False: a kernel per visit, none held in between). A preheated notebook runs again, in the
+    background, after every visit: publish one with side effects (training, writing tables)
+    with ``preheat=False``. ``fresh``: seconds after which a preheated page is rendered again
+    if the lake changed. ``cell_timeout``: seconds a cell may run; ``cull_idle``: seconds an
+    idle kernel is kept.
     """
     path, root, pages = _check_notebooks(notebook)
     if not 0 < cell_timeout < cull_idle:
