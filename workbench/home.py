@@ -61,3 +61,12 @@ def live_entries(name: str, required: set[str],
             continue
         entries.append(entry)
     return sorted(entries, key=lambda entry: entry.get("created", 0))
+
+
+def new_run_dir(name: str) -> Path:
+    """A new run directory's path, ``home() / "runs" / "<stamp>-<name>-<id>"`` (not created):
+    where training runs and federated jobs keep their files."""
+    import time
+    import uuid
+
+    return home() / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{uuid.uuid4().hex[:6]}"

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import html
 import os
-import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.display import show, view
 from workbench.fl.errors import FederatedError
-from workbench.home import home
+from workbench.home import new_run_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,7 +110,7 @@ def partition(data: Any, clients: int, label: str | None = None, scheme: str = "
         parts = _dirichlet(labels, clients, alpha, rng)
     else:
         parts = _shards(labels, clients, shards_per_client, rng)
-    directory = Path(path) if path is not None else _run_directory()
+    directory = Path(path) if path is not None else new_run_dir("fl") / "partitions"
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, rows in enumerate(parts):
@@ -128,7 +126,9 @@ def _frame(data: Any) -> pd.DataFrame:
 
     if isinstance(data, pd.DataFrame):
         return data.reset_index(drop=True)
-    if hasattr(data, "to_pandas") and hasattr(data, "version"):  # a lake Table
+    from workbench.lake.table import Table
+
+    if isinstance(data, Table):
         return data.to_pandas()
     raise FederatedError(f"data={type(data).__name__}: give a lake table "
                          "(lake.table(name)) or a pandas DataFrame")
@@ -237,8 +237,3 @@ def _table(frame: pd.DataFrame, parts: list[np.ndarray], label: str | None) -> p
             row.update({f"{label}={v}": int(counts.get(v, 0)) for v in values})
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _run_directory() -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return home() / "runs" / f"{stamp}-fl-{uuid.uuid4().hex[:6]}" / "partitions"

@@ -38,7 +38,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 import weakref
 from collections.abc import Callable
 from contextlib import suppress
@@ -49,7 +48,7 @@ from workbench.compute.probe import free_port
 from workbench.compute.registry import owner_fields
 from workbench.display import view
 from workbench.errors import WorkbenchError
-from workbench.home import home
+from workbench.home import new_run_dir
 from workbench.train.runtime import (
     ENV_BACKEND,
     ENV_METRICS,
@@ -127,8 +126,7 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
 
     name = getattr(fn, "__name__", type(fn).__name__)
     if run_dir is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        run_dir = home() / "runs" / f"{stamp}-{name}-{uuid.uuid4().hex[:6]}"
+        run_dir = new_run_dir(name)
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in (STOP_FILE, RESULT_FILE, *(error_path(run_dir, r).name for r in range(nprocs))):
