@@ -4,12 +4,17 @@ REST figures call the same functions; units, labels and number formats are in `f
 
 from workbench.charts.compression import compression
 from workbench.charts.data_wait import data_wait
+from workbench.charts.fl_accuracy import fl_accuracy
+from workbench.charts.fl_bytes import fl_bytes
+from workbench.charts.fl_loss import fl_loss
 from workbench.charts.gpu import gpu
 from workbench.charts.histogram import histogram
 from workbench.charts.label_mix import label_mix
 from workbench.charts.latency import latency_cdf, latency_histogram
 from workbench.charts.loss import loss
+from workbench.charts.participation import participation
 from workbench.charts.percentiles import latency_percentiles
+from workbench.charts.privacy import privacy_spent
 from workbench.charts.quarantine import quarantine_reasons
 from workbench.charts.runs import runs_overlay
 from workbench.charts.step_time import step_time
@@ -18,8 +23,7 @@ from workbench.charts.throughput import throughput
 from workbench.charts.tradeoff import throughput_latency
 from workbench.charts.versions import versions
 
-__all__ = ["compression", "data_wait", "gpu", "histogram", "label_mix", "latency_cdf",
-           "latency_histogram",
-           "latency_percentiles", "loss", "quarantine_reasons", "runs_overlay", "step_time",
-           "table_rows",
-           "throughput", "throughput_latency", "versions"]
+__all__ = ["compression", "data_wait", "fl_accuracy", "fl_bytes", "fl_loss", "gpu", "histogram",
+           "label_mix", "latency_cdf", "latency_histogram", "latency_percentiles", "loss",
+           "participation", "privacy_spent", "quarantine_reasons", "runs_overlay", "step_time",
+           "table_rows", "throughput", "throughput_latency", "versions"]
