@@ -28,7 +28,8 @@ DASHBOARDS = ROOT / "notebooks" / "dashboards"
 PAGE_S = 120.0
 WIRE_LIMIT = 4_000_000  # bytes a remote stakeholder downloads per page (issue 15)
 # What each page must show once drawn: its charts' count, and a title of one of them.
-PAGES = {"training.ipynb": 4, "inference.ipynb": 4, "lake_health.ipynb": 2}
+PAGES = {"training.ipynb": 4, "inference.ipynb": 4, "lake_health.ipynb": 2,
+         "federated.ipynb": 5}
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +99,12 @@ def test_the_landing_page_lists_every_dashboard_and_opens_one(board, chromium, t
     try:
         assert page.locator("h1").inner_text() == "Team dashboards"
         cards = page.locator("li")
-        assert cards.count() == 3
+        assert cards.count() == 4
         text = page.inner_text("body")
-        for title in ("Training runs", "Inference", "Lake health"):
+        for title in ("Training runs", "Inference", "Lake health", "Federated learning"):
             assert title in text
         assert re.search(r"\d+ runs? · updated", text) and "7 measurements" in text
-        assert "1 table" in text
+        assert "1 table" in text and "10 rounds" in text
         assert_nothing_internal(text, lake)
         assert not costs.errors and not costs.outside
 

@@ -127,6 +127,7 @@ def test_training_runs_without_step_records(tmp_path):
     ("TrainingRuns", "wb.launch(train)"),
     ("InferenceResults", "wb.bench.latency(model, inputs).save(lake)"),
     ("LakeHealth", "lake.ingest(SOURCE, TABLE)"),
+    ("FederatedRuns", "wb.fl.launch(...)"),
 ])
 def test_empty_state_on_a_lake_that_does_not_exist(tmp_path, view_class, says):
     view = getattr(wb.widgets, view_class)(tmp_path / "no-lake-here")

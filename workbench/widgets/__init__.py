@@ -18,7 +18,8 @@ _EXPORTS = {"LakeBrowser": ".lake_browser", "ProfileView": ".profile",
             "LakeHealth": ".lake_health", "TrainingRuns": ".training_runs",
             "InferenceResults": ".inference_results",
             "LatencyView": ".bench", "CompareView": ".bench",
-            "RunComparisonView": ".run_comparison", "PartitionsView": ".federated"}
+            "RunComparisonView": ".run_comparison", "PartitionsView": ".federated",
+            "FederatedMonitor": ".federated", "FederatedRuns": ".federated_runs"}
 __all__ = sorted(_EXPORTS)
 
 #: The view of each result class, the class named by its dotted path (nothing is imported).
@@ -27,7 +28,8 @@ VIEWS = {"workbench.lake.profile.Profile": "ProfileView",
          "workbench.bench.harness.LatencyResult": "LatencyView",
          "workbench.compress.comparison.CompareResult": "CompareView",
          "workbench.train.comparison.RunComparison": "RunComparisonView",
-         "workbench.fl.partitions.Partitions": "PartitionsView"}
+         "workbench.fl.partitions.Partitions": "PartitionsView",
+         "workbench.fl.job.FederatedJob": "FederatedMonitor"}
 
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -1,14 +1,22 @@
-"""The view of a federated partition: rows per client and the label mix as a heatmap."""
+"""The views of federated learning: a partition (rows per client, the label mix as a heatmap)
+and the live monitor of a federated job (`FederatedMonitor`: accuracy, loss, participation,
+traffic and privacy per round, from the job's `history` and `participation` tables)."""
 
 from __future__ import annotations
 
+import html
+import threading
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workbench.widgets.lake_view import dashboard_figure, table_html
+from workbench.widgets.lake_view import chart_row, dashboard_figure, dashboard_layout, table_html
+from workbench.widgets.training_text import notice_html
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
     from workbench.fl.partitions import Partitions
 
 
@@ -30,3 +38,148 @@ class PartitionsView(widgets.VBox):
                                           "Label mix per client")
             children.append(self.chart)
         super().__init__(children=children, **kwargs)
+
+
+#: The charts of a federated run, in the order the views show them: key -> heading.
+FL_CHARTS = {"accuracy": "Accuracy", "loss": "Loss", "participation": "Participation",
+             "bytes": "Traffic per round", "privacy": "Privacy spent"}
+_MAX_FAILURES = 20  # reads failing in a row before the live view gives up
+_STATUS_COLORS = {"running": "#1565c0", "succeeded": "#1a7f37", "failed": "#b00020",
+                  "stopped": "#8a6d00"}
+
+
+def fl_figures(rounds: pd.DataFrame, clients: pd.DataFrame,
+               budget: float | None = None) -> dict[str, go.Figure]:
+    """Each `FL_CHARTS` chart of one run's rounds and client rows, drawn by its chart
+    function (the live monitor and the dashboard show the same figures)."""
+    from workbench import charts
+
+    return {"accuracy": charts.fl_accuracy(rounds), "loss": charts.fl_loss(rounds),
+            "participation": charts.participation(clients), "bytes": charts.fl_bytes(rounds),
+            "privacy": charts.privacy_spent(rounds, budget)}
+
+
+def header_html(name: str, rounds: pd.DataFrame, *, status: str | None = None,
+                planned: int | None = None, budget: float | None = None) -> str:
+    """One line on a run: its name, status, round k/N, the last round's completed and dropped
+    clients, and ε spent against ``budget`` (when the run is differentially private)."""
+    import pandas as pd
+
+    from workbench.charts import format as fmt
+
+    parts = [f"<b>Federated {html.escape(name)}</b>"]
+    if status is not None:
+        colour = _STATUS_COLORS.get(status, "#555")
+        parts.append(f"<span style='color:{colour}'><b>{html.escape(status)}</b></span>")
+    last = rounds.sort_values("round").iloc[-1] if len(rounds) else None
+    done = int(last["round"]) if last is not None else 0
+    parts.append(f"round {done:,} / {planned:,}" if planned else f"{done:,} rounds")
+    if last is not None:
+        parts.append(f"{fmt.count(last['completed'])} of {fmt.count(last['sampled'])} clients "
+                     f"completed, {fmt.count(last['dropped'])} dropped this round")
+        if not pd.isna(last["epsilon"]):
+            spent = f"ε {fmt.number(last['epsilon'])}"
+            parts.append(f"{spent} of {fmt.number(budget)} spent" if budget is not None
+                         else f"{spent} spent")
+    return " &middot; ".join(parts)
+
+
+class FederatedMonitor(widgets.VBox):
+    """The live view of a federated job (`wb.fl.launch`'s): a header line, then accuracy,
+    loss, participation, traffic and privacy charts (`FL_CHARTS`), redrawn as the job's
+    `history` and `participation` grow. A daemon thread reads the job every ``interval``
+    seconds; once its status is no longer "running" it redraws a final time and stops.
+
+    Read back: `figures` (a `FigureView` per chart), `history`, `participation` (the tables
+    drawn), `status`, `updates` (redraws so far, the first at construction), `ended`."""
+
+    def __init__(self, job: Any, interval: float = 1.0, **kwargs: Any) -> None:
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ended = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._parts: list[widgets.Widget] = []  # what close() closes
+        if interval <= 0:
+            raise ValueError(f"interval must be a positive number of seconds, not {interval}")
+        self.job, self.interval = job, float(interval)
+        self.updates = 0
+        self._seen: tuple[str, int, int] | None = None
+        self.header = widgets.HTML()
+        self.notice = widgets.HTML()  # why the view could not refresh, while it retries
+        self._read()
+        self.figures = {key: dashboard_figure(figure, FL_CHARTS[key])
+                        for key, figure in self._figures().items()}
+        self._parts = [self.header, self.notice, *self.figures.values(),
+                       chart_row(list(self.figures.values()))]
+        super().__init__(children=[self.header, self.notice, self._parts[-1]], **kwargs)
+        self._show(redraw=False)
+        if not self.ended:
+            self._thread = threading.Thread(target=self._poll, daemon=True,
+                                            name=f"FederatedMonitor {job.name}")
+            self._thread.start()
+
+    @property
+    def ended(self) -> bool:
+        """True once the job ended and its final state is drawn."""
+        return self._ended.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ended and the monitor drew its final state; False on timeout or
+        when the monitor was closed or gave up first."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.ended
+
+    def close(self) -> None:
+        """Stop polling and close the monitor's widgets."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+        for part in self._parts:
+            part.close()
+        super().close()
+
+    def _read(self) -> None:
+        """Read the job once: its status first, so an ended job's tables are complete."""
+        self.status = str(self.job.status)
+        self.history: pd.DataFrame = self.job.history.copy()
+        self.participation: pd.DataFrame = self.job.participation.copy()
+        self._seen = (self.status, len(self.history), len(self.participation))
+
+    def _figures(self) -> dict[str, go.Figure]:
+        return fl_figures(self.history, self.participation, self.job.dp_epsilon)
+
+    def _show(self, redraw: bool = True) -> None:
+        """Push what `_read` found: every chart drawn again, then the header."""
+        if redraw:
+            for key, figure in self._figures().items():
+                self.figures[key].draw(dashboard_layout(figure, FL_CHARTS[key]))
+        self.header.value = header_html(str(self.job.name), self.history, status=self.status,
+                                        planned=int(self.job.rounds),
+                                        budget=self.job.dp_epsilon)
+        self.updates += 1
+        if self.status != "running":
+            self._ended.set()
+
+    def _poll(self) -> None:
+        """Every `interval`: redraw when the job's status or tables changed; stop after the
+        redraw that shows its end. A failed read is shown in `notice` and retried."""
+        failures = 0
+        while not self._stop.wait(self.interval):
+            try:
+                seen = (str(self.job.status), len(self.job.history),
+                        len(self.job.participation))
+                if seen != self._seen:
+                    with self._lock:
+                        self._read()
+                        self._show()
+            except Exception as err:
+                failures += 1
+                self.notice.value = notice_html(err, failures, _MAX_FAILURES)
+                if failures >= _MAX_FAILURES:
+                    return
+                continue
+            if failures:
+                failures, self.notice.value = 0, ""
+            if self.ended:
+                return

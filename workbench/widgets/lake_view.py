@@ -117,12 +117,19 @@ def dashboard_figure(figure: go.Figure, title: str, **layout: Any) -> FigureView
     renderer draws the chart 0 px high."""
     from workbench.widgets.figure_view import FigureView
 
+    layout.setdefault("width", CHART_WIDTH)
+    return FigureView(dashboard_layout(figure, title, **layout), width=f"{layout['width']}px")
+
+
+def dashboard_layout(figure: go.Figure, title: str, **layout: Any) -> go.Figure:
+    """``figure`` laid out as `dashboard_figure` shows it (to redraw one in place). An empty
+    figure whose chart titled it with what is missing keeps that after ``title``."""
     layout.setdefault("height", 320)
     layout.setdefault("width", CHART_WIDTH)
+    missing = figure.layout.title.text if not figure.data else None
     if title:
-        layout["title_text"] = title
-    figure.update_layout(margin=CHART_MARGIN, **layout)
-    return FigureView(figure, width=f"{layout['width']}px")
+        layout["title_text"] = f"{title} · {missing}" if missing else title
+    return figure.update_layout(margin=CHART_MARGIN, **layout)
 
 
 def chart_row(children: list[Any] | None = None) -> widgets.Box:

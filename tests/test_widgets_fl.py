@@ -1,0 +1,158 @@
+"""The federated views: `FederatedMonitor` on a fake job whose tables grow round by round (it
+redraws, then stops once the job ended), and the `FederatedRuns` dashboard on
+`dashboard_lake`'s two runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pandas as pd
+import pytest
+from dashboard_lake import FL_IID, FL_SKEW, build_results_lake, fl_run
+
+import workbench as wb
+from workbench.widgets.federated import FL_CHARTS, FederatedMonitor
+
+
+class FakeJob:
+    """What `FederatedMonitor` reads of a `wb.fl.launch` job; `advance()` adds a round."""
+
+    def __init__(self, rounds: int = 3, dp_epsilon: float | None = 2.0) -> None:
+        all_rounds, all_clients = fl_run("r1", "fake", rounds=rounds, dp=True, dropout=3)
+        self._rounds = all_rounds.drop(columns=["run_id", "name"])
+        self._clients = all_clients.drop(columns=["run_id", "name"])
+        self.done, self.status, self.rounds = 0, "running", rounds
+        self.name, self.run_dir, self.dp_epsilon = "fake", "/tmp/fl/fake", dp_epsilon
+        self.reads = 0
+        self._lock = threading.Lock()
+
+    def advance(self, status: str = "running") -> None:
+        with self._lock:
+            self.done += 1
+            self.status = status
+
+    @property
+    def history(self) -> pd.DataFrame:
+        with self._lock:
+            self.reads += 1
+            return self._rounds[self._rounds["round"] <= self.done].reset_index(drop=True)
+
+    @property
+    def participation(self) -> pd.DataFrame:
+        with self._lock:
+            return self._clients[self._clients["round"] <= self.done].reset_index(drop=True)
+
+    @property
+    def clients(self) -> pd.DataFrame:
+        return self.participation.drop_duplicates("client", keep="last")
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_the_monitor_redraws_as_rounds_arrive_and_stops_when_the_job_ends():
+    job = FakeJob()
+    monitor = FederatedMonitor(job, interval=0.05)
+    try:
+        assert list(monitor.figures) == list(FL_CHARTS) and not monitor.ended
+        assert "round 0 / 3" in monitor.header.value and "running" in monitor.header.value
+        accuracy = monitor.figures["accuracy"]
+        assert accuracy.figure.data == ()
+        assert accuracy.figure.layout.title.text == "Accuracy · No accuracy yet"
+
+        job.advance()
+        wait_until(lambda: "round 1 / 3" in monitor.header.value)  # the header comes last
+        assert len(monitor.history) == 1 and len(monitor.figures["accuracy"].figure.data) == 2
+        assert "4 of 4 clients completed, 0 dropped this round" in monitor.header.value
+        assert "ε 0.6 of 2 spent" in monitor.header.value
+        job.advance()
+        wait_until(lambda: "round 2 / 3" in monitor.header.value)
+        assert "3 of 4 clients completed, 1 dropped" in monitor.header.value
+        heat = monitor.figures["participation"].figure.data[0]
+        assert list(heat.x) == [1, 2] and len(heat.y) == 4
+        assert [t.name for t in monitor.figures["privacy"].figure.data] == ["ε", "budget ε = 2"]
+        assert monitor.figures["accuracy"] is accuracy  # redrawn in place, not replaced
+
+        job.advance("succeeded")
+        assert monitor.wait(10) and monitor.ended
+        assert "succeeded" in monitor.header.value and "round 3 / 3" in monitor.header.value
+        assert list(monitor.figures["bytes"].figure.data[0].x) == [1, 2, 3]
+        updates, reads = monitor.updates, job.reads
+        time.sleep(0.3)  # polling stopped: nothing is read or drawn again
+        assert (monitor.updates, job.reads) == (updates, reads)
+    finally:
+        monitor.close()
+
+
+def test_the_monitor_of_an_ended_job_draws_once_and_starts_no_thread():
+    job = FakeJob(dp_epsilon=None)
+    job.advance()
+    job.advance("failed")
+    monitor = FederatedMonitor(job, interval=0.05)
+    assert monitor.ended and monitor.updates == 1 and monitor.wait(0)
+    assert "failed" in monitor.header.value and "ε 0.849 spent" in monitor.header.value
+    assert [t.name for t in monitor.figures["privacy"].figure.data] == ["ε"]  # no budget
+    monitor.close()
+
+
+def test_the_monitor_is_the_view_of_a_federated_job_and_retries_a_failed_read(monkeypatch):
+    job = FakeJob()
+    monitor = FederatedMonitor(job, interval=0.05)
+    try:
+        monkeypatch.setattr(FakeJob, "history", property(lambda self: 1 / 0))
+        wait_until(lambda: "could not refresh" in monitor.notice.value)
+        assert "ZeroDivisionError" in monitor.notice.value and "retrying" in monitor.notice.value
+        monkeypatch.undo()
+        job.advance("stopped")
+        assert monitor.wait(10)
+        assert monitor.notice.value == "" and "stopped" in monitor.header.value
+    finally:
+        monitor.close()
+    assert wb.widgets.VIEWS["workbench.fl.job.FederatedJob"] == "FederatedMonitor"
+    assert wb.widgets.FederatedMonitor is FederatedMonitor
+    with pytest.raises(ValueError, match="interval"):
+        FederatedMonitor(job, interval=0)
+
+
+@pytest.fixture(scope="module")
+def results_lake(tmp_path_factory):
+    return wb.Lake(build_results_lake(tmp_path_factory.mktemp("fl") / "lake"))
+
+
+def test_the_dashboard_picks_the_latest_run_and_draws_its_charts(results_lake):
+    view = wb.widgets.FederatedRuns(results_lake)
+    assert not view.empty and "2 runs" in view.heading.value
+    assert [value for _, value in view.run_picker.options] == [FL_SKEW, FL_IID]  # newest first
+    assert view.run_id == FL_SKEW
+    assert "fedavg-skew" in view.run_info.value and "1 dropped" in view.run_info.value
+    assert list(view.figures) == list(FL_CHARTS)
+    assert view.figures["accuracy"].figure.layout.title.text == "Accuracy · fedavg-skew"
+    heat = view.figures["participation"].figure.data[0]
+    assert list(heat.x) == [1, 2, 3, 4, 5] and len(heat.y) == 4
+    privacy = view.figures["privacy"].figure
+    assert privacy.data == () and "no differential privacy" in privacy.layout.title.text
+    assert list(view.charts.children) == list(view.figures.values())
+    assert "fedavg-iid" in view.summary.value and "accuracy %" in view.summary.value
+
+    skew = view.figures
+    view.select(FL_IID)
+    assert "ε 1.34 spent" in view.run_info.value
+    assert [t.name for t in view.figures["privacy"].figure.data] == ["ε"]
+    view.select(FL_SKEW)
+    assert view.figures is skew  # kept, not drawn again
+    with pytest.raises(KeyError, match="no federated run 'nope'"):
+        view.select("nope")
+
+
+def test_the_dashboard_without_federated_runs_says_so(tmp_path):
+    lake = wb.Lake(tmp_path / "lake")
+    lake.record("scores", pd.DataFrame({"x": [1, 2]}))
+    view = wb.widgets.FederatedRuns(lake)
+    assert view.empty and view.body.children == ()
+    assert "has no federated runs yet" in view.message.value
+    assert "wb.fl.launch" in view.message.value and "_fl" not in view.message.value
