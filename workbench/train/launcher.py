@@ -68,7 +68,10 @@ if TYPE_CHECKING:
     from workbench.train.metrics import MetricsSink
     from workbench.train.summary import Summary
 
-__all__ = ["Job", "WorkerError", "launch"]
+__all__ = ["Job", "WorkerError", "launch", "spawn"]
+
+# How a run other than a training run goes into the lake: (lake, info, records) -> version.
+Save = Callable[["Lake", dict[str, Any], "pd.DataFrame"], int]
 
 _POLL_S = 0.05  # how often the monitor looks at the workers
 _KILL_GRACE_S = 3.0  # SIGTERM -> SIGKILL, for ranks terminated because another one failed
@@ -105,7 +108,6 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
     `_run_metrics` tables (default: `wb.lake.default_lake()`; None: nowhere). Inside `fn`,
     `wb.train.current()` is the rank's `Run`.
     """
-    import cloudpickle
     import torch
 
     if not callable(fn):
@@ -122,9 +124,22 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
     if backend == "nccl" and nprocs > gpus:
         raise ValueError(f"nccl needs one GPU per rank: nprocs={nprocs} but {gpus} GPU(s) are "
                          "visible; lower nprocs or use backend='gloo'")
-    payload = _pickle(cloudpickle, fn, args, kwargs)  # before anything starts or is created
+    return Job(spawn(fn, args, kwargs, nprocs=nprocs, backend=backend, run_dir=run_dir,
+                     runs_lake=runs_lake))
 
-    name = getattr(fn, "__name__", type(fn).__name__)
+
+def spawn(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], *, nprocs: int,
+          backend: str, run_dir: str | os.PathLike[str] | None,
+          runs_lake: Lake | str | os.PathLike[str] | None, name: str | None = None,
+          labels: dict[str, Any] | None = None, save: Save | None = None) -> _Group:
+    """Start the ranks of a checked launch and the thread that watches them: what `launch` and
+    `wb.fl.launch` (one rank: the aggregator) share. `labels` override the run's recorded
+    backend and device; `save` writes the run to the lake instead of `save_run`."""
+    import cloudpickle
+
+    payload = _pickle(cloudpickle, fn, args, kwargs)  # before anything starts or is created
+    if name is None:
+        name = getattr(fn, "__name__", type(fn).__name__)
     if run_dir is None:
         run_dir = new_run_dir(name)
     run_dir = Path(run_dir).resolve()
@@ -138,7 +153,7 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
 
     device = "cpu" if backend == "gloo" else f"cuda ({gpus()[0]['name']})" if gpus() else "cuda"
     info = {"run_id": run_dir.name, "name": name, "backend": backend, "device": device,
-            "nprocs": nprocs, "started": time.time(), "run_dir": str(run_dir)}
+            "nprocs": nprocs, "started": time.time(), "run_dir": str(run_dir), **(labels or {})}
     sink = MetricsSink()
     sampler = GpuSampler() if backend == "nccl" else None
     port = free_port()
@@ -160,7 +175,7 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
     # list the run (`wb.runs()`), and tell from the owner's pid whether it is still alive.
     info.update(status="running", pids=[proc.pid for proc in procs], **owner_fields())
     write_atomically(run_dir / JOB_FILE, lambda tmp: tmp.write_text(json.dumps(info)))
-    return Job(_Group(procs, sink, run_dir, info, sampler, runs_lake))
+    return _Group(procs, sink, run_dir, info, sampler, runs_lake, save)
 
 
 class Job:
@@ -317,8 +332,9 @@ class _Group:
 
     def __init__(self, procs: list[subprocess.Popen], sink: MetricsSink, run_dir: Path,
                  info: dict[str, Any], sampler: GpuSampler | None,
-                 lake: Lake | str | os.PathLike[str] | None) -> None:
+                 lake: Lake | str | os.PathLike[str] | None, save: Save | None = None) -> None:
         self.procs = procs
+        self.save = save
         self.sink = sink
         self.run_dir = run_dir
         self.info = info
@@ -438,6 +454,9 @@ class _Group:
             if not hasattr(self.lake, "record"):
                 self.lake = default_lake() if self.lake == "default" else Lake(self.lake)
             metrics = read_run(self.run_dir)
+            if self.save is not None:
+                self.recorded = self.save(self.lake, self.info, metrics)
+                return
             has_steps = "step_s" in metrics and metrics["step_s"].notna().any()
             summary = summarize(metrics) if has_steps else None
             self.recorded = save_run(self.lake, self.info, metrics, summary)

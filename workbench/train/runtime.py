@@ -279,7 +279,7 @@ def _count(batch: Any, counts: dict[str, Any]) -> None:
         counts["samples"] = int(first.shape[0])
 
 
-def _watch_parent() -> None:
+def watch_parent() -> None:
     """Kill this worker's process group once its parent is gone (see the module docstring)."""
     parent = os.getppid()
 
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     target = args.target or "payload"
     run_dir = Path(args.run_dir or Path("runs") / target.replace(":", "-"))
     run_dir.mkdir(parents=True, exist_ok=True)
-    _watch_parent()
+    watch_parent()
 
     import torch
     import torch.distributed as dist

@@ -1,0 +1,482 @@
+"""The aggregating process of a federated job: it starts the clients, runs the rounds and
+reports each one to the notebook.
+
+It runs as the single rank of a `wb.launch` job (`workbench.train.launcher.spawn`), so it has
+that machinery for free: the notebook's supervision, the metrics channel (``run.log``: one
+``event="round"`` record per round and one ``event="client"`` record per client and round), the
+run directory, ``job.json``, the stop file, and a watchdog that kills it when the notebook dies.
+Its clients are its own children (``python -m workbench.fl.client``), given their code and
+settings over a stdin pipe; each watches for this process the same way, so killing either the
+notebook or the aggregator leaves no client behind.
+
+The aggregator never opens a partition: it knows each client's row count from the partition
+table the notebook made, and reads only the held-out test file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.fl.errors import FederatedError
+from workbench.fl.wire import WireError
+
+if TYPE_CHECKING:
+    import torch
+
+    from workbench.train.runtime import Run
+
+MODEL_FILE = "model.pt"
+STARTUP_S = 120.0  # clients import torch and read their rows; on a busy 2-core box ~10-20 s
+_POLL_MS = 20
+_EXIT_GRACE_S = 3.0  # "stop" sent -> SIGKILL for clients still there
+
+
+class Stopped(Exception):
+    """The notebook asked the job to stop (`job.stop()`)."""
+
+
+@dataclass
+class ClientState:
+    """What the aggregator knows of one client: never its data, only what it reported."""
+
+    id: int
+    rows: int
+    proc: subprocess.Popen
+    token: str
+    ready: bool = False
+    failed: bool = False
+    rounds_completed: int = 0
+    state: str = "starting"
+    last_error: str = ""
+    train_loss: float = math.nan
+    seconds: float = math.nan
+
+    @property
+    def alive(self) -> bool:
+        return self.ready and not self.failed
+
+    def fail(self, reason: str) -> None:
+        self.failed, self.state, self.last_error = True, "failed", reason
+
+
+def serve(spec: dict[str, Any], code: bytes) -> None:
+    """The aggregator's main (the launched rank's function)."""
+    import torch
+
+    from workbench.train.runtime import current
+
+    torch.set_num_threads(spec["threads"])
+    aggregator = Aggregator(current(), spec, code)
+    try:
+        aggregator.run_rounds()
+    except Stopped:
+        aggregator.end("stopped by the notebook")
+    finally:
+        aggregator.close()
+
+
+class Aggregator:
+    """The rounds: sample, (exchange keys,) send the model, gather updates, combine, evaluate."""
+
+    def __init__(self, run: Run, spec: dict[str, Any], code: bytes) -> None:
+        import cloudpickle
+        import numpy as np
+        import torch
+        import zmq
+
+        from workbench.fl.local import default_loss
+        from workbench.fl.wire import signature
+
+        self.run, self.spec = run, spec
+        self.strategy = spec["strategy"]
+        self.task = spec["task"]
+        self.classification = self.task.classes is not None
+        self.model_fn, _, loss = cloudpickle.loads(code)
+        self.loss = loss or default_loss(self.classification)
+        torch.manual_seed(spec["seed"])
+        self.model = self.model_fn()
+        self.weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.signature = signature(self.weights)
+        self.floats = [n for n in sorted(self.weights) if torch.is_floating_point(self.weights[n])]
+        self.test = self._read_test()
+        self.rng = np.random.default_rng(spec["seed"])
+        self.accountant = spec["accountant"]
+        self.noise = torch.Generator().manual_seed(secrets.randbits(63))  # DP noise: unguessable
+        self.bytes_up = self.bytes_down = 0
+        self.round = 0
+        self.outcome = ""
+        self.socket = zmq.Context.instance().socket(zmq.ROUTER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        model_bytes = sum(t.numel() * t.element_size() for t in self.weights.values())
+        # zmq drops a peer that sends more than this (a flood); exact sizes are checked by decode
+        self.socket.setsockopt(zmq.MAXMSGSIZE, 2 * model_bytes + (1 << 20))
+        port = self.socket.bind_to_random_port("tcp://127.0.0.1")
+        self.address = f"tcp://127.0.0.1:{port}"
+        self.poller = zmq.Poller()
+        self.poller.register(self.socket, zmq.POLLIN)
+        self.clients = {i: self._start_client(i, rows, code)
+                        for i, rows in enumerate(spec["rows"])}
+
+    # -- processes ---------------------------------------------------------------------------
+
+    def _start_client(self, i: int, rows: int, code: bytes) -> ClientState:
+        import cloudpickle
+
+        from workbench.fl.client import ENV_CLIENT
+
+        token = secrets.token_hex(16)
+        spec = {"client": i, "token": token, "address": self.address,
+                "path": self.spec["paths"][i], "task": self.task, "seed": self.spec["seed"],
+                "dp": self.spec["dp"], "noise": self.accountant.noise if self.accountant else None,
+                "secure": self.spec["secure"], "threads": self.spec["threads"],
+                "run_dir": str(self.run.run_dir), "sys_path": self.spec["sys_path"]}
+        env = {**os.environ, ENV_CLIENT: str(i), "OMP_NUM_THREADS": str(self.spec["threads"])}
+        proc = subprocess.Popen([sys.executable, "-m", "workbench.fl.client"],
+                                stdin=subprocess.PIPE, env=env)
+        proc.stdin.write(cloudpickle.dumps((spec, code)))  # the parent's payload, over a pipe
+        proc.stdin.close()
+        return ClientState(i, rows, proc, token)
+
+    def close(self) -> None:
+        """Tell every client to stop, then kill what is still there; save the model."""
+        import torch
+
+        from workbench.fl.wire import encode
+
+        for client in self.clients.values():
+            if client.proc.poll() is None:
+                with suppress(Exception):
+                    self._send(client, encode({"type": "stop"}))
+        deadline = time.monotonic() + _EXIT_GRACE_S
+        for client in self.clients.values():
+            with suppress(subprocess.TimeoutExpired):
+                client.proc.wait(max(deadline - time.monotonic(), 0))
+            if client.proc.poll() is None:
+                with suppress(ProcessLookupError):
+                    os.kill(client.proc.pid, signal.SIGKILL)
+                client.proc.wait()
+        self.socket.close()
+        torch.save(self.weights, self.run.run_dir / MODEL_FILE)
+
+    def _reap(self) -> None:
+        """Mark clients whose process has gone, with why."""
+        from workbench.fl.client import error_path
+
+        for client in self.clients.values():
+            code = client.proc.poll()
+            if code is None or client.failed:
+                continue
+            report = error_path(self.run.run_dir, client.id)
+            if report.exists():
+                import json
+
+                data = json.loads(report.read_text())
+                client.fail(f"{data['exception']}\n{data['traceback']}")
+            else:
+                client.fail(_describe_exit(code))
+
+    # -- the job -----------------------------------------------------------------------------
+
+    def run_rounds(self) -> None:
+        self._wait_ready()
+        for r in range(1, self.spec["rounds"] + 1):
+            self.round = r
+            alive = [c for c in self.clients.values() if c.alive]
+            if len(alive) < self.spec["min_clients"]:
+                raise FederatedError(self._too_few(alive))
+            ids = [c.id for c in alive]
+            size = self.strategy.sample_size(len(ids), self.spec["min_clients"])
+            sampled = sorted(int(i) for i in self.rng.choice(ids, size, replace=False))
+            if self.accountant is not None:
+                after = self.accountant.after(sampled)
+                if after > self.accountant.dp.epsilon:
+                    self.end(f"stopped before round {r}: it would spend epsilon {after:.3g}, over "
+                             f"the budget of {self.accountant.dp.epsilon:g}")
+                    return
+            self._round(sampled)
+        self.end(f"finished {self.spec['rounds']} rounds")
+
+    def end(self, outcome: str) -> None:
+        self.outcome = outcome
+        self.run.log(step=self.round, event="end", outcome=outcome)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + max(STARTUP_S, self.spec["round_timeout"])
+        while time.monotonic() < deadline:
+            self._reap()
+            if all(c.ready or c.failed for c in self.clients.values()):
+                break
+            self._receive({}, time.monotonic() + 0.2, "hello")
+        for client in self.clients.values():
+            if not client.ready and not client.failed:
+                client.fail(f"did not start within {deadline:.0f} s")
+            elif client.ready:
+                client.state = "idle"
+        for client in self.clients.values():
+            self._log_client(client)
+
+    def _round(self, sampled: list[int]) -> None:
+        start = time.perf_counter()
+        for client in self.clients.values():
+            if client.alive:
+                client.state, client.train_loss, client.seconds = "idle", math.nan, math.nan
+        participants = sampled
+        while True:  # secure rounds restart without a client that dropped after the keys
+            updates = self._train(participants)
+            lost = [i for i in participants if i not in updates]
+            if not (self.spec["secure"] and lost and updates):
+                break
+            participants = [i for i in participants if i in updates]
+            if len(participants) < self.spec["min_clients"]:
+                updates = {}
+                break
+        if updates:
+            delta = self._combine(updates)
+            self.weights = self.strategy.step(self.weights, delta)
+            if self.accountant is not None:
+                self.accountant.spend(sampled)
+        metrics = self._evaluate()
+        done = [self.clients[i] for i in updates]
+        self.run.log(
+            step=self.round, event="round", sampled=len(sampled), completed=len(done),
+            dropped_clients=len(sampled) - len(done),
+            train_loss=_weighted([(c.train_loss, c.rows) for c in done]),
+            test_loss=metrics["loss"], test_accuracy=metrics["accuracy"],
+            local_accuracy=_weighted([(u["local_accuracy"], self.clients[i].rows)
+                                      for i, u in updates.items()]),
+            bytes_up=self.bytes_up, bytes_down=self.bytes_down,
+            seconds=time.perf_counter() - start,
+            train_seconds=max((c.seconds for c in done), default=0.0),
+            epsilon=self.accountant.epsilon if self.accountant is not None else math.nan)
+        self.bytes_up = self.bytes_down = 0
+        for client in self.clients.values():
+            self._log_client(client)
+
+    def _train(self, participants: list[int]) -> dict[int, dict[str, Any]]:
+        """One attempt at a round: the updates that came back, by client."""
+        from workbench.fl.wire import encode
+
+        deadline = time.monotonic() + self.spec["round_timeout"]
+        config = self.strategy.client_config()
+        if self.accountant is not None and self.accountant.dp.level == "client":
+            config["clip"] = self.accountant.dp.clip
+        header: dict[str, Any] = {"type": "train", "round": self.round, "config": config}
+        if self.spec["secure"]:
+            keys = self._exchange_keys(participants, deadline)
+            participants = sorted(keys)
+            total = sum(self.clients[i].rows for i in participants)
+            header["peers"] = {str(i): keys[i] for i in participants}
+        frames = encode(header, self.weights)
+        for i in participants:
+            client = self.clients[i]
+            if self.spec["secure"]:
+                weight = self._weight(client.rows, total, len(participants))
+                frames = encode({**header, "weight": weight}, self.weights)
+            self._send(client, frames)
+        return self._receive(dict.fromkeys(participants), deadline, "update")
+
+    def _exchange_keys(self, participants: list[int], deadline: float) -> dict[int, str]:
+        from workbench.fl.wire import encode
+
+        for i in participants:
+            self._send(self.clients[i], encode({"type": "keys", "round": self.round}))
+        keys = self._receive(dict.fromkeys(participants), deadline, "key")
+        return {i: message["public_key"] for i, message in keys.items()}
+
+    def _send(self, client: ClientState, frames: list[bytes]) -> None:
+        self.socket.send_multipart([f"client-{client.id}".encode(), *frames])
+        self.bytes_down += sum(len(f) for f in frames)
+
+    def _receive(self, waiting: dict[int, Any], deadline: float, kind: str
+                 ) -> dict[int, dict[str, Any]]:
+        """Messages of `kind` from the clients in `waiting` until each answered, failed or
+        the deadline passed; a client whose message is malformed or late is dropped for the
+        round, with the reason kept."""
+        got: dict[int, dict[str, Any]] = {}
+        while time.monotonic() < deadline:
+            if self.run.should_stop():
+                raise Stopped
+            self._reap()
+            pending = [i for i in waiting if i not in got and not self.clients[i].failed]
+            if kind != "hello" and not pending:
+                break
+            if not self.poller.poll(_POLL_MS):
+                continue
+            identity, *frames = self.socket.recv_multipart()
+            self.bytes_up += sum(len(f) for f in frames)
+            message = self._accept(identity, frames, kind)
+            if message is not None and message["client"] in waiting:
+                got[message["client"]] = message
+                if kind == "hello" and not waiting:
+                    break
+        for i in waiting:
+            client = self.clients[i]
+            if i not in got and not client.failed:
+                client.state = "dropped"
+                client.last_error = (f"round {self.round}: no {kind} within "
+                                     f"{self.spec['round_timeout']:g} s")
+        return got
+
+    def _accept(self, identity: bytes, frames: list[bytes], kind: str) -> dict[str, Any] | None:
+        """A checked message, or None (the reason is kept on the client it claims to be)."""
+        from workbench.fl.wire import decode
+
+        client = self._sender(identity)
+        if client is None:
+            return None  # not one of ours: nothing to attribute it to
+        try:
+            header, tensors = decode(frames)
+            if header.get("client") != client.id or header.get("token") != client.token:
+                raise WireError("a message whose client id or token is not this client's")
+            if header["type"] == "error":
+                client.fail(f"{header.get('exception', '')}\n{header.get('traceback', '')}")
+                return None
+            if header["type"] == "hello":
+                client.ready, client.state = True, "idle"
+                return {"client": client.id} if kind == "hello" else None
+            if header.get("round") != self.round or header["type"] != kind:
+                return None  # an answer to an earlier round, late: not an error
+            if kind == "update":
+                self._check_update(header, tensors)
+            return {**header, "tensors": tensors, "client": client.id}
+        except (WireError, KeyError, TypeError, ValueError) as err:
+            client.state = "dropped"
+            client.last_error = f"round {self.round}: malformed {kind} ({err})"
+            return None
+
+    def _check_update(self, header: dict[str, Any], tensors: dict[str, Any]) -> None:
+        import torch
+
+        from workbench.fl.wire import check
+
+        if self.spec["secure"]:
+            n = sum(self.weights[name].numel() for name in self.floats)
+            check(tensors, {"masked": ("int32", (n,))})
+        else:
+            check(tensors, self.signature)
+            bad = [n for n in self.floats if not torch.isfinite(tensors[n]).all()]
+            if bad:
+                raise WireError(f"non-finite values in {bad[:3]}")
+        for field in ("seconds", "train_loss", "local_accuracy"):
+            if not isinstance(header.get(field), int | float):
+                raise WireError(f"header field {field!r} is not a number")
+
+    def _sender(self, identity: bytes) -> ClientState | None:
+        name = identity.decode("ascii", "replace")
+        if not name.startswith("client-") or not name[7:].isdigit():
+            return None
+        return self.clients.get(int(name[7:]))
+
+    # -- combining ---------------------------------------------------------------------------
+
+    def _weight(self, rows: int, total: int, count: int) -> float:
+        """A client's share of the average: its share of the rows, or 1/count under
+        client-level DP (whose noise is calibrated to a uniform mean)."""
+        if self.accountant is not None and self.accountant.dp.level == "client":
+            return 1.0 / count
+        return rows / total
+
+    def _combine(self, updates: dict[int, dict[str, Any]]) -> dict[str, torch.Tensor]:
+        """The round's averaged delta (secure: the unmasked sum of pre-weighted deltas), with
+        client-level DP's noise; bookkeeping for the clients that completed."""
+        import torch
+
+        from workbench.fl.privacy import clip_update
+        from workbench.fl.secure import unmask_sum
+
+        total = sum(self.clients[i].rows for i in updates)
+        dp = self.accountant.dp if self.accountant is not None else None
+        if self.spec["secure"]:
+            summed = unmask_sum([u["tensors"]["masked"].numpy().view("uint32")
+                                 for u in updates.values()])
+            flat = torch.from_numpy(summed)
+            delta, offset = {}, 0
+            for name in self.floats:
+                n = self.weights[name].numel()
+                delta[name] = flat[offset:offset + n].reshape(self.weights[name].shape).to(
+                    self.weights[name].dtype)
+                offset += n
+        else:
+            delta = {name: torch.zeros_like(self.weights[name]) for name in self.floats}
+            for i, update in updates.items():
+                tensors = update["tensors"]
+                if dp is not None and dp.level == "client":
+                    tensors = clip_update(tensors, dp.clip)  # enforce what clients should do
+                weight = self._weight(self.clients[i].rows, total, len(updates))
+                for name in self.floats:
+                    delta[name] += weight * tensors[name]
+        if dp is not None and dp.level == "client":
+            std = self.accountant.noise * dp.clip / len(updates)
+            for name in self.floats:
+                delta[name] += torch.normal(0.0, std, size=delta[name].shape,
+                                            generator=self.noise).to(delta[name].dtype)
+        for name in self.weights:  # counters (BatchNorm's) follow the first client's
+            if name not in delta:
+                first = next(iter(updates.values()))["tensors"]
+                delta[name] = first[name] - self.weights[name] if name in first else \
+                    torch.zeros_like(self.weights[name])
+        for i, update in updates.items():
+            client = self.clients[i]
+            client.state = "completed"
+            client.rounds_completed += 1
+            client.train_loss, client.seconds = update["train_loss"], update["seconds"]
+        return delta
+
+    def _evaluate(self) -> dict[str, float]:
+        from workbench.fl.local import evaluate
+
+        if self.test is None:
+            return {"loss": math.nan, "accuracy": math.nan}
+        self.model.load_state_dict(self.weights)
+        return evaluate(self.model, *self.test, self.loss, self.classification)
+
+    def _read_test(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        import pandas as pd
+
+        from workbench.fl.data import tensors
+
+        path = self.spec["test_path"]
+        return None if path is None else tensors(pd.read_parquet(path), self.task)
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def _log_client(self, client: ClientState) -> None:
+        self.run.log(step=self.round, event="client", client=client.id, pid=client.proc.pid,
+                     rows=client.rows, rounds_completed=client.rounds_completed,
+                     state=client.state, last_error=client.last_error,
+                     train_loss=client.train_loss, seconds=client.seconds)
+
+    def _too_few(self, alive: list[ClientState]) -> str:
+        gone = [c for c in self.clients.values() if not c.alive]
+        lines = "\n".join(f"- client {c.id}: {c.last_error or c.state}" for c in gone)
+        return (f"round {self.round}: {len(alive)} of {len(self.clients)} clients are alive, "
+                f"fewer than min_clients={self.spec['min_clients']}. The others:\n{lines}")
+
+
+def _weighted(pairs: list[tuple[float, int]]) -> float:
+    """The row-weighted mean of the finite values."""
+    values = [(v, n) for v, n in pairs if isinstance(v, int | float) and math.isfinite(v)]
+    if not values:
+        return math.nan
+    return sum(v * n for v, n in values) / sum(n for _, n in values)
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        with suppress(ValueError):
+            return f"the process was killed by {signal.Signals(-code).name}"
+    return f"the process exited with code {code}"
+
+
+def model_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / MODEL_FILE

@@ -1,0 +1,301 @@
+"""`wb.fl.launch`: federated rounds over real client processes, from one notebook cell.
+
+``job = wb.fl.launch(model_fn, parts, rounds=50, strategy=wb.fl.FedAvg(...), test=...)``
+checks everything it can in the notebook (arguments, every part's columns and values, the
+model's output size), then starts the aggregator as a one-rank `wb.launch` job, which starts one
+client per part (see `workbench.fl.aggregator`). It returns at once; `job.history`,
+`job.clients` and `job.monitor()` follow the rounds live, `job.wait()` returns the model.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.fl.errors import FederatedError
+from workbench.fl.partitions import Partitions
+from workbench.fl.privacy import DP
+from workbench.fl.strategies import FedAvg
+from workbench.home import new_run_dir
+from workbench.train.launcher import Job, WorkerError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+
+    from workbench.fl.data import Task
+    from workbench.lake import Lake
+
+__all__ = ["FederatedJob", "launch"]
+
+RUNTIMES = ("local",)
+_STOP_GRACE_S = 5.0  # the aggregator's own stop takes ~3 s (clients told, then killed)
+
+
+def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: int,
+           strategy: FedAvg | None = None, *, test: Any = None, label: str | None = None,
+           loss: Callable[[Any, Any], Any] | None = None,
+           train_fn: Callable[[Any, Any, dict[str, Any]], dict[str, Any]] | None = None,
+           min_clients: int = 1, round_timeout: float = 60.0, dp: DP | None = None,
+           secure: bool = False, runtime: str = "local", seed: int = 0, threads: int = 1,
+           name: str = "federated", runs_lake: Lake | str | os.PathLike[str] | None = "default",
+           ) -> FederatedJob:
+    """Train `model_fn()`'s model over `parts` for `rounds` rounds with `strategy` (default
+    `FedAvg()`), one client process per part, and return the `FederatedJob` at once.
+
+    `test` (a lake table or DataFrame) is evaluated every round; `label` defaults to the
+    partition's. The default local loop is supervised (cross-entropy for class labels, MSE for
+    float targets, or `loss(output, target)`); `train_fn(model, loader, config) -> dict` replaces
+    it. A round waits `round_timeout` seconds for its clients; fewer than `min_clients` alive
+    fails the job. `dp` adds differential privacy (`wb.fl.DP`), `secure=True` secure
+    aggregation. Each client (and the aggregator) uses `threads` torch threads.
+    """
+    import cloudpickle
+
+    strategy = FedAvg() if strategy is None else strategy
+    _check_arguments(model_fn, parts, rounds, strategy, loss, train_fn, min_clients,
+                     round_timeout, dp, secure, runtime, threads)
+    label = label if label is not None else parts.label
+    if label is None:
+        raise FederatedError("label=: name the label column (the partitions were made without "
+                             "one)")
+    frames = {f"client {i} ({path.name})": _read(path) for i, path in enumerate(parts.paths)}
+    test_frame = None if test is None else _test_frame(test)
+    from workbench.fl.data import infer_task
+
+    task = infer_task({**frames, **({"test": test_frame} if test_frame is not None else {})},
+                      label)
+    _check_model(model_fn, next(iter(frames.values())), task, seed)
+    rows = [len(frame) for frame in frames.values()]
+    accountant = None
+    if dp is not None:
+        from workbench.fl.privacy import plan
+
+        sampled = strategy.sample_size(parts.clients, min_clients)
+        accountant = plan(dp, rounds, parts.clients, sampled, rows, strategy.client_config())
+    try:
+        code = cloudpickle.dumps((model_fn, train_fn, loss))
+    except Exception as err:
+        raise FederatedError(f"model_fn, train_fn or loss cannot be sent to the clients: {err}. "
+                             "Create locks, files and connections inside the functions.") from err
+    run_dir = new_run_dir(name)
+    run_dir.mkdir(parents=True)
+    test_path = None
+    if test_frame is not None:
+        test_path = str(run_dir / "test.parquet")
+        test_frame.to_parquet(test_path, index=False)
+    spec = {"rounds": rounds, "strategy": strategy, "min_clients": min_clients,
+            "round_timeout": float(round_timeout), "seed": seed, "task": task,
+            "paths": [str(p) for p in parts.paths], "rows": rows, "test_path": test_path,
+            "dp": dp, "accountant": accountant, "secure": bool(secure), "threads": threads,
+            "sys_path": [p for p in sys.path if p]}
+    from workbench.fl.aggregator import serve
+    from workbench.fl.records import save_federated
+    from workbench.train.launcher import spawn
+
+    group = spawn(serve, (spec, code), {}, nprocs=1, backend="gloo", run_dir=run_dir,
+                  runs_lake=runs_lake, name=name,
+                  labels={"backend": f"federated ({parts.clients} clients)"},
+                  save=save_federated)
+    return FederatedJob(group, model_fn=model_fn, parts=parts, rounds=rounds,
+                        strategy=strategy, task=task, dp=dp, secure=bool(secure))
+
+
+class FederatedJob(Job):
+    """A running or finished federated job: `history`, `clients`, `participation`, `model`,
+    `status`, `outcome`, `wait()`, `stop()`, `monitor()`."""
+
+    def __init__(self, group: Any, *, model_fn: Callable[[], Any], parts: Partitions,
+                 rounds: int, strategy: FedAvg, task: Task, dp: DP | None,
+                 secure: bool) -> None:
+        super().__init__(group)
+        self.model_fn = model_fn
+        self.parts = parts
+        self.rounds = rounds
+        self.strategy = strategy
+        self.task = task
+        self.dp = dp
+        self.secure = secure
+
+    @property
+    def dp_epsilon(self) -> float | None:
+        """The privacy budget, or None without DP."""
+        return None if self.dp is None else float(self.dp.epsilon)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """One row per round: round, sampled, completed, dropped, train_loss, test_loss,
+        test_accuracy, local_accuracy, bytes_up, bytes_down, seconds, train_seconds, epsilon,
+        time. Live."""
+        from workbench.fl.records import history
+
+        return history(self.metrics)
+
+    @property
+    def participation(self) -> pd.DataFrame:
+        """Each client's state after each round (completed, dropped, idle, failed). Live."""
+        from workbench.fl.records import participation
+
+        return participation(self.metrics)
+
+    @property
+    def clients(self) -> pd.DataFrame:
+        """One row per client, as of the last round: client, pid, rows, rounds_completed,
+        state, last_error."""
+        frame = self.participation
+        last = frame.groupby("client", sort=True).tail(1).set_index("client", drop=False)
+        return last.drop(columns=["round"]).reset_index(drop=True)
+
+    @property
+    def outcome(self) -> str:
+        """How the rounds ended ("finished 50 rounds", "stopped before round 7: it would spend
+        epsilon ..."), "" while they run."""
+        from workbench.fl.records import outcome
+
+        return outcome(self.metrics)
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The global model as the aggregator last saved it (after the job ends)."""
+        import torch
+
+        from workbench.fl.aggregator import model_path
+
+        path = model_path(self.run_dir)
+        if not path.exists():
+            raise FederatedError(f"the job is {self.status} and has saved no model yet "
+                                 f"({path}); wait() for it")
+        model = self.model_fn()
+        model.load_state_dict(torch.load(path, weights_only=True))
+        return model
+
+    def wait(self, timeout: float | None = None) -> torch.nn.Module:
+        """Block until the job ends; return the trained model. A failure the aggregator
+        explains (too few clients) is raised as that `FederatedError`."""
+        try:
+            super().wait(timeout)
+        except WorkerError as err:
+            report = _aggregator_error(self.run_dir)
+            if report.startswith("FederatedError: "):
+                raise FederatedError(report.removeprefix("FederatedError: ")) from err
+            raise
+        return self.model
+
+    def stop(self, grace: float = _STOP_GRACE_S) -> None:
+        """End the rounds and every process (within `grace` + a few seconds); `wait()` for
+        the end."""
+        super().stop(grace)
+
+    def __repr__(self) -> str:
+        history = self.history
+        done = int(history["round"].max()) if len(history) else 0
+        return (f"<FederatedJob {self.name} {self.status} round {done}/{self.rounds} "
+                f"{self.strategy.name} {self.parts.clients} clients "
+                f"run_dir={str(self.run_dir)!r}>")
+
+    def _repr_html_(self) -> str:
+        history = self.history.tail(5)
+        return (f"<div><b>Federated job {html.escape(self.name)}</b>: {self.status} "
+                f"({self.strategy.name}, {self.parts.clients} clients, {self.rounds} rounds)"
+                f"<br><code>{html.escape(str(self.run_dir))}</code>"
+                f"{history.to_html(index=False)}</div>")
+
+
+def _check_arguments(model_fn: Any, parts: Any, rounds: Any, strategy: Any, loss: Any,
+                     train_fn: Any, min_clients: Any, round_timeout: Any, dp: Any, secure: Any,
+                     runtime: Any, threads: Any) -> None:
+    """Every argument that can be judged alone, before anything is read or started."""
+    if not callable(model_fn):
+        raise FederatedError(f"model_fn={model_fn!r}: give a function that returns a "
+                             "torch.nn.Module")
+    for name, fn in (("train_fn", train_fn), ("loss", loss)):
+        if fn is not None and not callable(fn):
+            raise FederatedError(f"{name}={fn!r}: give a function or None")
+    if not isinstance(parts, Partitions):
+        raise FederatedError(f"parts={type(parts).__name__}: give the result of "
+                             "wb.fl.partition(...)")
+    for name, value in (("rounds", rounds), ("min_clients", min_clients),
+                        ("threads", threads)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise FederatedError(f"{name}={value!r}: give a whole number, at least 1")
+    if min_clients > parts.clients:
+        raise FederatedError(f"min_clients={min_clients} but there are {parts.clients} "
+                             "clients: give at most that many")
+    if not isinstance(strategy, FedAvg):
+        raise FederatedError(f"strategy={strategy!r}: give wb.fl.FedAvg(), FedProx() or "
+                             "FedAdam()")
+    if isinstance(round_timeout, bool) or not isinstance(round_timeout, int | float) \
+            or not round_timeout > 0:
+        raise FederatedError(f"round_timeout={round_timeout!r}: give seconds, > 0")
+    if dp is not None and not isinstance(dp, DP):
+        raise FederatedError(f"dp={dp!r}: give wb.fl.DP(epsilon=...) or None")
+    if dp is not None and dp.level == "sample":
+        if train_fn is not None:
+            raise FederatedError("dp=DP(level='sample') trains with Opacus' DP-SGD in the "
+                                 "default loop; it cannot wrap a train_fn. Use level='client' "
+                                 "or leave train_fn out")
+        if strategy.client_config()["mu"]:
+            raise FederatedError("dp=DP(level='sample') cannot add FedProx's proximal term "
+                                 "(it has no per-example gradient); use FedAvg or FedAdam")
+    if not isinstance(secure, bool):
+        raise FederatedError(f"secure={secure!r}: give True or False")
+    if runtime not in RUNTIMES:
+        raise FederatedError(f"runtime={runtime!r}: give one of {list(RUNTIMES)}")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    if not path.exists():
+        raise FederatedError(f"partition file {path} is gone; run wb.fl.partition again")
+    return pd.read_parquet(path)
+
+
+def _test_frame(test: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    if isinstance(test, pd.DataFrame):
+        return test.reset_index(drop=True)
+    from workbench.lake.table import Table
+
+    if isinstance(test, Table):
+        return test.to_pandas()
+    raise FederatedError(f"test={type(test).__name__}: give a lake table or a DataFrame")
+
+
+def _check_model(model_fn: Callable[[], Any], frame: pd.DataFrame, task: Task,
+                 seed: int) -> None:
+    """Round 0 in the notebook: the model takes a row and gives one output per class (or one
+    value for a float target)."""
+    import torch
+
+    from workbench.fl.data import tensors
+
+    torch.manual_seed(seed)
+    model = model_fn()
+    if not isinstance(model, torch.nn.Module):
+        raise FederatedError(f"model_fn() returned {type(model).__name__}, not a "
+                             "torch.nn.Module")
+    x, _ = tensors(frame.head(2), task)
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    per_row = out.reshape(len(x), -1).shape[1] if out.numel() else 0
+    wanted = 1 if task.classes is None else len(task.classes)
+    if per_row != wanted:
+        what = (f"{len(task.classes)} classes in label {task.label!r}" if task.classes
+                else f"one float target ({task.label!r})")
+        raise FederatedError(f"model_fn()'s model gives {per_row} outputs per row but there "
+                             f"are {what}: make its last layer output {wanted}")
+
+
+def _aggregator_error(run_dir: Path) -> str:
+    from workbench.train.runtime import error_path
+
+    path = error_path(run_dir, 0)
+    return json.loads(path.read_text()).get("exception", "") if path.exists() else ""

@@ -1,0 +1,74 @@
+"""A federated run as tables: the aggregator's records become `history` (``_fl_rounds``: one row
+per round) and `participation` (``_fl_clients``: each client's state after each round), and the
+run gets its ``_runs`` row like a training run, so the sidebar and dashboards list it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from workbench.lake import Lake
+
+ROUNDS_TABLE = "_fl_rounds"
+CLIENTS_TABLE = "_fl_clients"
+ROUND_COLUMNS = ("round", "sampled", "completed", "dropped", "train_loss", "test_loss",
+                 "test_accuracy", "local_accuracy", "bytes_up", "bytes_down", "seconds",
+                 "train_seconds", "epsilon", "time")
+CLIENT_COLUMNS = ("round", "client", "pid", "rows", "rounds_completed", "state", "last_error",
+                  "train_loss", "seconds")
+_INTEGERS = {"round", "sampled", "completed", "dropped", "bytes_up", "bytes_down", "client",
+             "pid", "rows", "rounds_completed"}
+
+
+def history(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per round (`ROUND_COLUMNS`) from the aggregator's records."""
+    return _select(records, "round", ROUND_COLUMNS)
+
+
+def participation(records: pd.DataFrame) -> pd.DataFrame:
+    """Each client's state after each round (`CLIENT_COLUMNS`; round 0 is the start)."""
+    return _select(records, "client", CLIENT_COLUMNS)
+
+
+def outcome(records: pd.DataFrame) -> str:
+    """How the rounds ended ("finished 50 rounds", "stopped before round 7: ..."), or ""."""
+    if "event" not in records or "outcome" not in records:
+        return ""
+    ended = records.loc[records["event"] == "end", "outcome"]
+    return str(ended.iloc[-1]) if len(ended) else ""
+
+
+def save_federated(lake: Lake, info: dict[str, Any], records: pd.DataFrame) -> int:
+    """The run's rounds and clients into ``_fl_rounds``/``_fl_clients``, then its ``_runs`` row
+    (an `workbench.train.launcher.Save`); returns the ``_runs`` version."""
+    import pandas as pd
+
+    from workbench.train.records import save_run
+
+    for table, frame in ((ROUNDS_TABLE, history(records)),
+                         (CLIENTS_TABLE, participation(records))):
+        if len(frame):
+            frame.insert(0, "name", info["name"])
+            frame.insert(0, "run_id", info["run_id"])
+            lake.record(table, frame)
+    return save_run(lake, info, pd.DataFrame(), None)
+
+
+def _select(records: pd.DataFrame, event: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    import pandas as pd
+
+    if "event" not in records:
+        return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in columns})
+    rows = records[records["event"] == event].rename(
+        columns={"step": "round", "dropped_clients": "dropped"})
+    frame = pd.DataFrame({c: rows[c] if c in rows else pd.Series(dtype=_dtype(c))
+                          for c in columns}).reset_index(drop=True)
+    return frame.astype({c: _dtype(c) for c in columns})
+
+
+def _dtype(column: str) -> str:
+    if column in _INTEGERS:
+        return "int64"
+    return "string" if column in ("state", "last_error") else "float64"
