@@ -60,6 +60,7 @@ class ClientState:
     last_error: str = ""
     train_loss: float = math.nan
     seconds: float = math.nan
+    cpu_seconds: float = math.nan
 
     @property
     def alive(self) -> bool:
@@ -229,7 +230,8 @@ class Aggregator:
         start = time.perf_counter()
         for client in self.clients.values():
             if client.alive:
-                client.state, client.train_loss, client.seconds = "idle", math.nan, math.nan
+                client.state, client.train_loss = "idle", math.nan
+                client.seconds = client.cpu_seconds = math.nan
         participants = sampled
         while True:  # secure rounds restart without a client that dropped after the keys
             updates = self._train(participants)
@@ -257,6 +259,7 @@ class Aggregator:
             bytes_up=self.bytes_up, bytes_down=self.bytes_down,
             seconds=time.perf_counter() - start,
             train_seconds=max((c.seconds for c in done), default=0.0),
+            train_cpu_seconds=sum(c.cpu_seconds for c in done),
             epsilon=self.accountant.epsilon if self.accountant is not None else math.nan)
         self.bytes_up = self.bytes_down = 0
         for client in self.clients.values():
@@ -367,7 +370,7 @@ class Aggregator:
             bad = [n for n in self.floats if not torch.isfinite(tensors[n]).all()]
             if bad:
                 raise WireError(f"non-finite values in {bad[:3]}")
-        for field in ("seconds", "train_loss", "local_accuracy"):
+        for field in ("seconds", "cpu_seconds", "train_loss", "local_accuracy"):
             if not isinstance(header.get(field), int | float):
                 raise WireError(f"header field {field!r} is not a number")
 
@@ -430,6 +433,7 @@ class Aggregator:
             client.state = "completed"
             client.rounds_completed += 1
             client.train_loss, client.seconds = update["train_loss"], update["seconds"]
+            client.cpu_seconds = update["cpu_seconds"]
         return delta
 
     def _evaluate(self) -> dict[str, float]:
@@ -454,7 +458,8 @@ class Aggregator:
         self.run.log(step=self.round, event="client", client=client.id, pid=client.proc.pid,
                      rows=client.rows, rounds_completed=client.rounds_completed,
                      state=client.state, last_error=client.last_error,
-                     train_loss=client.train_loss, seconds=client.seconds)
+                     train_loss=client.train_loss, seconds=client.seconds,
+                     cpu_seconds=client.cpu_seconds)
 
     def _too_few(self, alive: list[ClientState]) -> str:
         gone = [c for c in self.clients.values() if not c.alive]

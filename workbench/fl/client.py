@@ -117,9 +117,9 @@ class Client:
         batch = config["batch_size"] or len(self.x)
         loader = DataLoader(TensorDataset(self.x, self.y), batch_size=batch, shuffle=True,
                             generator=torch.Generator().manual_seed(seed))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         metrics = self._fit(model, loader, {**config, "round": round_, "client": self.id})
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         state = model.state_dict()
         delta = {name: (state[name] - weights[name]) if torch.is_floating_point(weights[name])
                  else state[name] for name in weights}
@@ -130,6 +130,7 @@ class Client:
             delta = clip_update(delta, dp.clip)
         out = self._secure(delta, header) if self.spec["secure"] else delta
         self.send({"type": "update", "round": round_, "rows": len(self.x), "seconds": seconds,
+                   "cpu_seconds": cpu,
                    "train_loss": _number(metrics.get("loss")), "local_loss": local["loss"],
                    "local_accuracy": local["accuracy"],
                    "metrics": {k: _number(v) for k, v in metrics.items()}}, out)
