@@ -7,8 +7,8 @@ and ``mlp-narrow`` (1 rank, failed an hour earlier, loss only). Benchmarks of tw
 batch-size sweep of ``demo-mlp`` fp32, a compression comparison of ``demo-mlp`` (fp32, int8,
 pruned), and one result of ``tiny-transformer``. One data table, ``scores`` (two versions of two
 rows), for the lake-health dashboard. Two federated runs of 5 rounds over 4 clients in
-`_fl_rounds` and `_fl_clients` (``fedavg-iid``, with differential privacy, and the later
-``fedavg-skew``, where client 3 drops out), written as the federated job's rows are.
+`_fl_rounds` and `_fl_clients` (``fedavg-iid``, and the later ``fedavg-skew``, with
+differential privacy, where client 3 drops out), written as the federated job's rows are.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ import pandas as pd
 
 RUN_WIDE, RUN_NARROW = "run-wide-0001", "run-narrow-0002"
 FL_IID, FL_SKEW = "fl-iid-0001", "fl-skew-0002"
+#: The federated runs, oldest first: how `fl_run` makes each.
+FL_RUNS = {FL_IID: {"name": "fedavg-iid", "hours": -1.0},
+           FL_SKEW: {"name": "fedavg-skew", "dp": True, "dropout": 3, "seed": 1}}
 T0 = pd.Timestamp("2026-05-04 09:00:00", tz="UTC")
 
 
@@ -122,6 +125,13 @@ def fl_run(run_id: str, name: str, *, rounds: int = 5, clients: int = 4, hours: 
     return pd.DataFrame(round_rows), pd.DataFrame(client_rows)
 
 
+def fl_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every `FL_RUNS` run's `_fl_rounds` and `_fl_clients` rows, as the lake holds them."""
+    runs = [fl_run(run_id, **FL_RUNS[run_id]) for run_id in FL_RUNS]
+    return (pd.concat([r for r, _ in runs], ignore_index=True),
+            pd.concat([c for _, c in runs], ignore_index=True))
+
+
 def build_results_lake(path: Path) -> Path:
     """Write `_runs`, `_run_metrics` and `_bench` under ``path`` with the writers training and
     the benchmarks use, and `_fl_rounds` and `_fl_clients` with `lake.record` (`fl_run`'s
@@ -149,9 +159,7 @@ def build_results_lake(path: Path) -> Path:
     scores = pd.DataFrame({"model": ["demo-mlp", "tiny-transformer"], "accuracy": [0.91, 0.84]})
     lake.record("scores", scores)
     lake.record("scores", scores.assign(accuracy=[0.92, 0.85]))
-    for run_id, name, hours, dp, dropout in [(FL_IID, "fedavg-iid", -1, True, None),
-                                             (FL_SKEW, "fedavg-skew", 0, False, 3)]:
-        rounds, clients = fl_run(run_id, name, hours=hours, dp=dp, dropout=dropout)
-        lake.record("_fl_rounds", rounds)
-        lake.record("_fl_clients", clients)
+    rounds, clients = fl_tables()
+    lake.record("_fl_rounds", rounds)
+    lake.record("_fl_clients", clients)
     return path

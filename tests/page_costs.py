@@ -18,8 +18,9 @@ BANNER = re.compile(rb'plotly\.js[^\n]{0,30} v\d|version[:=]\\?"\d+\.\d+\.\d+\\?
 MARK = b"js-plotly-plot"
 STABLE_S = 1.0
 
-# Sampled every 50 ms in the page: when the first visible chart with a trace drew, and when the
-# number of drawn charts last changed (ms since navigation start).
+# Sampled every 50 ms in the page: when the first visible chart with a trace (a path, or a
+# heatmap's image) drew, and when the number of drawn charts last changed (ms since navigation
+# start).
 PROBE = """
 (() => {
   window.__charts = {first: null, last: null, drawn: 0, total: 0};
@@ -27,7 +28,7 @@ PROBE = """
     const all = [...document.querySelectorAll('.js-plotly-plot')]
       .filter(c => c.offsetParent !== null);  // charts in a hidden tab draw when shown
     let drawn = 0;
-    for (const c of all) if (c.querySelector('.trace path')) drawn++;
+    for (const c of all) if (c.querySelector('.trace path, .hm image')) drawn++;
     const b = window.__charts, now = performance.now();
     b.total = all.length;
     if (drawn > 0 && b.first === null) b.first = now;

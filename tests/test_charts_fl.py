@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from dashboard_lake import FL_IID, FL_SKEW, fl_run
+from dashboard_lake import FL_IID, FL_SKEW
+from dashboard_lake import fl_tables as lake_rows
 
 from workbench import charts
 from workbench.charts.participation import STATES
@@ -15,10 +16,7 @@ from workbench.charts.participation import STATES
 @pytest.fixture(scope="module")
 def fl_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both runs' `_fl_rounds` and `_fl_clients` rows, as the lake holds them."""
-    iid = fl_run(FL_IID, "fedavg-iid", dp=True)
-    skew = fl_run(FL_SKEW, "fedavg-skew", dropout=3, seed=1)
-    return (pd.concat([iid[0], skew[0]], ignore_index=True),
-            pd.concat([iid[1], skew[1]], ignore_index=True))
+    return lake_rows()
 
 
 def one_run(table: pd.DataFrame, run_id: str = FL_IID) -> pd.DataFrame:
@@ -78,14 +76,14 @@ def test_loss_and_bytes(fl_tables):
 def test_privacy_spent_against_its_budget(fl_tables):
     rounds, _ = fl_tables
     figure = charts.privacy_spent(rounds, budget=2.0)
-    assert [t.name for t in figure.data] == ["fedavg-iid · ε", "budget ε = 2"]  # skew: no DP
+    assert [t.name for t in figure.data] == ["fedavg-skew · ε", "budget ε = 2"]  # iid: no DP
     np.testing.assert_allclose(figure.data[0].y, 0.6 * np.sqrt([1, 2, 3, 4, 5]))
     budget = figure.data[-1]
     assert budget.line.dash == "dash" and list(budget.y) == [2.0, 2.0]
     assert list(budget.x) == [1, 5]
     assert figure.layout.yaxis.title.text == "ε spent"
-    assert [t.name for t in charts.privacy_spent(one_run(rounds)).data] == ["ε"]
-    no_dp = charts.privacy_spent(one_run(rounds, FL_SKEW), budget=2.0)
+    assert [t.name for t in charts.privacy_spent(one_run(rounds, FL_SKEW)).data] == ["ε"]
+    no_dp = charts.privacy_spent(one_run(rounds, FL_IID), budget=2.0)
     assert no_dp.data == () and "no differential privacy" in no_dp.layout.title.text
 
 

@@ -130,19 +130,20 @@ def test_the_dashboard_picks_the_latest_run_and_draws_its_charts(results_lake):
     assert [value for _, value in view.run_picker.options] == [FL_SKEW, FL_IID]  # newest first
     assert view.run_id == FL_SKEW
     assert "fedavg-skew" in view.run_info.value and "1 dropped" in view.run_info.value
+    assert "ε 1.34 spent" in view.run_info.value
     assert list(view.figures) == list(FL_CHARTS)
     assert view.figures["accuracy"].figure.layout.title.text == "Accuracy · fedavg-skew"
     heat = view.figures["participation"].figure.data[0]
     assert list(heat.x) == [1, 2, 3, 4, 5] and len(heat.y) == 4
-    privacy = view.figures["privacy"].figure
-    assert privacy.data == () and "no differential privacy" in privacy.layout.title.text
+    assert [t.name for t in view.figures["privacy"].figure.data] == ["ε"]
     assert list(view.charts.children) == list(view.figures.values())
     assert "fedavg-iid" in view.summary.value and "accuracy %" in view.summary.value
 
     skew = view.figures
     view.select(FL_IID)
-    assert "ε 1.34 spent" in view.run_info.value
-    assert [t.name for t in view.figures["privacy"].figure.data] == ["ε"]
+    assert "ε" not in view.run_info.value and "0 dropped" in view.run_info.value
+    privacy = view.figures["privacy"].figure
+    assert privacy.data == () and "no differential privacy" in privacy.layout.title.text
     view.select(FL_SKEW)
     assert view.figures is skew  # kept, not drawn again
     with pytest.raises(KeyError, match="no federated run 'nope'"):
