@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FederatedJob", "launch"]
 
-RUNTIMES = ("local",)
+RUNTIMES = ("local", "flower")  # "flower": Flower's deployment engine (workbench.fl.flower)
 _STOP_GRACE_S = 5.0  # the aggregator's own stop takes ~3 s (clients told, then killed)
 
 
@@ -54,12 +54,18 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
     it. A round waits `round_timeout` seconds for its clients; fewer than `min_clients` alive
     fails the job. `dp` adds differential privacy (`wb.fl.DP`), `secure=True` secure
     aggregation. Each client (and the aggregator) uses `threads` torch threads.
+    `runtime="flower"` runs the same rounds on Flower's deployment engine (`workbench.fl.flower`:
+    model_fn, train_fn and loss importable from a module file; no dp or secure).
     """
     import cloudpickle
 
     strategy = FedAvg() if strategy is None else strategy
     _check_arguments(model_fn, parts, rounds, strategy, loss, train_fn, min_clients,
                      round_timeout, dp, secure, runtime, threads)
+    if runtime == "flower":
+        from workbench.fl.flower import check_flower
+
+        check_flower(model_fn, train_fn, loss, strategy, dp, secure)
     label = label if label is not None else parts.label
     if label is None:
         raise FederatedError("label=: name the label column (the partitions were made without "
@@ -95,10 +101,12 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
             "dp": dp, "accountant": accountant, "secure": bool(secure), "threads": threads,
             "sys_path": [p for p in sys.path if p]}
     from workbench.fl.aggregator import serve
+    from workbench.fl.flower import serve_flower
     from workbench.fl.records import save_federated
     from workbench.train.launcher import spawn
 
-    group = spawn(serve, (spec, code), {}, nprocs=1, backend="gloo", run_dir=run_dir,
+    main = serve if runtime == "local" else serve_flower
+    group = spawn(main, (spec, code), {}, nprocs=1, backend="gloo", run_dir=run_dir,
                   runs_lake=runs_lake, name=name,
                   labels={"backend": f"federated ({parts.clients} clients)"},
                   save=save_federated)
