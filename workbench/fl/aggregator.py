@@ -210,6 +210,7 @@ class Aggregator:
     def end(self, outcome: str) -> None:
         self.outcome = outcome
         self.run.log(step=self.round, event="end", outcome=outcome)
+        self.run.flush()
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + max(STARTUP_S, self.spec["round_timeout"])
@@ -225,6 +226,7 @@ class Aggregator:
                 client.state = "idle"
         for client in self.clients.values():
             self._log_client(client)
+        self.run.flush()
 
     def _round(self, sampled: list[int]) -> None:
         start = time.perf_counter()
@@ -264,6 +266,7 @@ class Aggregator:
         self.bytes_up = self.bytes_down = 0
         for client in self.clients.values():
             self._log_client(client)
+        self.run.flush()  # the round is seen in the notebook now, not with the next one
 
     def _train(self, participants: list[int]) -> dict[int, dict[str, Any]]:
         """One attempt at a round: the updates that came back, by client."""
@@ -310,7 +313,8 @@ class Aggregator:
             if self.run.should_stop():
                 raise Stopped
             self._reap()
-            pending = [i for i in waiting if i not in got and not self.clients[i].failed]
+            pending = [i for i in waiting if i not in got and not self.clients[i].failed
+                       and self.clients[i].state != "dropped"]
             if kind != "hello" and not pending:
                 break
             if not self.poller.poll(_POLL_MS):
@@ -324,7 +328,7 @@ class Aggregator:
                     break
         for i in waiting:
             client = self.clients[i]
-            if i not in got and not client.failed:
+            if i not in got and not client.failed and client.state != "dropped":
                 client.state = "dropped"
                 client.last_error = (f"round {self.round}: no {kind} within "
                                      f"{self.spec['round_timeout']:g} s")
@@ -371,8 +375,11 @@ class Aggregator:
             if bad:
                 raise WireError(f"non-finite values in {bad[:3]}")
         for field in ("seconds", "cpu_seconds", "train_loss", "local_accuracy"):
-            if not isinstance(header.get(field), int | float):
-                raise WireError(f"header field {field!r} is not a number")
+            value = header.get(field)  # JSON has no NaN: a missing figure comes as null
+            if value is None:
+                header[field] = math.nan
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                raise WireError(f"header field {field!r} is {value!r}, not a number")
 
     def _sender(self, identity: bytes) -> ClientState | None:
         name = identity.decode("ascii", "replace")

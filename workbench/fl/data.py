@@ -93,7 +93,7 @@ def _check_finite(frame: pd.DataFrame, columns: tuple[str, ...], where: str) -> 
         bad = ~np.isfinite(values)
         if bad.any():
             row = int(bad.argmax())
-            raise FederatedError(f"{where}: feature {column!r} is {frame[column].iloc[row]!r} in "
+            raise FederatedError(f"{where}: feature {column!r} is {values[row]} in "
                                  f"row {row}; fill or drop such rows before training")
 
 

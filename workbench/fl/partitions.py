@@ -96,10 +96,10 @@ class Partitions:
 def partition(data: Any, clients: int, label: str | None = None, scheme: str = "iid", *,
               alpha: float = 0.5, shards_per_client: int = 2, seed: int = 0,
               path: str | os.PathLike | None = None) -> Partitions:
-    """Cut ``data`` (a lake `Table` or a pandas DataFrame) into ``clients`` parts by ``scheme``
-    (see the module) and write each to its own Parquet file under ``path`` (default: a new run
-    directory's ``partitions``). ``label`` names the label column (needed for "dirichlet" and
-    "shards", counted per client whenever given)."""
+    """Cut ``data`` (a lake `Table`, a pandas DataFrame, or a path the lake can ingest) into
+    ``clients`` parts by ``scheme`` (see the module) and write each to its own Parquet file
+    under ``path`` (default: a new run directory's ``partitions``). ``label`` names the label
+    column (needed for "dirichlet" and "shards", counted per client whenever given)."""
     frame = _frame(data)
     _check(frame, clients, label, scheme, alpha, shards_per_client)
     rng = _rng(seed)
@@ -130,8 +130,31 @@ def _frame(data: Any) -> pd.DataFrame:
 
     if isinstance(data, Table):
         return data.to_pandas()
+    if isinstance(data, str | os.PathLike):
+        return _ingested(data)
     raise FederatedError(f"data={type(data).__name__}: give a lake table "
-                         "(lake.table(name)) or a pandas DataFrame")
+                         "(lake.table(name)), a pandas DataFrame or a file the lake can ingest")
+
+
+def _ingested(path: str | os.PathLike) -> pd.DataFrame:
+    """A file (CSV, JSON lines, Parquet, a glob or folder of them) read by the lake's own
+    ingest, into a throwaway lake: the same parsing and types as ``lake.ingest``, and no table
+    left in the user's lake. Rows the ingest would quarantine stop the partition (none may be
+    silently left out)."""
+    import tempfile
+
+    from workbench.lake import Lake
+
+    with tempfile.TemporaryDirectory(prefix="workbench-fl-") as folder:
+        lake = Lake(folder)
+        report = lake.ingest(path, "source", progress=False)
+        if report.rows_quarantined:
+            reasons = "; ".join(f"{reason} ({count})" for reason, count in report.reasons.items())
+            raise FederatedError(f"{path}: {report.rows_quarantined} of {report.rows_in} rows "
+                                 f"cannot be read ({reasons}). Ingest it into your lake "
+                                 "(lake.ingest) to see them in its _quarantine, fix or drop "
+                                 "them, then partition the table")
+        return lake.table("source").to_pandas()
 
 
 def _check(frame: pd.DataFrame, clients: Any, label: str | None, scheme: str, alpha: float,

@@ -114,6 +114,11 @@ class Run:
         self._logged += 1
         self._sender.send(step, **metrics)
 
+    def flush(self) -> None:
+        """Push the records that wait (`log` batches records that come within `PUSH_S` of each
+        other) now: after a burst that ends before a long pause, such as a round's records."""
+        self._sender.flush()
+
     def should_stop(self) -> bool:
         """True once the notebook asked the job to stop (`job.stop()`). Each rank checks on its
         own, so ranks may see it a step apart: check it where no collective is pending, or
