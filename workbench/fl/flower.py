@@ -69,7 +69,7 @@ SERVER_MODULE = "workbench_serverapp"
 CLIENT_MODULE = "workbench_clientapp"
 STRATEGIES = {cls.__name__: cls for cls in (FedAvg, FedProx, FedAdam)}
 _POLL_S = 0.2  # the ServerApp's pulls for replies, and serve_flower's look at its records
-_TERM_GRACE_S = 2.0  # SIGTERM -> SIGKILL for the deployment's processes (job.stop allows 5 s)
+_TERM_GRACE_S = 1.0  # SIGTERM -> SIGKILL for the deployment's processes (job.stop allows 5 s)
 _GONE_GRACE_S = 2.0  # the ServerApp process gone -> its last records surely read
 _FLWR_RUN_TIMEOUT_S = 120.0
 _FLOWER_NAMES = ("flwr-", "flower-")  # flower-superlink/-supernode/-superexec, flwr-*app
@@ -253,17 +253,22 @@ def _follow(run: Run, deployment: Deployment, records: Path) -> None:
         while True:
             if run.should_stop():
                 run.log(step=step, event="end", outcome="stopped by the notebook")
+                run.flush()
                 return
             *lines, pending = (pending + file.read()).split("\n")
+            events = []
             for line in lines:
                 record = json.loads(line)
-                seen = True
                 if record["event"] == "error":
                     raise _server_error(record)
                 step = record.pop("step")
                 run.log(step=step, **record)
-                if record["event"] == "end":
-                    return
+                events.append(record["event"])
+            if events:
+                seen = True
+                run.flush()  # a round's records show in the notebook now, not with the next
+            if "end" in events:
+                return
             if deployment.server_running():
                 seen, gone_at = True, None
             elif seen or time.monotonic() - started > _startup_s(deployment):
@@ -519,10 +524,18 @@ class Rounds:
             ids = [s.id for s in alive]
             size = self.strategy.sample_size(len(ids), self.job["min_clients"])
             self._round(sorted(int(i) for i in self.rng.choice(ids, size, replace=False)))
+            self._save()
+        self._log(event="end", outcome=f"finished {self.job['rounds']} rounds")
+
+    def _save(self) -> None:
+        """The global model to the run directory after every round, whole or not at all: a
+        job stopped (its ServerApp killed) still has its last round's model, as a native one."""
         import torch
 
-        torch.save(self.weights, self.job["model_path"])  # before "end": the job reads it then
-        self._log(event="end", outcome=f"finished {self.job['rounds']} rounds")
+        from workbench.train.runtime import write_atomically
+
+        write_atomically(Path(self.job["model_path"]),
+                         lambda tmp: torch.save(self.weights, tmp))
 
     def _find_sites(self) -> None:
         """Wait for every SuperNode, then ask each which partition it holds (a query message,
