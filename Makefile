@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The venv's tools first: its `jlpm`, and its `node` where Node came from PyPI (below).
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test chromium lint bench clean
+.PHONY: demo test tools lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,20 +38,23 @@ demo: $(STAMP)
 # keeps their runs, dashboards and keys out of ~/.workbench (the tests set their own per test).
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/sanitize.cfg
-test: $(STAMP) chromium
+test: $(STAMP) tools
 	cd widgets && ../$(BIN)/jlpm test
 	WORKBENCH_HOME=$$(mktemp -d -t wb-test-XXXXXX) \
 		$(BIN)/python -m pytest -m "not gpu" tests $(wildcard notebooks/*.ipynb) $(NBVAL)
 
-# The `browser` tests drive Debian's Chromium (Playwright never downloads a browser here).
-# Install it when missing if we can (root with apt-get); otherwise say once that those tests
-# will be skipped, rather than failing the whole run.
-chromium:
-	@command -v chromium >/dev/null || \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+# The `browser` tests drive Debian's Chromium (Playwright never downloads a browser here), and
+# the federated privacy test watches every file a process opens with strace. Install them when
+# missing if we can (root with apt-get); otherwise say once that those tests will be skipped,
+# rather than failing the whole run.
+TOOLS := chromium strace
+tools:
+	@missing="$$(for t in $(TOOLS); do command -v $$t >/dev/null || printf '%s ' $$t; done)"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else \
-		echo "chromium not found: the browser tests will be skipped (apt-get install chromium)"; \
+		echo "not found: $$missing; their tests will be skipped (apt-get install $$missing)"; \
 	fi
 
 lint: $(STAMP)

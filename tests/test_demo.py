@@ -16,7 +16,8 @@ import workbench as wb
 @pytest.mark.timeout(420)
 def test_the_main_job_writes_everything_and_the_model_learns(tmp_path):
     out = subprocess.run([sys.executable, "-m", "workbench.demo", "--no-serve", "--out",
-                          str(tmp_path), "--rows", "2000", "--epochs", "8", "--report",
+                          str(tmp_path), "--rows", "2000", "--epochs", "8", "--rounds", "4",
+                          "--report",
                           str(tmp_path / "report.html")],
                          capture_output=True, text=True, timeout=400)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -26,15 +27,20 @@ def test_the_main_job_writes_everything_and_the_model_learns(tmp_path):
     assert accuracy > chance + 0.15
     lake = wb.Lake(tmp_path / "lake")
     assert {"events", "gapminder", "continents_train", "_runs", "_run_metrics",
-            "_bench"} <= set(lake.names())
-    runs = lake.table("_runs").to_pandas()
-    assert runs["status"].tolist() == ["succeeded"] and runs["samples_per_s"][0] > 0
+            "_bench", "_fl_rounds", "_fl_clients"} <= set(lake.names())
+    runs = lake.table("_runs").to_pandas().set_index("name")
+    assert runs["status"].tolist() == ["succeeded", "succeeded"]
+    assert runs.loc["train_continents", "samples_per_s"] > 0
+    rounds = lake.table("_fl_rounds").to_pandas()
+    assert rounds["round"].tolist() == [1, 2, 3, 4] and (rounds["completed"] >= 4).all()
+    assert rounds["test_accuracy"].iloc[-1] > chance
+    assert runs.loc["fedavg", "backend"] == "federated (5 clients)"
     bench = lake.table("_bench").to_pandas()
     assert {"fp32", "int8", "pruned", "student"} <= set(bench["variant"])
     report = (tmp_path / "report.html").read_text()
     assert "<title>Workbench demo</title>" in report
     assert report.count("Plotly.newPlot(") >= 5  # lake, training and inference charts
-    for shown in ("events", "gapminder", "succeeded", "int8", "pruned", "student"):
+    for shown in ("events", "gapminder", "succeeded", "int8", "pruned", "student", "fedavg"):
         assert shown in report, f"the static report does not show {shown!r}"
     assert "Dashboards not served (--no-serve)" in out.stdout
 
@@ -48,7 +54,7 @@ def test_the_main_job_serves_jupyterlab_and_its_dashboards_until_ctrl_c(tmp_path
 
     demo = subprocess.Popen(
         [sys.executable, "-m", "workbench.demo", "--out", str(tmp_path), "--rows", "2000",
-         "--epochs", "3", "--report", str(tmp_path / "report.html")],
+         "--epochs", "3", "--rounds", "2", "--report", str(tmp_path / "report.html")],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         # as in a terminal: a process started in the background by a shell ignores SIGINT
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

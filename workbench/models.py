@@ -81,6 +81,14 @@ class DemoClassifier(nn.Module):
         return self.net(x)
 
 
+def federated_classifier() -> nn.Module:
+    """The demo task's model for federated runs (``wb.fl.launch(federated_classifier, ...)``):
+    it normalises its own raw inputs with a batch-norm layer, whose statistics are averaged like
+    the weights, so no client needs the others' means."""
+    return nn.Sequential(nn.BatchNorm1d(len(FEATURES)), nn.Linear(len(FEATURES), 32), nn.ReLU(),
+                         nn.Linear(32, 5))
+
+
 class TransformerClassifier(nn.Module):
     """A small encoder of `torch.nn.TransformerEncoderLayer` blocks over a sequence of feature
     vectors (batch, seq, in_features), mean-pooled into class logits: the transformer-block

@@ -43,7 +43,7 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
            train_fn: Callable[[Any, Any, dict[str, Any]], dict[str, Any]] | None = None,
            min_clients: int = 1, round_timeout: float = 60.0, dp: DP | None = None,
            secure: bool = False, runtime: str = "local", seed: int = 0, threads: int = 1,
-           name: str = "federated", runs_lake: Lake | str | os.PathLike[str] | None = "default",
+           name: str | None = None, runs_lake: Lake | str | os.PathLike[str] | None = "default",
            ) -> FederatedJob:
     """Train `model_fn()`'s model over `parts` for `rounds` rounds with `strategy` (default
     `FedAvg()`), one client process per part, and return the `FederatedJob` at once.
@@ -53,7 +53,8 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
     float targets, or `loss(output, target)`); `train_fn(model, loader, config) -> dict` replaces
     it. A round waits `round_timeout` seconds for its clients; fewer than `min_clients` alive
     fails the job. `dp` adds differential privacy (`wb.fl.DP`), `secure=True` secure
-    aggregation. Each client (and the aggregator) uses `threads` torch threads.
+    aggregation. Each client (and the aggregator) uses `threads` torch threads. The run is
+    named `name` (default: the strategy's, e.g. "fedavg") in `wb.runs()` and the lake.
     `runtime="flower"` runs the same rounds on Flower's deployment engine (`workbench.fl.flower`:
     model_fn, train_fn and loss importable from a module file; no dp or secure).
     """
@@ -89,6 +90,7 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
     except Exception as err:
         raise FederatedError(f"model_fn, train_fn or loss cannot be sent to the clients: {err}. "
                              "Create locks, files and connections inside the functions.") from err
+    name = name or strategy.name.lower()
     run_dir = new_run_dir(name)
     run_dir.mkdir(parents=True)
     test_path = None
