@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/kernels.py --cpu
 	$(BIN)/python benchmarks/inference.py --threads 1
 	$(BIN)/python benchmarks/server.py
+	$(BIN)/python benchmarks/federated.py --flower
 
 clean:
 	rm -rf $(VENV) .pytest_cache
