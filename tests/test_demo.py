@@ -70,7 +70,7 @@ def test_the_main_job_serves_jupyterlab_and_its_dashboards_until_ctrl_c(tmp_path
                 lab = found.groups()
             if "Serving JupyterLab and the dashboards until Ctrl-C" in line:
                 break
-        assert set(urls) == {"lake_health", "training", "inference"}
+        assert set(urls) == {"lake_health", "training", "federated", "inference"}
         with urllib.request.urlopen(index, timeout=60) as page:
             landing = page.read().decode()
         assert all(url.removeprefix(index[:-1]) in landing for url in urls.values())
@@ -89,7 +89,9 @@ def test_the_main_job_serves_jupyterlab_and_its_dashboards_until_ctrl_c(tmp_path
         tables = {t["name"]: t for t in api("tables")["lakes"][0]["tables"]}
         assert {"events", "gapminder", "_runs"} <= set(tables)
         assert tables["gapminder"]["rows"] == 1704
-        assert [r["status"] for r in api("runs")["runs"]] == ["succeeded"]
+        runs = api("runs")["runs"]  # the training run and the federated one, beside it
+        assert sorted((r["name"], r["status"]) for r in runs) == [
+            ("fedavg", "succeeded"), ("train_continents", "succeeded")]
         assert [d["name"] for d in api("dashboards")["dashboards"]] == ["dashboards"]
         assert len(api("clusters")["clusters"]) == 1
         demo.send_signal(signal.SIGINT)
