@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.fl.errors import FederatedError
 from workbench.fl.wire import WireError
+from workbench.train.launcher import describe_exit
 
 if TYPE_CHECKING:
     import torch
@@ -184,7 +185,7 @@ class Aggregator:
                 data = json.loads(report.read_text())
                 client.fail(f"{data['exception']}\n{data['traceback']}")
             else:
-                client.fail(_describe_exit(code))
+                client.fail(f"the process was {describe_exit(code)}")
 
     # -- the job -----------------------------------------------------------------------------
 
@@ -254,9 +255,9 @@ class Aggregator:
         self.run.log(
             step=self.round, event="round", sampled=len(sampled), completed=len(done),
             dropped_clients=len(sampled) - len(done),
-            train_loss=_weighted([(c.train_loss, c.rows) for c in done]),
+            train_loss=weighted_mean([(c.train_loss, c.rows) for c in done]),
             test_loss=metrics["loss"], test_accuracy=metrics["accuracy"],
-            local_accuracy=_weighted([(u["local_accuracy"], self.clients[i].rows)
+            local_accuracy=weighted_mean([(u["local_accuracy"], self.clients[i].rows)
                                       for i, u in updates.items()]),
             bytes_up=self.bytes_up, bytes_down=self.bytes_down,
             seconds=time.perf_counter() - start,
@@ -475,7 +476,7 @@ class Aggregator:
                 f"fewer than min_clients={self.spec['min_clients']}. The others:\n{lines}")
 
 
-def _weighted(pairs: list[tuple[float, int]]) -> float:
+def weighted_mean(pairs: list[tuple[float, int]]) -> float:
     """The row-weighted mean of the finite values."""
     values = [(v, n) for v, n in pairs if isinstance(v, int | float) and math.isfinite(v)]
     if not values:
@@ -483,12 +484,6 @@ def _weighted(pairs: list[tuple[float, int]]) -> float:
     return sum(v * n for v, n in values) / sum(n for _, n in values)
 
 
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        with suppress(ValueError):
-            return f"the process was killed by {signal.Signals(-code).name}"
-    return f"the process exited with code {code}"
-
-
 def model_path(run_dir: str | Path) -> Path:
+    """Where the aggregator saves the global model (a state dict, for ``weights_only`` loads)."""
     return Path(run_dir) / MODEL_FILE

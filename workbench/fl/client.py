@@ -131,9 +131,9 @@ class Client:
         out = self._secure(delta, header) if self.spec["secure"] else delta
         self.send({"type": "update", "round": round_, "rows": len(self.x), "seconds": seconds,
                    "cpu_seconds": cpu,
-                   "train_loss": _number(metrics.get("loss")), "local_loss": local["loss"],
+                   "train_loss": as_number(metrics.get("loss")), "local_loss": local["loss"],
                    "local_accuracy": local["accuracy"],
-                   "metrics": {k: _number(v) for k, v in metrics.items()}}, out)
+                   "metrics": {k: as_number(v) for k, v in metrics.items()}}, out)
 
     def _fit(self, model: Any, loader: Any, config: dict[str, Any]) -> dict[str, Any]:
         import torch
@@ -172,7 +172,8 @@ class Client:
         return {"masked": torch.from_numpy(masked.view("int32").copy())}
 
 
-def _number(value: Any) -> float:
+def as_number(value: Any) -> float:
+    """A metric as a float (tensors and numpy scalars too), NaN when it is not a number."""
     try:
         return float(value.item() if hasattr(value, "item") else value)
     except (TypeError, ValueError):

@@ -48,8 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from workbench.fl.aggregator import STARTUP_S, _weighted, model_path
-from workbench.fl.client import ENV_CLIENT, _number
+from workbench.fl.aggregator import STARTUP_S, model_path, weighted_mean
+from workbench.fl.client import ENV_CLIENT, as_number
 from workbench.fl.errors import FederatedError
 from workbench.fl.strategies import FedAdam, FedAvg, FedProx
 
@@ -613,9 +613,9 @@ class Rounds:
         done = [self.sites[i] for i in updates]
         self._log(event="round", sampled=len(sampled), completed=len(done),
                   dropped_clients=len(sampled) - len(done),
-                  train_loss=_weighted([(s.train_loss, s.rows) for s in done]),
+                  train_loss=weighted_mean([(s.train_loss, s.rows) for s in done]),
                   test_loss=metrics["loss"], test_accuracy=metrics["accuracy"],
-                  local_accuracy=_weighted([(s.local_accuracy, s.rows) for s in done]),
+                  local_accuracy=weighted_mean([(s.local_accuracy, s.rows) for s in done]),
                   bytes_up=self.bytes_up, bytes_down=self.bytes_down,
                   seconds=time.perf_counter() - start,
                   train_seconds=max((s.seconds for s in done), default=0.0),
@@ -813,7 +813,7 @@ def _train(msg: Message, context: Any) -> dict[str, Any]:
     delta = {name: (state[name] - weights[name]) if torch.is_floating_point(weights[name])
              else state[name] for name in weights}
     return {"arrays": ArrayRecord(delta),
-            "metrics": MetricRecord({"train_loss": _number(metrics.get("loss")),
+            "metrics": MetricRecord({"train_loss": as_number(metrics.get("loss")),
                                      "local_accuracy": local["accuracy"],
                                      "seconds": seconds, "cpu_seconds": cpu})}
 

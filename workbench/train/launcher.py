@@ -93,7 +93,7 @@ class WorkerError(WorkbenchError, RuntimeError):
         self.failures = failures
         detail = traceback or ("it left no traceback (killed, out of memory, or a crash in "
                                "native code)")
-        super().__init__(f"rank {rank} failed ({_describe_exit(exitcode)}):\n{detail}")
+        super().__init__(f"rank {rank} failed ({describe_exit(exitcode)}):\n{detail}")
 
 
 def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
@@ -309,7 +309,7 @@ class Job:
 
     def _ranks(self) -> list[tuple[int, int, str]]:
         codes = self._group.exitcodes()
-        return [(rank, proc.pid, "running" if code is None else _describe_exit(code))
+        return [(rank, proc.pid, "running" if code is None else describe_exit(code))
                 for rank, (proc, code) in enumerate(zip(self._group.procs, codes))]
 
     def __repr__(self) -> str:
@@ -472,7 +472,8 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-def _describe_exit(code: int) -> str:
+def describe_exit(code: int) -> str:
+    """A process's exit status in words: "exit code 1", "killed by SIGKILL"."""
     if code < 0:
         with suppress(ValueError):
             return f"killed by {signal.Signals(-code).name}"
