@@ -26,12 +26,14 @@ runtime.
     the native runtime's, printed side by side in (a)), so (b) runs there by default, six jobs'
     startups cheaper; ``--noniid-native`` runs it on ``wb.fl.launch``.
 (c) Overhead at 10 clients (the IID FedAvg job of (a)): the share of round time that is not
-    local training. A 2-core machine cannot train 10 clients at once, so the ideal round is the
-    clients' training CPU seconds packed perfectly onto the cores,
-    ``train_cpu_seconds / min(cores, completed)``, and the overhead ``1 - ideal / seconds``
+    the clients' local work (evaluating the model they received on their rows, then training:
+    what ``client_cpu_seconds`` counts): transport, serialisation, aggregation, the test
+    evaluation and waiting. A 2-core machine cannot run 10 clients at once, so the ideal round
+    is the clients' work CPU seconds packed perfectly onto the cores,
+    ``client_cpu_seconds / min(cores, completed)``, and the overhead ``1 - ideal / seconds``
     (target <= 10%). Also shown: the naive ``1 - train_seconds / seconds`` (slowest client's
     wall time, which includes waiting for a core), and the CPU share: all the job's processes'
-    CPU seconds during the rounds (sampled with psutil) against the clients' training CPU
+    CPU seconds during the rounds (sampled with psutil) against the clients' work CPU
     seconds, which other load on the machine does not move. Round time against the simulation.
 (d) Secure aggregation: the same job with ``secure=True``, median round time against plain
     (target <= 1.5x).
@@ -123,13 +125,13 @@ def simulate(parts, test, strategy, rounds: int, seed: int, target: float | None
         for i, (x, y) in enumerate(data):
             cseed = (seed * 1_000_003 + r * 1009 + i) % 2**63
             torch.manual_seed(cseed)
+            t0 = time.perf_counter()  # a client's work: evaluating what it got, then training
             local.load_state_dict(weights)
             local.eval()
             with torch.no_grad():  # the clients' local accuracy, as the native client does
                 (local(x).argmax(1) == y).float().mean()
             loader = DataLoader(TensorDataset(x, y), batch_size=config["batch_size"] or len(x),
                                 shuffle=True, generator=torch.Generator().manual_seed(cseed))
-            t0 = time.perf_counter()
             opt = torch.optim.SGD(local.parameters(), lr=config["lr"])
             mu = config["mu"]
             anchor = [p.detach().clone() for p in local.parameters()] if mu else []
@@ -254,7 +256,7 @@ def run_native(parts, test, strategy, rounds: int, seed: int, *, target: float |
     if len(history) > 1:
         span = (history["time"].iloc[0], history["time"].iloc[-1])
         result["job_cpu"] = sampler.cpu_between(*span)
-        result["train_cpu"] = float(history["train_cpu_seconds"].iloc[1:].sum())
+        result["train_cpu"] = float(history["client_cpu_seconds"].iloc[1:].sum())
     return result
 
 
@@ -273,7 +275,7 @@ def cores() -> int:
 def overheads(history) -> tuple[float, float]:
     """(packed, naive) overhead over rounds 2.. (round 1 also warms caches)."""
     h = history.iloc[1:] if len(history) > 1 else history
-    ideal = (h["train_cpu_seconds"] / h["completed"].clip(upper=cores()).clip(lower=1)).sum()
+    ideal = (h["client_cpu_seconds"] / h["completed"].clip(upper=cores()).clip(lower=1)).sum()
     return 1 - ideal / h["seconds"].sum(), 1 - h["train_seconds"].sum() / h["seconds"].sum()
 
 
@@ -345,7 +347,7 @@ def one_seed(args, seed: int, out: dict[str, list]) -> None:
         plain = run_native(iid, test, fedavg, args.rounds, seed)
         h = plain["history"]
         print(h[["round", "test_accuracy", "seconds", "train_seconds",
-                 "train_cpu_seconds"]].to_string(index=False), flush=True)
+                 "client_cpu_seconds"]].to_string(index=False), flush=True)
         sim = simulate(iid, test, fedavg, args.rounds, seed)
         sim_acc = [row["test_accuracy"] for row in sim]
         print("  simulation accuracy:", " ".join(f"{a:.3f}" for a in sim_acc), flush=True)
@@ -362,7 +364,7 @@ def one_seed(args, seed: int, out: dict[str, list]) -> None:
         add("startup_native", plain["first_record"])
         add("rss_native", plain["peak_rss"])
         add("acc_plain_dp_round", float(h["test_accuracy"].iloc[min(args.dp_rounds, len(h)) - 1]))
-        add("train_cpu_round", float(h["train_cpu_seconds"].iloc[1:].median()))
+        add("train_cpu_round", float(h["client_cpu_seconds"].iloc[1:].median()))
 
     if "a" in args.parts:
         best = None
@@ -482,19 +484,19 @@ def report(args, out: dict[str, list]) -> None:
                      "-", "-"))
     if "overhead_packed" in out:
         worst = max(g("overhead_packed"))
-        rows.append((f"overhead, 10 clients on {cores()} cores: 1 - (train CPU / min(cores, "
+        rows.append((f"overhead, 10 clients on {cores()} cores: 1 - (client CPU / min(cores, "
                      "clients)) / round", _spread(g("overhead_packed"), ".1%"),
-                     _spread(g("overhead_sim"), ".1%") + " (simulation: 1 - train / round)",
+                     _spread(g("overhead_sim"), ".1%") + " (simulation: 1 - client work / round)",
                      "-", f"<= {TARGET_OVERHEAD:.0%}", _met(worst <= TARGET_OVERHEAD)))
         rows.append(("  naive: 1 - slowest client's training wall time / round",
                      _spread(g("overhead_naive"), ".1%"), "-", "-", "-", "-"))
-        rows.append(("  CPU: 1 - clients' training CPU / all the job's processes' CPU",
+        rows.append(("  CPU: 1 - clients' work CPU / all the job's processes' CPU",
                      _spread(g("cpu_share"), ".1%"), "-", "-", "-", "-"))
         rows.append(("seconds per round (median of rounds 2..), native / simulation",
                      _spread(g("round_native"), ".2f"), _spread(g("round_sim"), ".2f"),
                      _spread([a / b for a, b in zip(g("round_native"), g("round_sim"))],
                              ".2f") + "x", "-", "-"))
-        rows.append(("  clients' training CPU seconds per round (sum, median)",
+        rows.append(("  clients' work CPU seconds per round (sum, median)",
                      _spread(g("train_cpu_round"), ".2f"), "-", "-", "-", "-"))
     if "round_secure" in out:
         ratios = [a / b for a, b in zip(g("round_secure"), g("round_plain_for_secure"))]

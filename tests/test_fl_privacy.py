@@ -48,10 +48,11 @@ def opened(trace: Path) -> set[str]:
     return set(re.findall(r'open(?:at)?\([^"]*"([^"]+)"', trace.read_text(errors="replace")))
 
 
-@pytest.mark.parametrize("secure", [False, True], ids=["plain", "secure"])
-def test_the_aggregator_opens_no_partition_and_each_client_only_its_own(tmp_path, secure):
+def test_the_aggregator_opens_no_partition_and_each_client_only_its_own(tmp_path):
+    # With secure aggregation on: the path with the most messages (keys, masked updates); the
+    # files the processes open are the same without it.
     parts = tmp_path / "parts"
-    script = JOB.format(parts=str(parts), secure=secure)
+    script = JOB.format(parts=str(parts), secure=True)
     result = subprocess.run(
         ["strace", "-f", "-ff", "-qq", "-e", "trace=open,openat,openat2",
          "-o", str(tmp_path / "trace"), sys.executable, "-c", script],

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.fl.errors import FederatedError
+from workbench.fl.rounds import ClientState, GlobalModel, round_record, too_few
 from workbench.fl.wire import WireError
 from workbench.train.launcher import describe_exit
 
@@ -47,28 +48,12 @@ class Stopped(Exception):
 
 
 @dataclass
-class ClientState:
-    """What the aggregator knows of one client: never its data, only what it reported."""
+class LocalClient(ClientState):
+    """A client process of this aggregator: its state, process and the token its messages
+    carry."""
 
-    id: int
-    rows: int
-    proc: subprocess.Popen
-    token: str
-    ready: bool = False
-    failed: bool = False
-    rounds_completed: int = 0
-    state: str = "starting"
-    last_error: str = ""
-    train_loss: float = math.nan
-    seconds: float = math.nan
-    cpu_seconds: float = math.nan
-
-    @property
-    def alive(self) -> bool:
-        return self.ready and not self.failed
-
-    def fail(self, reason: str) -> None:
-        self.failed, self.state, self.last_error = True, "failed", reason
+    proc: subprocess.Popen | None = None
+    token: str = ""
 
 
 def serve(spec: dict[str, Any], code: bytes) -> None:
@@ -96,21 +81,13 @@ class Aggregator:
         import torch
         import zmq
 
-        from workbench.fl.local import default_loss
         from workbench.fl.wire import signature
 
         self.run, self.spec = run, spec
         self.strategy = spec["strategy"]
-        self.task = spec["task"]
-        self.classification = self.task.classes is not None
-        self.model_fn, _, loss = cloudpickle.loads(code)
-        self.loss = loss or default_loss(self.classification)
-        torch.manual_seed(spec["seed"])
-        self.model = self.model_fn()
-        self.weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        self.signature = signature(self.weights)
-        self.floats = [n for n in sorted(self.weights) if torch.is_floating_point(self.weights[n])]
-        self.test = self._read_test()
+        model_fn, _, loss = cloudpickle.loads(code)
+        self.model = GlobalModel(model_fn, loss, spec["task"], spec["seed"], spec["test_path"])
+        self.signature = signature(self.model.weights)
         self.rng = np.random.default_rng(spec["seed"])
         self.accountant = spec["accountant"]
         self.noise = torch.Generator().manual_seed(secrets.randbits(63))  # DP noise: unguessable
@@ -119,7 +96,7 @@ class Aggregator:
         self.outcome = ""
         self.socket = zmq.Context.instance().socket(zmq.ROUTER)
         self.socket.setsockopt(zmq.LINGER, 0)
-        model_bytes = sum(t.numel() * t.element_size() for t in self.weights.values())
+        model_bytes = sum(t.numel() * t.element_size() for t in self.model.weights.values())
         # zmq drops a peer that sends more than this (a flood); exact sizes are checked by decode
         self.socket.setsockopt(zmq.MAXMSGSIZE, 2 * model_bytes + (1 << 20))
         port = self.socket.bind_to_random_port("tcp://127.0.0.1")
@@ -131,14 +108,15 @@ class Aggregator:
 
     # -- processes ---------------------------------------------------------------------------
 
-    def _start_client(self, i: int, rows: int, code: bytes) -> ClientState:
+    def _start_client(self, i: int, rows: int, code: bytes) -> LocalClient:
         import cloudpickle
 
         from workbench.fl.client import ENV_CLIENT
 
         token = secrets.token_hex(16)
         spec = {"client": i, "token": token, "address": self.address,
-                "path": self.spec["paths"][i], "task": self.task, "seed": self.spec["seed"],
+                "path": self.spec["paths"][i], "task": self.model.task,
+                "seed": self.spec["seed"],
                 "dp": self.spec["dp"], "noise": self.accountant.noise if self.accountant else None,
                 "secure": self.spec["secure"], "threads": self.spec["threads"],
                 "run_dir": str(self.run.run_dir), "sys_path": self.spec["sys_path"]}
@@ -147,18 +125,16 @@ class Aggregator:
                                 stdin=subprocess.PIPE, env=env)
         proc.stdin.write(cloudpickle.dumps((spec, code)))  # the parent's payload, over a pipe
         proc.stdin.close()
-        return ClientState(i, rows, proc, token)
+        return LocalClient(i, rows, pid=proc.pid, proc=proc, token=token)
 
     def close(self) -> None:
-        """Tell every client to stop, then kill what is still there; save the model."""
-        import torch
-
+        """Save the model, then tell every client to stop and kill what is still there."""
         from workbench.fl.wire import encode
 
+        self.model.save(model_path(self.run.run_dir))  # first: a stop's grace may run out
         for client in self.clients.values():
-            if client.proc.poll() is None:
-                with suppress(Exception):
-                    self._send(client, encode({"type": "stop"}))
+            if client.proc.poll() is None:  # a ROUTER drops what it cannot route: no raise
+                self._send(client, encode({"type": "stop"}))
         deadline = time.monotonic() + _EXIT_GRACE_S
         for client in self.clients.values():
             with suppress(subprocess.TimeoutExpired):
@@ -168,7 +144,6 @@ class Aggregator:
                     os.kill(client.proc.pid, signal.SIGKILL)
                 client.proc.wait()
         self.socket.close()
-        torch.save(self.weights, self.run.run_dir / MODEL_FILE)
 
     def _reap(self) -> None:
         """Mark clients whose process has gone, with why."""
@@ -195,7 +170,7 @@ class Aggregator:
             self.round = r
             alive = [c for c in self.clients.values() if c.alive]
             if len(alive) < self.spec["min_clients"]:
-                raise FederatedError(self._too_few(alive))
+                raise FederatedError(too_few(r, self.clients, self.spec["min_clients"]))
             ids = [c.id for c in alive]
             size = self.strategy.sample_size(len(ids), self.spec["min_clients"])
             sampled = sorted(int(i) for i in self.rng.choice(ids, size, replace=False))
@@ -214,7 +189,8 @@ class Aggregator:
         self.run.flush()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + max(STARTUP_S, self.spec["round_timeout"])
+        wait = max(STARTUP_S, self.spec["round_timeout"])
+        deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             self._reap()
             if all(c.ready or c.failed for c in self.clients.values()):
@@ -222,7 +198,7 @@ class Aggregator:
             self._receive({}, time.monotonic() + 0.2, "hello")
         for client in self.clients.values():
             if not client.ready and not client.failed:
-                client.fail(f"did not start within {deadline:.0f} s")
+                client.fail(f"did not start within {wait:.0f} s")
             elif client.ready:
                 client.state = "idle"
         for client in self.clients.values():
@@ -232,9 +208,7 @@ class Aggregator:
     def _round(self, sampled: list[int]) -> None:
         start = time.perf_counter()
         for client in self.clients.values():
-            if client.alive:
-                client.state, client.train_loss = "idle", math.nan
-                client.seconds = client.cpu_seconds = math.nan
+            client.start_round()
         participants = sampled
         while True:  # secure rounds restart without a client that dropped after the keys
             updates = self._train(participants)
@@ -246,28 +220,19 @@ class Aggregator:
                 updates = {}
                 break
         if updates:
-            delta = self._combine(updates)
-            self.weights = self.strategy.step(self.weights, delta)
+            self.model.weights = self.strategy.step(self.model.weights, self._combine(updates))
             if self.accountant is not None:
                 self.accountant.spend(sampled)
-        metrics = self._evaluate()
         done = [self.clients[i] for i in updates]
-        self.run.log(
-            step=self.round, event="round", sampled=len(sampled), completed=len(done),
-            dropped_clients=len(sampled) - len(done),
-            train_loss=weighted_mean([(c.train_loss, c.rows) for c in done]),
-            test_loss=metrics["loss"], test_accuracy=metrics["accuracy"],
-            local_accuracy=weighted_mean([(u["local_accuracy"], self.clients[i].rows)
-                                      for i, u in updates.items()]),
-            bytes_up=self.bytes_up, bytes_down=self.bytes_down,
-            seconds=time.perf_counter() - start,
-            train_seconds=max((c.seconds for c in done), default=0.0),
-            train_cpu_seconds=sum(c.cpu_seconds for c in done),
-            epsilon=self.accountant.epsilon if self.accountant is not None else math.nan)
+        epsilon = self.accountant.epsilon if self.accountant is not None else math.nan
+        self.run.log(step=self.round, **round_record(
+            len(sampled), done, self.model.evaluate(), self.bytes_up, self.bytes_down,
+            time.perf_counter() - start, epsilon))
         self.bytes_up = self.bytes_down = 0
         for client in self.clients.values():
             self._log_client(client)
         self.run.flush()  # the round is seen in the notebook now, not with the next one
+        self.model.save(model_path(self.run.run_dir))
 
     def _train(self, participants: list[int]) -> dict[int, dict[str, Any]]:
         """One attempt at a round: the updates that came back, by client."""
@@ -283,12 +248,12 @@ class Aggregator:
             participants = sorted(keys)
             total = sum(self.clients[i].rows for i in participants)
             header["peers"] = {str(i): keys[i] for i in participants}
-        frames = encode(header, self.weights)
+        frames = encode(header, self.model.weights)
         for i in participants:
             client = self.clients[i]
             if self.spec["secure"]:
                 weight = self._weight(client.rows, total, len(participants))
-                frames = encode({**header, "weight": weight}, self.weights)
+                frames = encode({**header, "weight": weight}, self.model.weights)
             self._send(client, frames)
         return self._receive(dict.fromkeys(participants), deadline, "update")
 
@@ -300,7 +265,7 @@ class Aggregator:
         keys = self._receive(dict.fromkeys(participants), deadline, "key")
         return {i: message["public_key"] for i, message in keys.items()}
 
-    def _send(self, client: ClientState, frames: list[bytes]) -> None:
+    def _send(self, client: LocalClient, frames: list[bytes]) -> None:
         self.socket.send_multipart([f"client-{client.id}".encode(), *frames])
         self.bytes_down += sum(len(f) for f in frames)
 
@@ -330,9 +295,8 @@ class Aggregator:
         for i in waiting:
             client = self.clients[i]
             if i not in got and not client.failed and client.state != "dropped":
-                client.state = "dropped"
-                client.last_error = (f"round {self.round}: no {kind} within "
-                                     f"{self.spec['round_timeout']:g} s")
+                client.drop(f"round {self.round}: no {kind} within "
+                            f"{self.spec['round_timeout']:g} s")
         return got
 
     def _accept(self, identity: bytes, frames: list[bytes], kind: str) -> dict[str, Any] | None:
@@ -358,8 +322,7 @@ class Aggregator:
                 self._check_update(header, tensors)
             return {**header, "tensors": tensors, "client": client.id}
         except (WireError, KeyError, TypeError, ValueError) as err:
-            client.state = "dropped"
-            client.last_error = f"round {self.round}: malformed {kind} ({err})"
+            client.drop(f"round {self.round}: malformed {kind} ({err})")
             return None
 
     def _check_update(self, header: dict[str, Any], tensors: dict[str, Any]) -> None:
@@ -368,11 +331,11 @@ class Aggregator:
         from workbench.fl.wire import check
 
         if self.spec["secure"]:
-            n = sum(self.weights[name].numel() for name in self.floats)
+            n = sum(self.model.weights[name].numel() for name in self.model.floats)
             check(tensors, {"masked": ("int32", (n,))})
         else:
             check(tensors, self.signature)
-            bad = [n for n in self.floats if not torch.isfinite(tensors[n]).all()]
+            bad = [n for n in self.model.floats if not torch.isfinite(tensors[n]).all()]
             if bad:
                 raise WireError(f"non-finite values in {bad[:3]}")
         for field in ("seconds", "cpu_seconds", "train_loss", "local_accuracy"):
@@ -382,7 +345,7 @@ class Aggregator:
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 raise WireError(f"header field {field!r} is {value!r}, not a number")
 
-    def _sender(self, identity: bytes) -> ClientState | None:
+    def _sender(self, identity: bytes) -> LocalClient | None:
         name = identity.decode("ascii", "replace")
         if not name.startswith("client-") or not name[7:].isdigit():
             return None
@@ -399,89 +362,45 @@ class Aggregator:
 
     def _combine(self, updates: dict[int, dict[str, Any]]) -> dict[str, torch.Tensor]:
         """The round's averaged delta (secure: the unmasked sum of pre-weighted deltas), with
-        client-level DP's noise; bookkeeping for the clients that completed."""
+        client-level DP's noise; the completed clients' figures recorded."""
         import torch
 
         from workbench.fl.privacy import clip_update
         from workbench.fl.secure import unmask_sum
 
-        total = sum(self.clients[i].rows for i in updates)
+        weights, floats = self.model.weights, self.model.floats
         dp = self.accountant.dp if self.accountant is not None else None
+        client_dp = dp is not None and dp.level == "client"
         if self.spec["secure"]:
-            summed = unmask_sum([u["tensors"]["masked"].numpy().view("uint32")
-                                 for u in updates.values()])
-            flat = torch.from_numpy(summed)
+            flat = torch.from_numpy(unmask_sum([u["tensors"]["masked"].numpy().view("uint32")
+                                                for u in updates.values()]))
             delta, offset = {}, 0
-            for name in self.floats:
-                n = self.weights[name].numel()
-                delta[name] = flat[offset:offset + n].reshape(self.weights[name].shape).to(
-                    self.weights[name].dtype)
+            for name in floats:
+                n = weights[name].numel()
+                delta[name] = flat[offset:offset + n].reshape(weights[name].shape).to(
+                    weights[name].dtype)
                 offset += n
+            delta = self.model.with_counters(delta, {i: {} for i in updates})
         else:
-            delta = {name: torch.zeros_like(self.weights[name]) for name in self.floats}
-            for i, update in updates.items():
-                tensors = update["tensors"]
-                if dp is not None and dp.level == "client":
-                    tensors = clip_update(tensors, dp.clip)  # enforce what clients should do
-                weight = self._weight(self.clients[i].rows, total, len(updates))
-                for name in self.floats:
-                    delta[name] += weight * tensors[name]
-        if dp is not None and dp.level == "client":
+            total = sum(self.clients[i].rows for i in updates)
+            tensors = {i: clip_update(u["tensors"], dp.clip) if client_dp else u["tensors"]
+                       for i, u in updates.items()}  # clipped again: enforce what clients do
+            shares = {i: self._weight(self.clients[i].rows, total, len(updates))
+                      for i in updates}
+            delta = self.model.mean_delta(tensors, shares)
+        if client_dp:
             std = self.accountant.noise * dp.clip / len(updates)
-            for name in self.floats:
+            for name in floats:
                 delta[name] += torch.normal(0.0, std, size=delta[name].shape,
                                             generator=self.noise).to(delta[name].dtype)
-        for name in self.weights:  # counters (BatchNorm's) follow the first client's
-            if name not in delta:
-                first = next(iter(updates.values()))["tensors"]
-                delta[name] = first[name] - self.weights[name] if name in first else \
-                    torch.zeros_like(self.weights[name])
         for i, update in updates.items():
-            client = self.clients[i]
-            client.state = "completed"
-            client.rounds_completed += 1
-            client.train_loss, client.seconds = update["train_loss"], update["seconds"]
-            client.cpu_seconds = update["cpu_seconds"]
+            self.clients[i].complete(update)
         return delta
-
-    def _evaluate(self) -> dict[str, float]:
-        from workbench.fl.local import evaluate
-
-        if self.test is None:
-            return {"loss": math.nan, "accuracy": math.nan}
-        self.model.load_state_dict(self.weights)
-        return evaluate(self.model, *self.test, self.loss, self.classification)
-
-    def _read_test(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        import pandas as pd
-
-        from workbench.fl.data import tensors
-
-        path = self.spec["test_path"]
-        return None if path is None else tensors(pd.read_parquet(path), self.task)
 
     # -- reporting ---------------------------------------------------------------------------
 
-    def _log_client(self, client: ClientState) -> None:
-        self.run.log(step=self.round, event="client", client=client.id, pid=client.proc.pid,
-                     rows=client.rows, rounds_completed=client.rounds_completed,
-                     state=client.state, last_error=client.last_error,
-                     train_loss=client.train_loss, seconds=client.seconds,
-                     cpu_seconds=client.cpu_seconds)
-
-    def _too_few(self, alive: list[ClientState]) -> str:
-        gone = [c for c in self.clients.values() if not c.alive]
-        lines = "\n".join(f"- client {c.id}: {c.last_error or c.state}" for c in gone)
-        return (f"round {self.round}: {len(alive)} of {len(self.clients)} clients are alive, "
-                f"fewer than min_clients={self.spec['min_clients']}. The others:\n{lines}")
-
-
-def weighted_mean(pairs: list[tuple[float, int]]) -> float:
-    """The row-weighted mean of the finite values."""
-    values = [(v, n) for v, n in pairs if isinstance(v, int | float) and math.isfinite(v)]
-    if not values:
-        return math.nan
-    return sum(v * n for v, n in values) / sum(n for _, n in values)
+    def _log_client(self, client: LocalClient) -> None:
+        self.run.log(step=self.round, **client.record())
 
 
 def model_path(run_dir: str | Path) -> Path:

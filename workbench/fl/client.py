@@ -19,11 +19,11 @@ A failure is sent as an ``error`` message with the traceback, also written to
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -102,38 +102,22 @@ class Client:
                 self.train(header, tensors)
 
     def train(self, header: dict[str, Any], weights: dict[str, Any]) -> None:
-        import torch
-        from torch.utils.data import DataLoader, TensorDataset
+        from workbench.fl.local import client_round
 
-        from workbench.fl.local import evaluate
-
-        round_, config = header["round"], header["config"]
-        seed = (self.spec["seed"] * 1_000_003 + round_ * 1009 + self.id) % 2**63
-        torch.manual_seed(seed)
-        model = self.model if self.spec["dp"] is None or self.spec["dp"].level != "sample" \
-            else self.model_fn()  # Opacus hooks a model: a fresh one each round
-        model.load_state_dict(weights)
-        local = evaluate(model, self.x, self.y, self.loss, self.classification)
-        batch = config["batch_size"] or len(self.x)
-        loader = DataLoader(TensorDataset(self.x, self.y), batch_size=batch, shuffle=True,
-                            generator=torch.Generator().manual_seed(seed))
-        start, cpu = time.perf_counter(), time.process_time()
-        metrics = self._fit(model, loader, {**config, "round": round_, "client": self.id})
-        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        state = model.state_dict()
-        delta = {name: (state[name] - weights[name]) if torch.is_floating_point(weights[name])
-                 else state[name] for name in weights}
         dp = self.spec["dp"]
+        model = self.model if dp is None or dp.level != "sample" \
+            else self.model_fn()  # Opacus hooks a model: a fresh one each round
+        delta, figures = client_round(
+            model, self.x, self.y, weights, {**header["config"], "round": header["round"]},
+            self._fit, seed=self.spec["seed"], client=self.id, loss=self.loss,
+            classification=self.classification)
         if dp is not None and dp.level == "client":
             from workbench.fl.privacy import clip_update
 
             delta = clip_update(delta, dp.clip)
         out = self._secure(delta, header) if self.spec["secure"] else delta
-        self.send({"type": "update", "round": round_, "rows": len(self.x), "seconds": seconds,
-                   "cpu_seconds": cpu,
-                   "train_loss": as_number(metrics.get("loss")), "local_loss": local["loss"],
-                   "local_accuracy": local["accuracy"],
-                   "metrics": {k: as_number(v) for k, v in metrics.items()}}, out)
+        self.send({"type": "update", "round": header["round"], "rows": len(self.x),
+                   **figures}, out)
 
     def _fit(self, model: Any, loader: Any, config: dict[str, Any]) -> dict[str, Any]:
         import torch
@@ -141,21 +125,23 @@ class Client:
         from workbench.fl.local import train
 
         dp = self.spec["dp"]
-        model.train()
         if dp is not None and dp.level == "sample":
             from opacus import PrivacyEngine
 
-            engine = PrivacyEngine(accountant="rdp")
-            private, optimizer, loader = engine.make_private(
-                module=model, optimizer=torch.optim.SGD(model.parameters(), lr=config["lr"]),
-                data_loader=loader, noise_multiplier=self.spec["noise"], max_grad_norm=dp.clip)
-            return train(private, loader, config, self.loss, optimizer=optimizer)
+            with warnings.catch_warnings():
+                # Said once in the docs rather than every round in the notebook: Opacus' noise
+                # comes from torch's generator, not a CSPRNG (secure_mode needs torchcsprng),
+                # and its per-sample hooks trip torch's full-backward-hook notice.
+                warnings.filterwarnings("ignore", message="Secure RNG turned off")
+                warnings.filterwarnings("ignore", message="Full backward hook is firing")
+                engine = PrivacyEngine(accountant="rdp")
+                private, optimizer, loader = engine.make_private(
+                    module=model, optimizer=torch.optim.SGD(model.parameters(), lr=config["lr"]),
+                    data_loader=loader, noise_multiplier=self.spec["noise"],
+                    max_grad_norm=dp.clip)
+                return train(private, loader, config, self.loss, optimizer=optimizer)
         if self.train_fn is not None:
-            metrics = self.train_fn(model, loader, config)
-            if not isinstance(metrics, dict):
-                raise TypeError(f"train_fn must return a dict of metrics (e.g. {{'loss': ...}}), "
-                                f"not {type(metrics).__name__}")
-            return metrics
+            return self.train_fn(model, loader, config)
         return train(model, loader, config, self.loss)
 
     def _secure(self, delta: dict[str, Any], header: dict[str, Any]) -> dict[str, Any]:
@@ -170,14 +156,6 @@ class Client:
         masked = mask(flat.numpy(), self.id, self._key, peers, header["round"])
         self._key = None  # one round, one key
         return {"masked": torch.from_numpy(masked.view("int32").copy())}
-
-
-def as_number(value: Any) -> float:
-    """A metric as a float (tensors and numpy scalars too), NaN when it is not a number."""
-    try:
-        return float(value.item() if hasattr(value, "item") else value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def main() -> int:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import math
 import os
 import shutil
 import signal
@@ -48,9 +47,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from workbench.fl.aggregator import STARTUP_S, model_path, weighted_mean
-from workbench.fl.client import ENV_CLIENT, as_number
+from workbench.fl.aggregator import STARTUP_S, model_path
+from workbench.fl.client import ENV_CLIENT
 from workbench.fl.errors import FederatedError
+from workbench.fl.rounds import ClientState, GlobalModel, round_record, too_few
 from workbench.fl.strategies import FedAdam, FedAvg, FedProx
 
 if TYPE_CHECKING:
@@ -467,28 +467,10 @@ def server_app() -> ServerApp:
 
 
 @dataclass
-class Site:
-    """What the ServerApp knows of one client (a SuperNode): never its data."""
+class Site(ClientState):
+    """A client as the ServerApp knows it: its state and the SuperNode that holds it."""
 
-    id: int
     node: int | None = None
-    rows: int = 0
-    pid: int = 0
-    rounds_completed: int = 0
-    state: str = "starting"
-    last_error: str = ""
-    train_loss: float = math.nan
-    local_accuracy: float = math.nan
-    seconds: float = math.nan
-    cpu_seconds: float = math.nan
-    failed: bool = False
-
-    @property
-    def alive(self) -> bool:
-        return self.node is not None and not self.failed
-
-    def fail(self, reason: str) -> None:
-        self.failed, self.state, self.last_error = True, "failed", reason
 
 
 class Rounds:
@@ -498,18 +480,10 @@ class Rounds:
         import numpy as np
         import torch
 
-        from workbench.fl.local import default_loss
-
         self.grid, self.job, self.records = grid, job, records
         torch.set_num_threads(job["threads"])
-        self.task = _task(job)
-        self.classification = self.task.classes is not None
-        self.loss = _load(job["loss"]) or default_loss(self.classification)
-        torch.manual_seed(job["seed"])
-        self.model = _load(job["model_fn"])()
-        self.weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        self.floats = [n for n in sorted(self.weights) if torch.is_floating_point(self.weights[n])]
-        self.test = self._read_test()
+        self.model = GlobalModel(_load(job["model_fn"]), _load(job["loss"]), _task(job),
+                                 job["seed"], job["test_path"])
         self.rng = np.random.default_rng(job["seed"])
         fields = dict(job["strategy"])
         self.strategy: FedAvg = STRATEGIES[fields.pop("strategy")](**fields)
@@ -523,22 +497,12 @@ class Rounds:
             self.round = r
             alive = [s for s in self.sites.values() if s.alive]
             if len(alive) < self.job["min_clients"]:
-                raise FederatedError(self._too_few(alive))
+                raise FederatedError(too_few(r, self.sites, self.job["min_clients"]))
             ids = [s.id for s in alive]
             size = self.strategy.sample_size(len(ids), self.job["min_clients"])
             self._round(sorted(int(i) for i in self.rng.choice(ids, size, replace=False)))
-            self._save()
+            self.model.save(self.job["model_path"])
         self._log(event="end", outcome=f"finished {self.job['rounds']} rounds")
-
-    def _save(self) -> None:
-        """The global model to the run directory after every round, whole or not at all: a
-        job stopped (its ServerApp killed) still has its last round's model, as a native one."""
-        import torch
-
-        from workbench.train.runtime import write_atomically
-
-        write_atomically(Path(self.job["model_path"]),
-                         lambda tmp: torch.save(self.weights, tmp))
 
     def _find_sites(self) -> None:
         """Wait for every SuperNode, then ask each which partition it holds (a query message,
@@ -566,7 +530,7 @@ class Rounds:
                 continue
             found = self.sites[i]
             found.node, found.rows, found.pid = node, int(site["rows"]), int(site["pid"])
-            found.state = "idle"
+            found.ready, found.state = True, "idle"
         for site in self.sites.values():
             if site.node is None:
                 site.fail(f"no SuperNode answered for partition {site.id} within {wait:.0f} s"
@@ -578,14 +542,12 @@ class Rounds:
 
         start = time.perf_counter()
         for site in self.sites.values():
-            if site.alive:
-                site.state, site.train_loss = "idle", math.nan
-                site.seconds = site.cpu_seconds = math.nan
+            site.start_round()
         config = {**self.strategy.client_config(), "round": self.round}
         config["batch_size"] = config["batch_size"] or 0  # ConfigRecord has no None
         messages = []
         for i in sampled:
-            arrays = ArrayRecord(self.weights)
+            arrays = ArrayRecord(self.model.weights)
             self.bytes_down += _nbytes(arrays)
             messages.append(Message(RecordDict({"arrays": arrays,
                                                 "config": ConfigRecord(config)}),
@@ -597,29 +559,22 @@ class Rounds:
             site = self.sites[i]
             reply = replies.get(site.node)
             if reply is None:
-                site.state = "dropped"
-                site.last_error = f"round {self.round}: no update within {timeout:g} s"
+                site.drop(f"round {self.round}: no update within {timeout:g} s")
             elif reply.has_error():
                 site.fail(f"round {self.round}: {reply.error.reason}")
             else:
                 try:
                     updates[i] = self._accept(site, reply)
                 except (KeyError, TypeError, ValueError) as err:
-                    site.state = "dropped"
-                    site.last_error = f"round {self.round}: malformed update ({err})"
+                    site.drop(f"round {self.round}: malformed update ({err})")
         if updates:
-            self.weights = self.strategy.step(self.weights, self._combine(updates))
-        metrics = self._evaluate()
+            total = sum(self.sites[i].rows for i in updates)
+            delta = self.model.mean_delta(updates, {i: self.sites[i].rows / total
+                                                    for i in updates})
+            self.model.weights = self.strategy.step(self.model.weights, delta)
         done = [self.sites[i] for i in updates]
-        self._log(event="round", sampled=len(sampled), completed=len(done),
-                  dropped_clients=len(sampled) - len(done),
-                  train_loss=weighted_mean([(s.train_loss, s.rows) for s in done]),
-                  test_loss=metrics["loss"], test_accuracy=metrics["accuracy"],
-                  local_accuracy=weighted_mean([(s.local_accuracy, s.rows) for s in done]),
-                  bytes_up=self.bytes_up, bytes_down=self.bytes_down,
-                  seconds=time.perf_counter() - start,
-                  train_seconds=max((s.seconds for s in done), default=0.0),
-                  train_cpu_seconds=sum(s.cpu_seconds for s in done), epsilon=math.nan)
+        self._log(**round_record(len(sampled), done, self.model.evaluate(), self.bytes_up,
+                                 self.bytes_down, time.perf_counter() - start))
         self.bytes_up = self.bytes_down = 0
         for site in self.sites.values():
             self._log_site(site)
@@ -638,79 +593,32 @@ class Rounds:
         return replies
 
     def _accept(self, site: Site, reply: Message) -> dict[str, torch.Tensor]:
-        """A checked update: the global weights' names, shapes and dtypes, finite floats, and
-        numeric metrics; the site's bookkeeping."""
+        """A checked update (the native aggregator's checks: the global weights' names, shapes
+        and dtypes, finite floats, numeric figures); the site's figures recorded."""
         import torch
+
+        from workbench.fl.wire import WireError, check, signature
 
         arrays = reply.content["arrays"]
         delta = arrays.to_torch_state_dict()
-        if set(delta) != set(self.weights):
-            raise ValueError(f"tensors {sorted(set(delta) ^ set(self.weights))[:3]} differ")
-        for name, tensor in delta.items():
-            if tensor.shape != self.weights[name].shape or \
-                    tensor.dtype != self.weights[name].dtype:
-                raise ValueError(f"{name} is {tensor.dtype} {tuple(tensor.shape)}")
-            if name in self.floats and not torch.isfinite(tensor).all():
-                raise ValueError(f"non-finite values in {name}")
+        check(delta, signature(self.model.weights))
+        bad = [n for n in self.model.floats if not torch.isfinite(delta[n]).all()]
+        if bad:
+            raise WireError(f"non-finite values in {bad[:3]}")
         metrics = reply.content["metrics"]
         values = {k: metrics[k] for k in ("train_loss", "local_accuracy", "seconds",
                                           "cpu_seconds")}
         if not all(isinstance(v, int | float) for v in values.values()):
             raise TypeError(f"metrics {values} are not numbers")
         self.bytes_up += _nbytes(arrays)
-        site.state = "completed"
-        site.rounds_completed += 1
-        site.train_loss, site.seconds = float(values["train_loss"]), float(values["seconds"])
-        site.local_accuracy = float(values["local_accuracy"])
-        site.cpu_seconds = float(values["cpu_seconds"])
+        site.complete(values)
         return delta
-
-    def _combine(self, updates: dict[int, dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-        """The row-weighted mean delta (counters such as BatchNorm's follow the first site)."""
-        import torch
-
-        total = sum(self.sites[i].rows for i in updates)
-        delta = {name: torch.zeros_like(self.weights[name]) for name in self.floats}
-        for i in sorted(updates):
-            weight = self.sites[i].rows / total
-            for name in self.floats:
-                delta[name] += weight * updates[i][name]
-        first = updates[min(updates)]
-        for name in self.weights:
-            if name not in delta:
-                delta[name] = first[name] - self.weights[name]
-        return delta
-
-    def _evaluate(self) -> dict[str, float]:
-        from workbench.fl.local import evaluate
-
-        if self.test is None:
-            return {"loss": math.nan, "accuracy": math.nan}
-        self.model.load_state_dict(self.weights)
-        return evaluate(self.model, *self.test, self.loss, self.classification)
-
-    def _read_test(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        import pandas as pd
-
-        from workbench.fl.data import tensors
-
-        path = self.job["test_path"]
-        return None if path is None else tensors(pd.read_parquet(path), self.task)
 
     def _log(self, **record: Any) -> None:
         _write(self.records, {"step": self.round, **record})
 
     def _log_site(self, site: Site) -> None:
-        self._log(event="client", client=site.id, pid=site.pid, rows=site.rows,
-                  rounds_completed=site.rounds_completed, state=site.state,
-                  last_error=site.last_error, train_loss=site.train_loss, seconds=site.seconds,
-                  cpu_seconds=site.cpu_seconds)
-
-    def _too_few(self, alive: list[Site]) -> str:
-        gone = [s for s in self.sites.values() if not s.alive]
-        lines = "\n".join(f"- client {s.id}: {s.last_error or s.state}" for s in gone)
-        return (f"round {self.round}: {len(alive)} of {len(self.sites)} clients are alive, "
-                f"fewer than min_clients={self.job['min_clients']}. The others:\n{lines}")
+        self._log(**site.record())
 
 
 def _write(records: IO[str], record: dict[str, Any]) -> None:
@@ -771,10 +679,9 @@ def _train(msg: Message, context: Any) -> dict[str, Any]:
     import pandas as pd
     import torch
     from flwr.app import ArrayRecord, MetricRecord
-    from torch.utils.data import DataLoader, TensorDataset
 
     from workbench.fl.data import tensors
-    from workbench.fl.local import default_loss, evaluate, train
+    from workbench.fl.local import client_round, default_loss, train
 
     job = json.loads(str(context.run_config["job"]))
     client = int(context.node_config["partition-id"])
@@ -789,33 +696,14 @@ def _train(msg: Message, context: Any) -> dict[str, Any]:
     model = _load(job["model_fn"])()
     _warm_up(model, x, y, loss)
     config = dict(msg.content["config"])
-    round_ = int(config.pop("round"))
-    config["batch_size"] = config["batch_size"] or None
-    seed = (job["seed"] * 1_000_003 + round_ * 1009 + client) % 2**63
-    torch.manual_seed(seed)
-    weights = msg.content["arrays"].to_torch_state_dict()
-    model.load_state_dict(weights)
-    local = evaluate(model, x, y, loss, classification)
-    loader = DataLoader(TensorDataset(x, y), batch_size=config["batch_size"] or len(x),
-                        shuffle=True, generator=torch.Generator().manual_seed(seed))
-    start, cpu = time.perf_counter(), time.process_time()
-    model.train()
-    settings = {**config, "round": round_, "client": client}
-    if train_fn is None:
-        metrics = train(model, loader, settings, loss)
-    else:
-        metrics = train_fn(model, loader, settings)
-        if not isinstance(metrics, dict):
-            raise TypeError(f"train_fn must return a dict of metrics (e.g. {{'loss': ...}}), "
-                            f"not {type(metrics).__name__}")
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    state = model.state_dict()
-    delta = {name: (state[name] - weights[name]) if torch.is_floating_point(weights[name])
-             else state[name] for name in weights}
+    config["batch_size"] = config["batch_size"] or None  # ConfigRecord has no None
+    delta, figures = client_round(
+        model, x, y, msg.content["arrays"].to_torch_state_dict(), config,
+        train_fn or (lambda m, loader, c: train(m, loader, c, loss)), seed=job["seed"],
+        client=client, loss=loss, classification=classification)
     return {"arrays": ArrayRecord(delta),
-            "metrics": MetricRecord({"train_loss": as_number(metrics.get("loss")),
-                                     "local_accuracy": local["accuracy"],
-                                     "seconds": seconds, "cpu_seconds": cpu})}
+            "metrics": MetricRecord({name: figures[name] for name in (
+                "train_loss", "local_accuracy", "seconds", "cpu_seconds")})}
 
 
 def _warm_up(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Any) -> None:

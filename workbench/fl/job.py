@@ -139,9 +139,11 @@ class FederatedJob(Job):
 
     @property
     def history(self) -> pd.DataFrame:
-        """One row per round: round, sampled, completed, dropped, train_loss, test_loss,
-        test_accuracy, local_accuracy, bytes_up, bytes_down, seconds, train_seconds, epsilon,
-        time. Live."""
+        """One row per round, live: round, sampled, completed, dropped, train_loss,
+        test_loss, test_accuracy, local_accuracy (the completed clients' accuracy of the model
+        they received, on their own rows), bytes_up, bytes_down, seconds (the round at the
+        aggregator), train_seconds (the slowest client's training), client_cpu_seconds (the
+        clients' CPU for evaluating and training), epsilon (spent so far), time."""
         from workbench.fl.records import history
 
         return history(self.metrics)

@@ -15,7 +15,7 @@ ROUNDS_TABLE = "_fl_rounds"
 CLIENTS_TABLE = "_fl_clients"
 ROUND_COLUMNS = ("round", "sampled", "completed", "dropped", "train_loss", "test_loss",
                  "test_accuracy", "local_accuracy", "bytes_up", "bytes_down", "seconds",
-                 "train_seconds", "train_cpu_seconds", "epsilon", "time")
+                 "train_seconds", "client_cpu_seconds", "epsilon", "time")
 CLIENT_COLUMNS = ("round", "client", "pid", "rows", "rounds_completed", "state", "last_error",
                   "train_loss", "seconds", "cpu_seconds")
 _INTEGERS = {"round", "sampled", "completed", "dropped", "bytes_up", "bytes_down", "client",
