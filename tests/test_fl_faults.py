@@ -115,6 +115,21 @@ def test_a_client_killed_mid_round_the_round_completes_with_the_others(tmp_path)
     assert job.status == "succeeded"
 
 
+def test_a_client_lost_after_the_key_exchange_restarts_the_secure_round_without_it(tmp_path):
+    marker = tmp_path / "sleeping"
+    job = launch(tmp_path, misbehaving(str(marker), sleep_in=(1, 1)), secure=True, rounds=2)
+    wait_for(marker.exists)  # client 1 has sent its public key and is training
+    os.kill(int(job.clients.set_index("client").loc[1, "pid"]), signal.SIGKILL)
+    job.wait(120)
+    history = job.history.set_index("round")
+    assert history.loc[1, "sampled"] == 3 and history.loc[1, "completed"] == 2
+    assert history.loc[2, "completed"] == 2
+    # Masks that did not cancel would leave weights of the order of 2**11: these are a model's.
+    weights = torch.cat([p.flatten() for p in job.model.parameters()])
+    assert torch.isfinite(weights).all() and weights.abs().max() < 10
+    assert job.clients.set_index("client").loc[1, "state"] == "failed"
+
+
 def test_raising_model_fn_and_train_fn_are_named_with_their_tracebacks(tmp_path):
     def model_fn():
         if os.environ.get("WORKBENCH_FL_CLIENT") == "3":

@@ -15,6 +15,7 @@ table the notebook made, and reads only the held-out test file.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import secrets
@@ -155,8 +156,6 @@ class Aggregator:
                 continue
             report = error_path(self.run.run_dir, client.id)
             if report.exists():
-                import json
-
                 data = json.loads(report.read_text())
                 client.fail(f"{data['exception']}\n{data['traceback']}")
             else:
