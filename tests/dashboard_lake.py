@@ -13,6 +13,7 @@ differential privacy, where client 3 drops out), written as the federated job's 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -91,6 +92,8 @@ def fl_run(run_id: str, name: str, *, rounds: int = 5, clients: int = 4, hours: 
     start = T0.timestamp() + hours * 3600
     round_rows, client_rows = [], []
     done = np.zeros(clients, dtype=np.int64)
+    mix = [rng.multinomial(n, rng.dirichlet(np.full(10, 0.5))) for n in sizes]  # label skew
+    labels = [json.dumps({str(label): int(k) for label, k in enumerate(m)}) for m in mix]
     for r in range(1, rounds + 1):
         states = ["completed"] * clients
         if dropout is not None and r == 2:
@@ -108,7 +111,7 @@ def fl_run(run_id: str, name: str, *, rounds: int = 5, clients: int = 4, hours: 
                 "last_error": {"dropped": "update arrived after the round's deadline",
                                "failed": "client process exited with code 1"}.get(state, ""),
                 "train_loss": float(loss[c]) if state == "completed" else float("nan"),
-                "seconds": float(seconds[c])})
+                "seconds": float(seconds[c]), "labels": labels[c]})
         ok = [c for c, s in enumerate(states) if s == "completed"]
         accuracy = 0.9 - 0.35 * np.exp(-r / 1.5)
         round_rows.append({

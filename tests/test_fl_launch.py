@@ -84,6 +84,14 @@ def test_rounds_history_clients_model_and_the_lake(tmp_path):
     assert list(rounds["round"]) == [1, 2, 3] and set(rounds["run_id"]) == {job.run_dir.name}
     recorded = lake.table("_fl_clients").to_pandas()
     assert len(recorded) == 3 * 4 and set(recorded["state"]) == {"idle", "completed"}
+    # the label mix the views draw: the partition's, known to the aggregator without its rows
+    from workbench.fl.records import label_counts
+
+    mix = label_counts(recorded).pivot(index="client", columns="label", values="rows")
+    expected = parts.table.set_index("client").drop(columns="rows")
+    assert (mix[[c.removeprefix("digit=") for c in expected.columns]].to_numpy()
+            == expected.to_numpy()).all()
+    assert job.label_counts.equals(label_counts(recorded))
     runs = lake.table("_runs").to_pandas()
     assert list(runs["run_id"]) == [job.run_dir.name] and runs["status"].iloc[0] == "succeeded"
     assert "federated" in runs["backend"].iloc[0]

@@ -47,6 +47,13 @@ class FakeJob:
     def clients(self) -> pd.DataFrame:
         return self.participation.drop_duplicates("client", keep="last")
 
+    @property
+    def label_counts(self) -> pd.DataFrame:
+        """Known from the start, as a real job knows it from its partitions."""
+        from workbench.fl.records import label_counts
+
+        return label_counts(self._clients)
+
 
 def wait_until(condition, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout

@@ -126,7 +126,8 @@ class Aggregator:
                                 stdin=subprocess.PIPE, env=env)
         proc.stdin.write(cloudpickle.dumps((spec, code)))  # the parent's payload, over a pipe
         proc.stdin.close()
-        return LocalClient(i, rows, pid=proc.pid, proc=proc, token=token)
+        return LocalClient(i, rows, pid=proc.pid, labels=self.spec["labels"][i], proc=proc,
+                           token=token)
 
     def close(self) -> None:
         """Save the model, then tell every client to stop and kill what is still there."""

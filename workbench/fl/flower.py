@@ -195,6 +195,7 @@ def _job(spec: dict[str, Any], functions: tuple[Any, Any, Any], run_dir: Path
             "task": {"label": task.label, "features": list(task.features),
                      "classes": None if task.classes is None else list(task.classes)},
             "model_fn": refs[0], "train_fn": refs[1], "loss": refs[2],
+            "labels": spec["labels"],
             "test_path": spec["test_path"], "records_path": str(run_dir / RECORDS_FILE),
             "model_path": str(model_path(run_dir))}
 
@@ -487,7 +488,7 @@ class Rounds:
         self.rng = np.random.default_rng(job["seed"])
         fields = dict(job["strategy"])
         self.strategy: FedAvg = STRATEGIES[fields.pop("strategy")](**fields)
-        self.sites = {i: Site(i) for i in range(job["clients"])}
+        self.sites = {i: Site(i, labels=job["labels"][i]) for i in range(job["clients"])}
         self.round = 0
         self.bytes_up = self.bytes_down = 0
 

@@ -79,6 +79,7 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
                       label)
     _check_model(model_fn, next(iter(frames.values())), task, seed)
     rows = [len(frame) for frame in frames.values()]
+    labels = [_label_mix(frame, task) for frame in frames.values()]
     accountant = None
     if dp is not None:
         from workbench.fl.privacy import plan
@@ -99,7 +100,8 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
         test_frame.to_parquet(test_path, index=False)
     spec = {"rounds": rounds, "strategy": strategy, "min_clients": min_clients,
             "round_timeout": float(round_timeout), "seed": seed, "task": task,
-            "paths": [str(p) for p in parts.paths], "rows": rows, "test_path": test_path,
+            "paths": [str(p) for p in parts.paths], "rows": rows, "labels": labels,
+            "test_path": test_path,
             "dp": dp, "accountant": accountant, "secure": bool(secure), "threads": threads,
             "sys_path": [p for p in sys.path if p]}
     from workbench.fl.aggregator import serve
@@ -113,7 +115,7 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
                   labels={"backend": f"federated ({parts.clients} clients)"},
                   save=save_federated)
     return FederatedJob(group, model_fn=model_fn, parts=parts, rounds=rounds,
-                        strategy=strategy, task=task, dp=dp, secure=bool(secure))
+                        strategy=strategy, task=task, dp=dp, secure=bool(secure), labels=labels)
 
 
 class FederatedJob(Job):
@@ -122,7 +124,7 @@ class FederatedJob(Job):
 
     def __init__(self, group: Any, *, model_fn: Callable[[], Any], parts: Partitions,
                  rounds: int, strategy: FedAvg, task: Task, dp: DP | None,
-                 secure: bool) -> None:
+                 secure: bool, labels: list[str]) -> None:
         super().__init__(group)
         self.model_fn = model_fn
         self.parts = parts
@@ -131,6 +133,17 @@ class FederatedJob(Job):
         self.task = task
         self.dp = dp
         self.secure = secure
+        self._labels = labels
+
+    @property
+    def label_counts(self) -> pd.DataFrame:
+        """The clients' label mix (client, label, rows), as the job's views draw it."""
+        import pandas as pd
+
+        from workbench.fl.records import label_counts
+
+        return label_counts(pd.DataFrame({"client": range(len(self._labels)), "round": 0,
+                                          "labels": self._labels}))
 
     @property
     def dp_epsilon(self) -> float | None:
@@ -304,6 +317,15 @@ def _check_model(model_fn: Callable[[], Any], frame: pd.DataFrame, task: Task,
                 else f"one float target ({task.label!r})")
         raise FederatedError(f"model_fn()'s model gives {per_row} outputs per row but there "
                              f"are {what}: make its last layer output {wanted}")
+
+
+def _label_mix(frame: pd.DataFrame, task: Task) -> str:
+    """A part's rows per class, as JSON in the classes' order ("" for a float target): what
+    the views draw as the label mix, known to the aggregator without reading the part."""
+    if task.classes is None:
+        return ""
+    counts = frame[task.label].value_counts()
+    return json.dumps({str(value): int(counts.get(value, 0)) for value in task.classes})
 
 
 def _aggregator_error(run_dir: Path) -> str:

@@ -17,7 +17,7 @@ ROUND_COLUMNS = ("round", "sampled", "completed", "dropped", "train_loss", "test
                  "test_accuracy", "local_accuracy", "bytes_up", "bytes_down", "seconds",
                  "train_seconds", "client_cpu_seconds", "epsilon", "time")
 CLIENT_COLUMNS = ("round", "client", "pid", "rows", "rounds_completed", "state", "last_error",
-                  "train_loss", "seconds", "cpu_seconds")
+                  "train_loss", "seconds", "cpu_seconds", "labels")
 _INTEGERS = {"round", "sampled", "completed", "dropped", "bytes_up", "bytes_down", "client",
              "pid", "rows", "rounds_completed"}
 
@@ -30,6 +30,25 @@ def history(records: pd.DataFrame) -> pd.DataFrame:
 def participation(records: pd.DataFrame) -> pd.DataFrame:
     """Each client's state after each round (`CLIENT_COLUMNS`; round 0 is the start)."""
     return _select(records, "client", CLIENT_COLUMNS)
+
+
+def label_counts(participation: pd.DataFrame) -> pd.DataFrame:
+    """The label mix of one run's clients (client, label, rows; as
+    `Partitions.label_counts()`), from the ``labels`` of each client's rows; empty for a
+    regression, or rows written before the column existed."""
+    import json
+
+    import pandas as pd
+
+    rows = []
+    if "labels" in participation:
+        latest = participation.sort_values("round").groupby("client").tail(1)
+        for client, labels in zip(latest["client"], latest["labels"]):
+            counts = json.loads(labels) if isinstance(labels, str) and labels else {}
+            rows += [{"client": int(client), "label": label, "rows": int(n)}
+                     for label, n in counts.items()]
+    return pd.DataFrame(rows, columns=["client", "label", "rows"]).sort_values(
+        "client", kind="stable", ignore_index=True)
 
 
 def outcome(records: pd.DataFrame) -> str:
@@ -71,4 +90,4 @@ def _select(records: pd.DataFrame, event: str, columns: tuple[str, ...]) -> pd.D
 def _dtype(column: str) -> str:
     if column in _INTEGERS:
         return "int64"
-    return "string" if column in ("state", "last_error") else "float64"
+    return "string" if column in ("state", "last_error", "labels") else "float64"

@@ -35,6 +35,7 @@ class ClientState:
     local_accuracy: float = math.nan
     seconds: float = math.nan
     cpu_seconds: float = math.nan
+    labels: str = ""  # its rows per label, as JSON (from the partition table): the label mix
 
     @property
     def alive(self) -> bool:
@@ -65,7 +66,7 @@ class ClientState:
         return {"event": "client", "client": self.id, "pid": self.pid, "rows": self.rows,
                 "rounds_completed": self.rounds_completed, "state": self.state,
                 "last_error": self.last_error, "train_loss": self.train_loss,
-                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds}
+                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "labels": self.labels}
 
 
 class GlobalModel:

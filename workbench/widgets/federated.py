@@ -42,20 +42,28 @@ class PartitionsView(widgets.VBox):
 
 #: The charts of a federated run, in the order the views show them: key -> heading.
 FL_CHARTS = {"accuracy": "Accuracy", "loss": "Loss", "participation": "Participation",
-             "bytes": "Traffic per round", "privacy": "Privacy spent"}
+             "labels": "Label mix per client", "bytes": "Traffic per round",
+             "privacy": "Privacy spent"}
 _MAX_FAILURES = 20  # reads failing in a row before the live view gives up
 _STATUS_COLORS = {"running": "#1565c0", "succeeded": "#1a7f37", "failed": "#b00020",
                   "stopped": "#8a6d00"}
 
 
-def fl_figures(rounds: pd.DataFrame, clients: pd.DataFrame,
-               budget: float | None = None) -> dict[str, go.Figure]:
+def fl_figures(rounds: pd.DataFrame, clients: pd.DataFrame, budget: float | None = None,
+               labels: pd.DataFrame | None = None) -> dict[str, go.Figure]:
     """Each `FL_CHARTS` chart of one run's rounds and client rows, drawn by its chart
-    function (the live monitor and the dashboard show the same figures)."""
+    function (the live monitor and the dashboard show the same figures). The label mix is
+    `labels` (client, label, rows), else read from the client rows; left out where there is
+    none (a float target)."""
     from workbench import charts
+    from workbench.fl.records import label_counts
 
-    return {"accuracy": charts.fl_accuracy(rounds), "loss": charts.fl_loss(rounds),
-            "participation": charts.participation(clients), "bytes": charts.fl_bytes(rounds),
+    figures = {"accuracy": charts.fl_accuracy(rounds), "loss": charts.fl_loss(rounds),
+               "participation": charts.participation(clients)}
+    counts = label_counts(clients) if labels is None else labels
+    if len(counts):
+        figures["labels"] = charts.label_mix(counts)
+    return {**figures, "bytes": charts.fl_bytes(rounds),
             "privacy": charts.privacy_spent(rounds, budget)}
 
 
@@ -147,13 +155,15 @@ class FederatedMonitor(widgets.VBox):
         self._seen = (self.status, len(self.history), len(self.participation))
 
     def _figures(self) -> dict[str, go.Figure]:
-        return fl_figures(self.history, self.participation, self.job.dp_epsilon)
+        return fl_figures(self.history, self.participation, self.job.dp_epsilon,
+                          getattr(self.job, "label_counts", None))
 
     def _show(self, redraw: bool = True) -> None:
         """Push what `_read` found: every chart drawn again, then the header."""
         if redraw:
             for key, figure in self._figures().items():
-                self.figures[key].draw(dashboard_layout(figure, FL_CHARTS[key]))
+                if key in self.figures:  # the charts are fixed when the monitor is made
+                    self.figures[key].draw(dashboard_layout(figure, FL_CHARTS[key]))
         self.header.value = header_html(str(self.job.name), self.history, status=self.status,
                                         planned=int(self.job.rounds),
                                         budget=self.job.dp_epsilon)
