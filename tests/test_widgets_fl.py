@@ -164,3 +164,15 @@ def test_the_dashboard_without_federated_runs_says_so(tmp_path):
     assert view.empty and view.body.children == ()
     assert "has no federated runs yet" in view.message.value
     assert "wb.fl.launch" in view.message.value and "_fl" not in view.message.value
+
+
+def test_the_monitor_says_why_a_private_run_stopped_early():
+    job = FakeJob(rounds=5)
+    job.done, job.status = 2, "succeeded"
+    job.outcome = "stopped before round 3: it would spend epsilon 2.1, over the budget of 2"
+    monitor = FederatedMonitor(job, interval=0.05)
+    try:
+        assert monitor.ended and "round 2 / 5" in monitor.header.value
+        assert "stopped before round 3: it would spend epsilon 2.1" in monitor.header.value
+    finally:
+        monitor.close()

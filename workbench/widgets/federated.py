@@ -68,9 +68,11 @@ def fl_figures(rounds: pd.DataFrame, clients: pd.DataFrame, budget: float | None
 
 
 def header_html(name: str, rounds: pd.DataFrame, *, status: str | None = None,
-                planned: int | None = None, budget: float | None = None) -> str:
+                planned: int | None = None, budget: float | None = None,
+                outcome: str = "") -> str:
     """One line on a run: its name, status, round k/N, the last round's completed and dropped
-    clients, and ε spent against ``budget`` (when the run is differentially private)."""
+    clients, ε spent against ``budget`` (when the run is differentially private), and how the
+    rounds ended (``outcome``: why a private run stopped early, say)."""
     import pandas as pd
 
     from workbench.charts import format as fmt
@@ -89,6 +91,8 @@ def header_html(name: str, rounds: pd.DataFrame, *, status: str | None = None,
             spent = f"ε {fmt.number(last['epsilon'])}"
             parts.append(f"{spent} of {fmt.number(budget)} spent" if budget is not None
                          else f"{spent} spent")
+    if outcome:
+        parts.append(html.escape(outcome))
     return " &middot; ".join(parts)
 
 
@@ -166,7 +170,8 @@ class FederatedMonitor(widgets.VBox):
                     self.figures[key].draw(dashboard_layout(figure, FL_CHARTS[key]))
         self.header.value = header_html(str(self.job.name), self.history, status=self.status,
                                         planned=int(self.job.rounds),
-                                        budget=self.job.dp_epsilon)
+                                        budget=self.job.dp_epsilon,
+                                        outcome=getattr(self.job, "outcome", ""))
         self.updates += 1
         if self.status != "running":
             self._ended.set()
