@@ -40,13 +40,13 @@ _EXPORTS = {
     "WorkbenchError": "workbench.errors",
 }
 # `publish` is also a package (workbench.publish), resolved above to its function.
-_SUBMODULES = {"bench", "charts", "compress", "compute", "fl", "kernels", "lake", "train",
-               "widgets"}
+_SUBMODULES = {"bench", "charts", "compress", "compute", "fl", "kernels", "lake", "ops",
+               "train", "widgets"}
 
 __all__ = ["Cluster", "IngestReport", "Lake", "Profile", "Table", "cluster", "clusters",
            "compute", "env", "kernels", "lake", "launch", "runs", "train", "widgets",
            "Dashboard", "dashboards", "default_lake", "export_html", "publish",
-           "bench", "charts", "compress", "fl", "WorkbenchError"]
+           "bench", "charts", "compress", "fl", "ops", "WorkbenchError"]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

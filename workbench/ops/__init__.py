@@ -1,0 +1,19 @@
+"""Operations: alert rules over the records of live runs (`Rule`, `default_rules`), evaluated
+with Prometheus' pending/firing/resolved lifecycle by a `Watch`. Imports no layer above
+`kernels`: its callers feed it records and act on the alerts it returns. Loads on first use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from workbench.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from workbench.ops.rules import Rule, RuleError, default_rules
+    from workbench.ops.watch import Alert, Watch
+
+_EXPORTS = {"Rule": ".rules", "RuleError": ".rules", "default_rules": ".rules",
+            "Watch": ".watch", "Alert": ".watch"}
+__all__ = ["Alert", "Rule", "RuleError", "Watch", "default_rules"]
+
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -1,0 +1,113 @@
+"""Alert rules: what to watch in a stream of records, and when it is wrong.
+
+A `Rule` names a metric and a test (``op``) over its values, per (run, rank):
+
+- ``">"`` / ``"<"``: the value is above / below ``threshold``;
+- ``"nonfinite"``: the value is NaN or infinite (a diverged loss);
+- ``"spike"``: the value is above ``threshold`` times the median of the previous ``window``
+  values (a loss spike);
+- ``"below_median"``: the value is below ``threshold`` times that median (throughput dropping to
+  a share of its own recent level);
+- ``"rising"``: over the last ``window`` values the least-squares slope is above ``threshold``
+  per record and at least 80% of the steps go up (memory that only grows: a leak);
+- ``"stalled"``: no new value for ``threshold`` seconds (a rank that stopped stepping).
+
+As in Prometheus, a condition that holds is *pending*, and *firing* once it has held for
+``for_`` seconds (0: at once); it is *resolved* when it clears. ``action`` says what the caller
+should do when the rule fires: ``"notify"``, ``"stop"`` or ``"checkpoint_stop"``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.errors import WorkbenchError
+
+OPS = (">", "<", "nonfinite", "stalled", "rising", "spike", "below_median")
+SEVERITIES = ("info", "warning", "critical")
+ACTIONS = ("notify", "stop", "checkpoint_stop")
+_NEEDS_WINDOW = ("rising", "spike", "below_median")
+_NEEDS_THRESHOLD = (">", "<", "stalled", "spike", "below_median")
+
+
+class RuleError(WorkbenchError, ValueError):
+    """A rule that cannot be evaluated as written; says which argument and what to give."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One alert rule (see the module): `name`, the `metric` it reads, its `op`, `threshold`,
+    `window` (records), `for_` (seconds the condition must hold), `severity` and `action`."""
+
+    name: str
+    metric: str
+    op: str
+    threshold: float | None = None
+    window: int | None = None
+    for_: float = 0.0
+    severity: str = "warning"
+    action: str = "notify"
+
+    def __post_init__(self) -> None:
+        for argument in ("name", "metric"):
+            value = getattr(self, argument)
+            if not isinstance(value, str) or not value:
+                raise RuleError(f"Rule({argument}={value!r}): give a non-empty name")
+        _one_of(self.name, "op", self.op, OPS)
+        _one_of(self.name, "severity", self.severity, SEVERITIES)
+        _one_of(self.name, "action", self.action, ACTIONS)
+        if self.op in _NEEDS_THRESHOLD and self.threshold is None:
+            raise RuleError(f"rule {self.name!r}: op {self.op!r} needs a threshold")
+        if self.threshold is not None:
+            _number(self.name, "threshold", self.threshold,
+                    positive=self.op in ("stalled", "spike", "below_median"))
+        if self.op == "below_median" and not self.threshold < 1:
+            raise RuleError(f"rule {self.name!r}: below_median's threshold is a share of the "
+                            f"median, in (0, 1); got {self.threshold}")
+        if self.op in _NEEDS_WINDOW and self.window is None:
+            raise RuleError(f"rule {self.name!r}: op {self.op!r} needs a window (records)")
+        if self.window is not None and (isinstance(self.window, bool)
+                                        or not isinstance(self.window, int)
+                                        or self.window < (3 if self.op == "rising" else 1)):
+            raise RuleError(f"rule {self.name!r}: window={self.window!r}: give a whole number of "
+                            f"records, at least {3 if self.op == 'rising' else 1}")
+        _number(self.name, "for_", self.for_, positive=False)
+
+    def describe(self) -> str:
+        """The condition in words, for alert messages."""
+        t, m, w = self.threshold, self.metric, self.window
+        return {">": f"{m} > {t}", "<": f"{m} < {t}", "nonfinite": f"{m} is not finite",
+                "stalled": f"no {m} for {t} s", "rising": f"{m} rising over {w} records",
+                "spike": f"{m} above {t}x its median of {w}",
+                "below_median": f"{m} below {t} of its median of {w}"}[self.op]
+
+
+def default_rules() -> list[Rule]:
+    """The built-in rules, on by default for every run: a non-finite loss (at once), a loss
+    spike (10x the median of the last 20 steps), a throughput drop (below half the run's median
+    of 50 steps for 10 s), a stall (no step for 60 s), memory growth (RSS rising over 50 steps)
+    and an input-bound rank (over half of each step waiting for data, for 30 s)."""
+    return [
+        Rule("nonfinite_loss", "loss", "nonfinite", severity="critical"),
+        Rule("loss_spike", "loss", "spike", threshold=10.0, window=20),
+        Rule("throughput_drop", "samples_per_s", "below_median", threshold=0.5, window=50,
+             for_=10.0),
+        Rule("stall", "step_s", "stalled", threshold=60.0, severity="critical"),
+        Rule("memory_growth", "rss_bytes", "rising", threshold=0.0, window=50, for_=30.0),
+        Rule("input_bound", "data_share", ">", threshold=0.5, for_=30.0, severity="info"),
+    ]
+
+
+def _one_of(rule: str, argument: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise RuleError(f"rule {rule!r}: {argument}={value!r}; give one of {list(allowed)}")
+
+
+def _number(rule: str, argument: str, value: Any, *, positive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise RuleError(f"rule {rule!r}: {argument}={value!r}: give a number")
+    if positive and not value > 0 or not positive and value < 0:
+        raise RuleError(f"rule {rule!r}: {argument}={value!r}: must be "
+                        f"{'> 0' if positive else '>= 0'}")

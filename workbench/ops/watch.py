@@ -1,0 +1,175 @@
+"""`Watch`: rules evaluated over a stream of records, with Prometheus' alert lifecycle.
+
+Records are dicts with ``run``, ``rank``, ``time`` (unix seconds) and metrics, as the training
+metrics channel delivers them. Each (rule, run, rank) has one alert at most: it goes *pending*
+when its condition first holds, *firing* once the condition has held for the rule's ``for_``
+seconds, and *resolved* when it clears (a pending alert whose condition clears is forgotten).
+`feed` and `check` return the transitions to *firing* and *resolved*, which is what a caller
+notifies, persists or acts on (a rule's ``action``); nothing here stops a run itself.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from workbench.ops.rules import Rule, RuleError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLUMNS = ("rule", "severity", "run", "rank", "state", "value", "threshold", "started",
+           "resolved", "message")
+_RISING_SHARE = 0.8  # of the window's steps that must go up for "rising"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert of a rule on one (run, rank): its state and the value that raised it."""
+
+    rule: str
+    severity: str
+    run: str
+    rank: int
+    state: str
+    value: float
+    threshold: float | None
+    started: float
+    resolved: float | None
+    message: str
+    action: str
+
+
+@dataclass
+class _Series:
+    """What a rule remembers of one (run, rank): recent values, the last time one came, and
+    its alert (None while the condition does not hold)."""
+
+    values: deque = field(default_factory=deque)
+    last_time: float = math.nan
+    alert: Alert | None = None
+
+
+class Watch:
+    """Evaluates `rules` over records (`feed`) and the clock (`check`); `alerts` holds every
+    alert that fired, with its current state, and `frame()` shows them as a table."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules = list(rules)
+        for rule in self.rules:
+            if not isinstance(rule, Rule):
+                raise RuleError(f"{rule!r} is not a wb.ops.Rule")
+        names = [rule.name for rule in self.rules]
+        if len(set(names)) != len(names):
+            raise RuleError(f"rule names must differ: {sorted(names)}")
+        self.alerts: list[Alert] = []  # fired ones, in order; a resolve replaces its entry
+        self._series: dict[tuple[str, str, int], _Series] = {}
+
+    def feed(self, records: Iterable[dict[str, Any]]) -> list[Alert]:
+        """Evaluate every rule on each record that carries its metric; the alerts that fired
+        or resolved."""
+        changes: list[Alert] = []
+        for record in records:
+            run, rank, when = str(record.get("run", "")), int(record.get("rank", 0)), \
+                float(record["time"])
+            for rule in self.rules:
+                if rule.metric not in record:
+                    continue
+                value = _float(record[rule.metric])
+                if value is None:
+                    continue  # text where a number belongs: not this rule's to judge
+                series = self._series.setdefault((rule.name, run, rank), _Series())
+                holds = _holds(rule, value, series.values)
+                series.last_time = when
+                series.values.append(value)
+                if rule.window is not None and len(series.values) > rule.window:
+                    series.values.popleft()
+                changes += self._step(rule, run, rank, series, holds, value, when)
+        return changes
+
+    def check(self, now: float) -> list[Alert]:
+        """The clock's part: ``stalled`` rules, and pending alerts whose ``for_`` has passed."""
+        changes: list[Alert] = []
+        rules = {rule.name: rule for rule in self.rules}
+        for (name, run, rank), series in self._series.items():
+            rule = rules[name]
+            if rule.op == "stalled":
+                quiet = now - series.last_time
+                changes += self._step(rule, run, rank, series, quiet > rule.threshold, quiet,
+                                      now)
+            elif series.alert is not None and series.alert.state == "pending":
+                changes += self._step(rule, run, rank, series, True, series.alert.value, now)
+        return changes
+
+    def frame(self) -> pd.DataFrame:
+        """Every alert that fired (`COLUMNS`), pending ones too, latest state."""
+        import pandas as pd
+
+        pending = [s.alert for s in self._series.values()
+                   if s.alert is not None and s.alert.state == "pending"]
+        rows = [{c: getattr(a, c) for c in COLUMNS} for a in [*self.alerts, *pending]]
+        return pd.DataFrame(rows, columns=list(COLUMNS))
+
+    def _step(self, rule: Rule, run: str, rank: int, series: _Series, holds: bool,
+              value: float, now: float) -> list[Alert]:
+        """One lifecycle step of (rule, run, rank); the transition it makes, if one counts."""
+        alert = series.alert
+        if holds and alert is None:
+            alert = series.alert = Alert(
+                rule.name, rule.severity, run, rank, "pending", value, rule.threshold, now,
+                None, f"{rule.name} on rank {rank} of {run}: {rule.describe()} "
+                      f"(value {value:.4g})", rule.action)
+        if holds and alert.state == "pending" and now - alert.started >= rule.for_:
+            series.alert = replace(alert, state="firing", value=value)
+            self.alerts.append(series.alert)
+            return [series.alert]
+        if not holds and alert is not None:
+            series.alert = None
+            if alert.state == "firing":
+                resolved = replace(alert, state="resolved", resolved=now)
+                self.alerts[self.alerts.index(alert)] = resolved
+                return [resolved]
+        return []
+
+
+def _holds(rule: Rule, value: float, history: deque) -> bool:
+    """Whether `value` breaks `rule`, given the values before it."""
+    if rule.op == "nonfinite":
+        return not math.isfinite(value)
+    if not math.isfinite(value):
+        return False  # a NaN is the nonfinite rule's to report, not a spike or a drop
+    if rule.op == ">":
+        return value > rule.threshold
+    if rule.op == "<":
+        return value < rule.threshold
+    finite = [v for v in history if math.isfinite(v)]
+    if rule.op in ("spike", "below_median"):
+        if len(finite) < max(1, rule.window // 2):
+            return False  # too little history for a median to mean anything
+        median = statistics.median(finite)
+        return value > rule.threshold * median if rule.op == "spike" else \
+            value < rule.threshold * median
+    if rule.op == "rising":
+        window = [*finite, value][-rule.window:]
+        if len(window) < rule.window:
+            return False
+        ups = sum(b > a for a, b in zip(window, window[1:]))
+        return ups >= _RISING_SHARE * (len(window) - 1) and \
+            _slope(window) > (rule.threshold or 0.0)
+    return False  # "stalled" is judged by the clock (Watch.check)
+
+
+def _slope(values: list[float]) -> float:
+    """The least-squares slope of `values` against their index (statistics.linear_regression)."""
+    return statistics.linear_regression(range(len(values)), values).slope
+
+
+def _float(value: Any) -> float | None:
+    """A metric as a float (NaN and infinities included), None when it is not a number."""
+    if isinstance(value, bool | int | float):
+        return float(value)
+    return None
