@@ -112,7 +112,9 @@ class Watch:
         pending = [s.alert for s in self._series.values()
                    if s.alert is not None and s.alert.state == "pending"]
         rows = [{c: getattr(a, c) for c in COLUMNS} for a in [*self.alerts, *pending]]
-        return pd.DataFrame(rows, columns=list(COLUMNS))
+        return pd.DataFrame(rows, columns=list(COLUMNS)).astype(
+            {"rank": "int64", "value": "float64", "threshold": "float64",
+             "started": "float64", "resolved": "float64"})  # None: NaN, as tables hold it
 
     def _step(self, rule: Rule, run: str, rank: int, series: _Series, holds: bool,
               value: float, now: float) -> list[Alert]:

@@ -65,6 +65,8 @@ if TYPE_CHECKING:
 
     from workbench.compute.gpus import GpuSampler
     from workbench.lake import Lake
+    from workbench.ops import Rule
+    from workbench.train.alerting import RunAlerts
     from workbench.train.metrics import MetricsSink
     from workbench.train.summary import Summary
 
@@ -78,6 +80,7 @@ _KILL_GRACE_S = 3.0  # SIGTERM -> SIGKILL, for ranks terminated because another 
 _PAYLOAD_FILE = "payload.pkl"
 _STOP_GRACE_S = 10.0  # a stop asked through the STOP file -> terminate what still runs
 JOB_FILE = "job.json"  # name, times, status, owner and rank pids, error: written at start and end
+ALERTS_TABLE = "_alerts"  # every alert of every run, as `Job.alerts` shows it
 
 
 class WorkerError(WorkbenchError, RuntimeError):
@@ -98,7 +101,9 @@ class WorkerError(WorkbenchError, RuntimeError):
 
 def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
            backend: str = "auto", run_dir: str | os.PathLike[str] | None = None,
-           runs_lake: Lake | str | os.PathLike[str] | None = "default", **kwargs: Any) -> Job:
+           runs_lake: Lake | str | os.PathLike[str] | None = "default",
+           alerts: list[Rule] | str | None = "default", on_alert: Any = None,
+           **kwargs: Any) -> Job:
     """Start `fn(*args, **kwargs)` on `nprocs` ranks and return a `Job` at once.
 
     `nprocs="auto"`: one rank per CUDA GPU, or 2 CPU processes without one. `backend="auto"`:
@@ -106,7 +111,10 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
     ``$WORKBENCH_HOME/runs/<time>-<fn name>-<id>``) receives the metrics logs, the checkpoint
     and any error. When the job ends, its summary and metrics go to `runs_lake`'s `_runs` and
     `_run_metrics` tables (default: `wb.lake.default_lake()`; None: nowhere). Inside `fn`,
-    `wb.train.current()` is the rank's `Run`.
+    `wb.train.current()` is the rank's `Run`. `alerts` are the `wb.ops` rules watching the
+    run's records as they arrive ("default": `wb.ops.default_rules()`; None: none), `on_alert` a
+    callable (or a list) called with each alert as it fires and resolves; `job.alerts` lists
+    them, and a rule whose action is "stop" stops the run.
     """
     import torch
 
@@ -125,19 +133,24 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
         raise ValueError(f"nccl needs one GPU per rank: nprocs={nprocs} but {gpus} GPU(s) are "
                          "visible; lower nprocs or use backend='gloo'")
     return Job(spawn(fn, args, kwargs, nprocs=nprocs, backend=backend, run_dir=run_dir,
-                     runs_lake=runs_lake))
+                     runs_lake=runs_lake, alerts=alerts, on_alert=on_alert))
 
 
 def spawn(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], *, nprocs: int,
           backend: str, run_dir: str | os.PathLike[str] | None,
           runs_lake: Lake | str | os.PathLike[str] | None, name: str | None = None,
-          labels: dict[str, Any] | None = None, save: Save | None = None) -> _Group:
+          labels: dict[str, Any] | None = None, save: Save | None = None,
+          alerts: list[Rule] | str | None = None, on_alert: Any = None) -> _Group:
     """Start the ranks of a checked launch and the thread that watches them: what `launch` and
     `wb.fl.launch` (one rank: the aggregator) share. `labels` override the run's recorded
     backend and device; `save` writes the run to the lake instead of `save_run`."""
     import cloudpickle
 
+    from workbench.train.alerting import callbacks
+
     payload = _pickle(cloudpickle, fn, args, kwargs)  # before anything starts or is created
+    rules = _rules(alerts)
+    receivers = callbacks(on_alert)
     if name is None:
         name = getattr(fn, "__name__", type(fn).__name__)
     if run_dir is None:
@@ -175,7 +188,12 @@ def spawn(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], *, nprocs
     # list the run (`wb.runs()`), and tell from the owner's pid whether it is still alive.
     info.update(status="running", pids=[proc.pid for proc in procs], **owner_fields())
     write_atomically(run_dir / JOB_FILE, lambda tmp: tmp.write_text(json.dumps(info)))
-    return _Group(procs, sink, run_dir, info, sampler, runs_lake, save)
+    group = _Group(procs, sink, run_dir, info, sampler, runs_lake, save)
+    if rules:
+        from workbench.train.alerting import RunAlerts
+
+        group.alerts = RunAlerts(info["run_id"], rules, receivers)
+    return group
 
 
 class Job:
@@ -231,6 +249,18 @@ class Job:
     def gpu_samples(self) -> int:
         """How many GPU samples `gpu` holds so far; cheap (no frame is built)."""
         return 0 if self._group.sampler is None else len(self._group.sampler)
+
+    @property
+    def alerts(self) -> pd.DataFrame:
+        """The run's alerts, live (rule, severity, run, rank, state, value, threshold, started,
+        resolved, message); empty when it runs without rules."""
+        from workbench.ops.watch import COLUMNS
+
+        if self._group.alerts is None:
+            import pandas as pd
+
+            return pd.DataFrame(columns=list(COLUMNS))
+        return self._group.alerts.frame()
 
     @property
     def error(self) -> WorkerError | None:
@@ -335,6 +365,7 @@ class _Group:
                  lake: Lake | str | os.PathLike[str] | None, save: Save | None = None) -> None:
         self.procs = procs
         self.save = save
+        self.alerts: RunAlerts | None = None  # set by spawn before the first poll reads it
         self.sink = sink
         self.run_dir = run_dir
         self.info = info
@@ -385,6 +416,8 @@ class _Group:
                 self.request_stop(_STOP_GRACE_S)  # another process asked (`wb.train.stop_run`)
             if self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
                 self.kill()
+            if self.alerts is not None and self.alerts.poll(self.sink, time.time()):
+                self.request_stop(_STOP_GRACE_S)  # a rule whose action is to stop the run
             if all(code is not None for code in codes):
                 break
             time.sleep(_POLL_S)
@@ -427,6 +460,8 @@ class _Group:
         try:
             self.kill(grace=0)  # nothing of the job may outlive it
             self.sink.close()
+            if self.alerts is not None:
+                self.alerts.poll(self.sink, time.time())  # the records of the last poll's gap
             if self.sampler is not None:
                 self.sampler.stop()
             (self.run_dir / _PAYLOAD_FILE).unlink(missing_ok=True)
@@ -454,6 +489,8 @@ class _Group:
             if not hasattr(self.lake, "record"):
                 self.lake = default_lake() if self.lake == "default" else Lake(self.lake)
             metrics = read_run(self.run_dir)
+            if self.alerts is not None and len(alerts := self.alerts.frame()):
+                self.lake.record(ALERTS_TABLE, alerts.rename(columns={"run": "run_id"}))
             if self.save is not None:
                 self.recorded = self.save(self.lake, self.info, metrics)
                 return
@@ -470,6 +507,23 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
     """Signal the process group a worker leads; it may be gone already."""
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
+
+
+def _rules(alerts: Any) -> list[Rule]:
+    """`alerts` as a list of rules: "default" is `wb.ops.default_rules()`, None none."""
+    from workbench.ops import Rule, RuleError, default_rules
+
+    if alerts is None:
+        return []
+    if isinstance(alerts, str):
+        if alerts != "default":
+            raise RuleError(f"alerts={alerts!r}: give 'default', a list of wb.ops.Rule or None")
+        return default_rules()
+    rules = list(alerts)
+    for rule in rules:
+        if not isinstance(rule, Rule):
+            raise RuleError(f"alerts: {rule!r} is not a wb.ops.Rule")
+    return rules
 
 
 def describe_exit(code: int) -> str:

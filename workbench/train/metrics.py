@@ -242,6 +242,12 @@ class MetricsSink:
             records = list(self._records)
         return _frame(records)
 
+    def records(self, start: int = 0) -> list[dict[str, Any]]:
+        """The records received from index `start` on (a copy): a poller takes what is new
+        since its last call without building a frame."""
+        with self._lock:
+            return self._records[start:]
+
     def drops(self) -> int:
         """Records the senders dropped from the channel, as last reported by each rank (drops
         after a rank's last delivered record cannot be reported; its JSONL file has them)."""

@@ -1,0 +1,76 @@
+"""`wb.ops` rules watching real `wb.launch` runs (gloo, 2 processes): a NaN loss on one rank
+fires an alert naming that rank, delivered to `on_alert` and kept in `job.alerts` and the
+lake's `_alerts`; a clean run raises none; a rule whose action is "stop" stops the run; a
+failing `on_alert` changes nothing in the run."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+import workbench as wb
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def losses(nan_at: int | None, steps: int = 12) -> float:
+    run = wb.train.current()
+    for step in range(steps):
+        loss = math.nan if run.rank == 1 and nan_at is not None and step >= nan_at else 1.0
+        run.log(step=step, loss=loss)
+        run.flush()
+        time.sleep(0.05)
+        if run.should_stop():
+            break
+    return 0.0
+
+
+def test_a_nan_loss_fires_naming_the_rank_and_lands_in_alerts(tmp_path):
+    seen = []
+    lake = wb.Lake(tmp_path / "lake")
+    job = wb.launch(losses, 3, run_dir=tmp_path / "run", runs_lake=lake, on_alert=seen.append)
+    job.wait(60)
+    alerts = job.alerts
+    assert alerts[["rule", "rank", "state", "severity"]].values.tolist() == [
+        ["nonfinite_loss", 1, "firing", "critical"]]
+    assert [(a.rule, a.rank, a.state) for a in seen] == [("nonfinite_loss", 1, "firing")]
+    assert "rank 1" in seen[0].message and seen[0].run == job.run_dir.name
+    assert job.recorded is not None
+    table = lake.table("_alerts").to_pandas()
+    assert table[["run_id", "rule", "rank"]].values.tolist() == [
+        [job.run_dir.name, "nonfinite_loss", 1]]
+
+
+def test_a_clean_run_raises_no_alert_and_a_stop_rule_stops_the_run(tmp_path):
+    clean = wb.launch(losses, None, run_dir=tmp_path / "clean", runs_lake=None)
+    clean.wait(60)
+    assert clean.alerts.empty and clean.status == "succeeded"
+    stop = wb.ops.Rule("nan_stop", "loss", "nonfinite", action="stop")
+    job = wb.launch(losses, 2, 10_000, run_dir=tmp_path / "stop", runs_lake=None,
+                    alerts=[stop])
+    started = time.monotonic()
+    job.wait(60)
+    assert job.status == "stopped" and time.monotonic() - started < 30
+    assert job.alerts["rule"].tolist() == ["nan_stop"]
+
+
+def test_a_failing_receiver_is_counted_and_changes_nothing(tmp_path):
+    def broken(alert):
+        raise ConnectionError("pager down")
+
+    job = wb.launch(losses, 3, run_dir=tmp_path / "run", runs_lake=None, on_alert=broken)
+    assert job.wait(60) == 0.0 and job.status == "succeeded"
+    assert job._group.alerts.delivery_failures == 1
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"alerts": "all"}, r"alerts='all': give 'default'"),
+    ({"alerts": ["nonfinite"]}, r"'nonfinite' is not a wb.ops.Rule"),
+    ({"on_alert": "https://hooks.example/alert"}, r"on_alert='https://hooks.example/alert'"),
+])
+def test_bad_alert_arguments_are_refused_before_anything_starts(tmp_path, kwargs, message):
+    with pytest.raises((wb.ops.RuleError, TypeError), match=message):
+        wb.launch(losses, None, run_dir=tmp_path / "run", runs_lake=None, **kwargs)
+    assert not (tmp_path / "run").exists()
