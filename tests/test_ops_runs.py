@@ -56,6 +56,15 @@ def test_a_clean_run_raises_no_alert_and_a_stop_rule_stops_the_run(tmp_path):
     assert job.alerts["rule"].tolist() == ["nan_stop"]
 
 
+def test_only_alerts_that_fired_go_to_the_lake(tmp_path):
+    lake = wb.Lake(tmp_path / "lake")
+    slow = wb.ops.Rule("nan_for_an_hour", "loss", "nonfinite", for_=3600.0)
+    job = wb.launch(losses, 3, run_dir=tmp_path / "run", runs_lake=lake, alerts=[slow])
+    job.wait(60)
+    assert job.alerts["state"].tolist() == ["pending"]  # live views show it
+    assert job.recorded is not None and "_alerts" not in lake
+
+
 def test_a_failing_receiver_is_counted_and_changes_nothing(tmp_path):
     def broken(alert):
         raise ConnectionError("pager down")

@@ -489,8 +489,10 @@ class _Group:
             if not hasattr(self.lake, "record"):
                 self.lake = default_lake() if self.lake == "default" else Lake(self.lake)
             metrics = read_run(self.run_dir)
-            if self.alerts is not None and len(alerts := self.alerts.frame()):
-                self.lake.record(ALERTS_TABLE, alerts.rename(columns={"run": "run_id"}))
+            fired = None if self.alerts is None else self.alerts.frame().query(
+                "state != 'pending'")  # as Prometheus notifies: a pending one never fired
+            if fired is not None and len(fired):
+                self.lake.record(ALERTS_TABLE, fired.rename(columns={"run": "run_id"}))
             if self.save is not None:
                 self.recorded = self.save(self.lake, self.info, metrics)
                 return
