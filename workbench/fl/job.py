@@ -134,6 +134,7 @@ class FederatedJob(Job):
         self.dp = dp
         self.secure = secure
         self._labels = labels
+        self._final: pd.DataFrame | None = None  # the aggregator's records, once it ended
 
     @property
     def label_counts(self) -> pd.DataFrame:
@@ -159,14 +160,14 @@ class FederatedJob(Job):
         clients' CPU for evaluating and training), epsilon (spent so far), time."""
         from workbench.fl.records import history
 
-        return history(self.metrics)
+        return history(self._records())
 
     @property
     def participation(self) -> pd.DataFrame:
         """Each client's state after each round (completed, dropped, idle, failed). Live."""
         from workbench.fl.records import participation
 
-        return participation(self.metrics)
+        return participation(self._records())
 
     @property
     def clients(self) -> pd.DataFrame:
@@ -182,7 +183,17 @@ class FederatedJob(Job):
         epsilon ..."), "" while they run."""
         from workbench.fl.records import outcome
 
-        return outcome(self.metrics)
+        return outcome(self._records())
+
+    def _records(self) -> pd.DataFrame:
+        """The aggregator's records: live from the channel while it runs; once it ended, read
+        from its log once and kept (history, participation and outcome all derive from them,
+        and a monitor asks for all three on every redraw)."""
+        if not self._group.done.is_set():
+            return self.metrics
+        if self._final is None:
+            self._final = self.metrics
+        return self._final
 
     @property
     def model(self) -> torch.nn.Module:
