@@ -599,6 +599,7 @@ def test_runs_are_listed_detailed_and_stopped(api):
         assert row["id"] == job.run_dir.name and row["status"] == "running"
         assert row["ranks"] == 2 and row["samples_per_s"] > 0 and row["error"] is None
         assert 0 < row["last_loss"] <= 1 and row["ended"] is None
+        assert row["alerts"] == 0 and row["alert"] is None  # no alerts.jsonl: nothing fires
         assert all(v is None or v > 0 for v in row["throughput"]) and len(row["throughput"]) <= 60
 
         detail = api("GET", "runs", row["id"])

@@ -271,3 +271,96 @@ def test_unchanged_files_are_not_read_again_and_growing_logs_only_from_the_end(
     done.rmdir()
     assert list(wb.runs(root)["id"]) == ["live"]
     assert str(done) not in runs_module._CACHE and str(live) in runs_module._CACHE
+
+
+def alert(rule: str, state: str, *, rank: int = 0, severity: str = "warning",
+          started: float = 101.0, resolved: float | None = None) -> dict:
+    """One line of a run's alerts.jsonl, as the launcher writes a transition."""
+    return {"rule": rule, "severity": severity, "run": "live", "rank": rank, "state": state,
+            "value": 0.2, "threshold": 0.5, "started": started, "resolved": resolved,
+            "message": f"{rule} on rank {rank} of live"}
+
+
+def write_alerts(run_dir: Path, records: list[dict], tail: bytes = b"") -> None:
+    with open(run_dir / "alerts.jsonl", "ab") as fh:
+        fh.write(b"".join(orjson.dumps(record) + b"\n" for record in records) + tail)
+
+
+def test_firing_alerts_are_counted_from_the_alert_log_and_read_only_when_it_grew(
+        workbench_home, monkeypatch):
+    root = workbench_home / "runs"
+    quiet = fake_run(root, "quiet")
+    live = fake_run(root, "live", started=120.0)
+    write_alerts(live, [alert("throughput_drop", "firing", rank=1),
+                        alert("loss_spike", "firing", rank=0, started=102.0)])
+    by_id = wb.runs(root).set_index("id")
+    assert list(by_id.columns) == list(COLUMNS)[1:] and by_id["alerts"].dtype == "int64"
+    assert by_id.loc["quiet", "alerts"] == 0 and by_id.loc["quiet", "alert"] == ""
+    assert by_id.loc["quiet", "alert_severity"] == ""
+    assert by_id.loc["live", "alerts"] == 2  # two warnings: the latest one is shown
+    assert by_id.loc["live", "alert"] == "loss_spike on rank 0 of live"
+
+    # A critical one fires and is shown before the later warnings; a line still being
+    # written counts once it is complete; a line that is not an alert is skipped.
+    write_alerts(live, [alert("stall", "firing", rank=1, severity="critical", started=90.0)],
+                 tail=b'not json\n{"rule": "nonfinite_loss", "sta')
+    row = wb.runs(root).set_index("id").loc["live"]
+    assert (row["alerts"], row["alert_severity"]) == (3, "critical")
+    assert row["alert"] == "stall on rank 1 of live"
+
+    opened: list[str] = []
+    real_open = open
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(Path(path).relative_to(root).as_posix())
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(runs_module, "open", counting_open, raising=False)
+    wb.runs(root)
+    assert opened == []  # nothing changed: only stat'ed
+    tail = runs_module._CACHE[str(live)].alerts
+    assert (live / "alerts.jsonl").read_bytes()[tail.offset:] == b'{"rule": "nonfinite_loss", "sta'
+    # The partial line ends (the loss went NaN); then the stall and the drop resolve.
+    write_alerts(live, [], tail=b'te": "firing", "rank": 0, "severity": "warning"}\n')
+    write_alerts(live, [alert("stall", "resolved", rank=1, severity="critical", started=90.0,
+                              resolved=130.0),
+                        alert("throughput_drop", "resolved", rank=1, resolved=131.0)])
+    row = wb.runs(root).set_index("id").loc["live"]
+    assert opened == ["live/alerts.jsonl"]
+    assert (row["alerts"], row["alert_severity"]) == (2, "warning")
+    assert row["alert"] == "loss_spike on rank 0 of live"  # nonfinite_loss has no start time
+
+    # Every alert resolved: no badge. The log replaced by a shorter one is read anew.
+    write_alerts(live, [alert("loss_spike", "resolved", resolved=140.0),
+                        alert("nonfinite_loss", "resolved", resolved=141.0)])
+    assert wb.runs(root).set_index("id").loc["live", "alerts"] == 0
+    (live / "alerts.jsonl").unlink()
+    write_alerts(live, [alert("stall", "firing", severity="critical")])
+    row = wb.runs(root).set_index("id").loc["live"]
+    assert (row["alerts"], row["alert_severity"]) == (1, "critical")
+    (live / "alerts.jsonl").unlink()
+    assert wb.runs(root).set_index("id").loc["live", "alerts"] == 0
+    assert quiet.exists()
+
+
+def test_read_alerts_gives_each_alert_its_latest_state(tmp_path):
+    from workbench.ops.watch import COLUMNS as ALERT_COLUMNS
+    from workbench.train.alert_log import firing, read_alerts
+
+    assert read_alerts(tmp_path).empty  # no log: no alerts, the columns still there
+    assert list(read_alerts(tmp_path).columns) == list(ALERT_COLUMNS)
+    write_alerts(tmp_path, [alert("throughput_drop", "firing", rank=1, started=100.0),
+                            alert("stall", "firing", rank=0, severity="critical", started=99.0),
+                            alert("throughput_drop", "resolved", rank=1, started=100.0,
+                                  resolved=105.0),
+                            {**alert("nonfinite_loss", "firing", severity="critical"),
+                             "value": None, "threshold": None}],
+                 tail=b'{"rule": "cut sh')
+    alerts = read_alerts(tmp_path)
+    assert list(alerts["rule"]) == ["throughput_drop", "stall", "nonfinite_loss"]  # first fired
+    assert list(alerts["state"]) == ["resolved", "firing", "firing"]
+    assert alerts.dtypes["rank"] == "int64" and alerts.dtypes["resolved"] == "float64"
+    assert alerts["resolved"].iloc[0] == 105.0 and alerts["resolved"].iloc[1:].isna().all()
+    assert math.isnan(alerts["value"].iloc[2]) and math.isnan(alerts["threshold"].iloc[2])
+    now = firing(alerts)
+    assert list(now["rule"]) == ["nonfinite_loss", "stall"]  # critical, the latest first

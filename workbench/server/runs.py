@@ -105,9 +105,12 @@ class RunListing:
         if isinstance(row["error"], str) and row["error"]:
             rank = row["error_rank"]
             error = {"rank": None if pd.isna(rank) else int(rank), "message": row["error"]}
+        alert = None
+        if row["alerts"]:
+            alert = {"severity": row["alert_severity"], "message": row["alert"]}
         return {**{k: cell(row[k]) for k in FIELDS}, "throughput": spark,
                 "started": epoch(row["started"]), "ended": epoch(row["ended"]),
-                "error": error}
+                "error": error, "alerts": int(row["alerts"]), "alert": alert}
 
 
 def _dicts(table: Any) -> list[dict[str, Any]]:

@@ -13,6 +13,9 @@ call stopped; the figures of a run are recomputed only when one of its logs chan
 holds only runs that are there: those of the root just listed, and of other roots those whose
 directory still exists.
 
+Alerts are read from the run's ``alerts.jsonl`` (`workbench.train.alert_log`) the same way: only
+the lines appended since the last call, each (rule, rank) keeping its latest state.
+
 Throughput is `workbench.train.series.total_throughput`: the same per-rank ratio as the run's
 summary, over each rank's last `WINDOW` steps.
 
@@ -39,6 +42,7 @@ import orjson
 from workbench.compute.registry import owner_alive
 from workbench.errors import WorkbenchError
 from workbench.home import home
+from workbench.train.alert_log import alerts_path, fold, severity_rank
 from workbench.train.metrics import DECODE_NONFINITE, log_path
 from workbench.train.runtime import STOP_FILE, error_path
 
@@ -51,7 +55,7 @@ __all__ = ["COLUMNS", "RunNotFoundError", "RunNotRunningError", "runs", "stop_ru
 JOB_FILE = "job.json"  # as `workbench.train.launcher.JOB_FILE`, without importing torch
 WINDOW = 20  # steps per rank that the recent throughput spans
 COLUMNS = ("id", "name", "status", "ranks", "steps", "samples_per_s", "last_loss", "started",
-           "ended", "error_rank", "error", "run_dir")
+           "ended", "error_rank", "error", "alerts", "alert", "alert_severity", "run_dir")
 _STATUSES = {"running", "succeeded", "failed", "stopped"}
 _RECENT = ("rank", "step", "time", "step_s", "samples")
 
@@ -72,7 +76,10 @@ def runs(root: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     "failed" or "stopped"), `ranks`, `steps` (steps done: the highest step any rank logged plus
     one), `samples_per_s` (recent throughput summed over ranks), `last_loss` (NaN if none),
     `started` and `ended` (unix seconds; `ended` NaN while running or when the launching
-    process died before recording it), `error_rank` (<NA> unless failed), `error`, `run_dir`.
+    process died before recording it), `error_rank` (<NA> unless failed), `error`, `alerts`
+    (how many of the run's alerts are firing now, from its ``alerts.jsonl``), `alert` and
+    `alert_severity` (the message and severity of the most severe of them, the latest among
+    equals; '' when none fires), `run_dir`.
     Directories without a ``job.json`` are not runs and are skipped; an unreadable ``job.json``
     is a "failed" row whose `error` says why.
     """
@@ -89,7 +96,7 @@ def runs(root: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=list(COLUMNS))  # without the sort key
     return table.astype({"ranks": "int64", "steps": "int64", "samples_per_s": "float64",
                          "last_loss": "float64", "started": "float64", "ended": "float64",
-                         "error_rank": "Int64"})
+                         "error_rank": "Int64", "alerts": "int64"})
 
 
 def throughput(run_dir: str | os.PathLike[str], points: int = 60) -> pd.DataFrame:
@@ -149,6 +156,17 @@ class _Tail:
 
 
 @dataclass
+class _AlertTail:
+    """What is kept of a run's alert log: how far it was read, each (rule, rank)'s latest
+    record, and the (firing count, most severe message) made from them."""
+
+    signature: tuple[int, int, int] = (0, 0, 0)
+    offset: int = 0
+    latest: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    shown: tuple[int, str, str] = (0, "", "")  # firing, the worst's message and severity
+
+
+@dataclass
 class _RunCache:
     """One run directory's parsed job.json and log tails, and the figures made from them."""
 
@@ -159,6 +177,7 @@ class _RunCache:
     tails: dict[int, _Tail] = field(default_factory=dict)
     figures_signature: tuple[tuple[int, int, int], ...] | None = None
     figures: tuple[int, float, float] = (0, math.nan, math.nan)  # steps, samples/s, last loss
+    alerts: _AlertTail = field(default_factory=_AlertTail)
 
 
 _CACHE: dict[str, _RunCache] = {}  # by run directory, as a string
@@ -207,11 +226,13 @@ def _row(run_dir: Path) -> dict[str, Any] | None:
     elif status not in _STATUSES:
         status, error = "failed", f"{job_path} has an unknown status {status!r}"
     started = _float(job.get("started"))
+    firing, alert, severity = _alerts(cache, run_dir)
     return {"id": run_dir.name, "name": str(job.get("name", run_dir.name)), "status": status,
             "ranks": ranks, "steps": steps, "samples_per_s": samples_per_s,
             "last_loss": last_loss, "started": started,
             "ended": math.nan if status == "running" else _float(job.get("ended")),
-            "error_rank": error_rank, "error": error, "run_dir": str(run_dir),
+            "error_rank": error_rank, "error": error, "alerts": firing, "alert": alert,
+            "alert_severity": severity, "run_dir": str(run_dir),
             "_order": stat.st_mtime if math.isnan(started) else started}
 
 
@@ -271,6 +292,37 @@ def _figures(cache: _RunCache, run_dir: Path, ranks: int) -> tuple[int, float, f
         cache.figures_signature = key
         cache.figures = _compute(cache.tails.values())
     return cache.figures
+
+
+def _alerts(cache: _RunCache, run_dir: Path) -> tuple[int, str, str]:
+    """(alerts firing now, the most severe one's message and severity) of a run: its alert
+    log is only stat'ed while unchanged, and read from where the last call stopped when it
+    grew."""
+    tail = cache.alerts
+    path = alerts_path(run_dir)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:  # no alert ever fired (or the log was removed)
+        if tail.offset:
+            cache.alerts = _AlertTail()
+        return cache.alerts.shown
+    if stat.st_ino != tail.signature[0] or stat.st_size < tail.offset:
+        tail = cache.alerts = _AlertTail()  # new, replaced or cut short: read it all
+    if _signature(stat) == tail.signature:
+        return tail.shown
+    with open(path, "rb") as fh:
+        fh.seek(tail.offset)
+        data = fh.read()
+    end = data.rfind(b"\n") + 1  # a partial last line is still being written: next time
+    tail.offset += end
+    tail.signature = _signature(stat)
+    fold(tail.latest, data[:end])
+    now = [record for record in tail.latest.values() if record.get("state") == "firing"]
+    worst = max(now, default=None, key=lambda record: (
+        severity_rank(record.get("severity")), _float(record.get("started"), -math.inf)))
+    tail.shown = (len(now), "", "") if worst is None else (
+        len(now), str(worst.get("message") or ""), str(worst.get("severity") or ""))
+    return tail.shown
 
 
 def _read_new(path: Path, tail: _Tail) -> None:
