@@ -209,6 +209,8 @@ export interface ITask {
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'stopped';
 
+export type AlertSeverity = 'info' | 'warning' | 'critical';
+
 export interface IRun {
   id: string;
   name: string;
@@ -221,6 +223,10 @@ export interface IRun {
   started: number;
   ended: number | null;
   error: { rank: number; message: string } | null;
+  /** How many of the run's alerts fire now (from its alerts.jsonl). */
+  alerts: number;
+  /** The most severe firing alert; null when none fires. */
+  alert: { severity: AlertSeverity; message: string } | null;
 }
 
 export interface IRunList {

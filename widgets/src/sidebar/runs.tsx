@@ -1,6 +1,7 @@
 /** The Runs section: training runs, newest first (`GET runs`). */
 import * as React from 'react';
 
+import { alertBadge } from '../alertBadge';
 import { WorkbenchApi, errorMessage } from '../api';
 import { CommandIDs } from '../commandIds';
 import { formatAge, formatCountOf, formatNumber, formatRate } from '../format';
@@ -32,6 +33,7 @@ export class RunsSection extends PolledSection<IRunList> {
 
   private _row(run: IRun, now: number): React.ReactElement {
     const args = { id: run.id };
+    const alert = alertBadge(run);
     return (
       <li
         className={`wb-row wb-run-row wb-mod-${run.status}`}
@@ -47,6 +49,15 @@ export class RunsSection extends PolledSection<IRunList> {
           >
             {run.name}
           </button>
+          {alert !== null && (
+            <span
+              className={alert.className}
+              title={alert.title}
+              data-severity={alert.severity}
+            >
+              {alert.text}
+            </span>
+          )}
           <span className={`wb-badge wb-badge-${run.status}`}>{run.status}</span>
         </div>
         <div className="wb-row-facts">
