@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING
 from workbench.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from workbench.ops.prometheus import serve_metrics
     from workbench.ops.rules import Rule, RuleError, default_rules
     from workbench.ops.watch import Alert, Watch
+    from workbench.ops.webhook import Webhook
 
 _EXPORTS = {"Rule": ".rules", "RuleError": ".rules", "default_rules": ".rules",
-            "Watch": ".watch", "Alert": ".watch"}
-__all__ = ["Alert", "Rule", "RuleError", "Watch", "default_rules"]
+            "Watch": ".watch", "Alert": ".watch",
+            "Webhook": ".webhook", "serve_metrics": ".prometheus"}
+__all__ = ["Alert", "Rule", "RuleError", "Watch", "Webhook", "default_rules", "serve_metrics"]
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
