@@ -2,8 +2,10 @@
 (``wb.charts.throughput(series)``). Live widgets, dashboards, the static report and the server's
 REST figures call the same functions; units, labels and number formats are in `format`."""
 
+from workbench.charts.alert_timeline import alert_timeline
 from workbench.charts.compression import compression
 from workbench.charts.data_wait import data_wait
+from workbench.charts.drift_history import drift_history
 from workbench.charts.fl_accuracy import fl_accuracy
 from workbench.charts.fl_bytes import fl_bytes
 from workbench.charts.fl_loss import fl_loss
@@ -21,9 +23,11 @@ from workbench.charts.step_time import step_time
 from workbench.charts.table_rows import table_rows
 from workbench.charts.throughput import throughput
 from workbench.charts.tradeoff import throughput_latency
+from workbench.charts.utilisation import utilisation
 from workbench.charts.versions import versions
 
 __all__ = ["compression", "data_wait", "fl_accuracy", "fl_bytes", "fl_loss", "gpu", "histogram",
            "label_mix", "latency_cdf", "latency_histogram", "latency_percentiles", "loss",
            "participation", "privacy_spent", "quarantine_reasons", "runs_overlay", "step_time",
            "table_rows", "throughput", "throughput_latency", "versions"]
+__all__ += ["alert_timeline", "drift_history", "utilisation"]  # the ops charts (issue 17)
