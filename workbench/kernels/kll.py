@@ -209,3 +209,34 @@ class QuantileSketch:
         idx = np.searchsorted(values, points, side="right")
         below = np.where(idx > 0, cum[np.maximum(idx - 1, 0)], 0)
         return below / cum[-1]
+
+    # -- storage ---------------------------------------------------------------------------
+
+    @property
+    def exact(self) -> bool:
+        """Whether nothing was compacted yet: every value is retained, ranks are exact."""
+        return len(self._levels) == 1
+
+    def to_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The retained values (level 0 first) and each level's length: with ``k``, ``min``
+        and ``max``, what `from_arrays` needs to rebuild the sketch (to store it in a table)."""
+        return (np.concatenate(self._levels).astype(np.float64),
+                np.array([len(level) for level in self._levels], dtype=np.int64))
+
+    @classmethod
+    def from_arrays(cls, values: Any, sizes: Any, k: int, lo: float, hi: float
+                    ) -> QuantileSketch:
+        """The sketch `to_arrays` described: answers ``rank`` and ``quantiles`` as the original
+        did and merges with others of the same ``k``."""
+        values = np.asarray(values, dtype=np.float64)
+        sizes = np.asarray(sizes, dtype=np.int64)
+        if sizes.sum() != len(values) or (sizes < 0).any() or not len(sizes):
+            raise ValueError(f"QuantileSketch.from_arrays: level sizes {sizes.tolist()} do not "
+                             f"add up to the {len(values)} values given")
+        out = cls(k)
+        out._levels = [values[a:b].copy() for a, b in zip(np.r_[0, np.cumsum(sizes)[:-1]],
+                                                           np.cumsum(sizes))]
+        out._n = int(sum(int(s) << h for h, s in enumerate(sizes)))
+        if out._n:
+            out._min, out._max = float(lo), float(hi)
+        return out

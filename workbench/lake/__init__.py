@@ -1,6 +1,9 @@
 """The lake: governed Delta tables (ingest, quarantine, pseudonymisation, profiles, versions)."""
 
+from workbench.lake.drift import DriftReport
 from workbench.lake.errors import (
+           DriftError,
+           DriftWarning,
            LakeError,
            PiiKeyError,
            SchemaError,
@@ -14,9 +17,9 @@ from workbench.lake.profile import Profile
 from workbench.lake.report import IngestReport
 from workbench.lake.table import Table
 
-__all__ = ["IngestReport", "Lake", "LakeError", "PiiKeyError", "Profile", "SchemaError",
-           "SourceError", "Table", "TableNotFoundError", "TableReadError",
-           "UnsupportedFeatureError", "default_lake"]
+__all__ = ["DriftError", "DriftReport", "DriftWarning", "IngestReport", "Lake", "LakeError",
+           "PiiKeyError", "Profile", "SchemaError", "SourceError", "Table",
+           "TableNotFoundError", "TableReadError", "UnsupportedFeatureError", "default_lake"]
 
 
 def default_lake() -> Lake:

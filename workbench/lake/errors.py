@@ -48,3 +48,17 @@ class UnsupportedFeatureError(TableReadError):
                          f"{engine or 'this lake'} cannot {verb}; {verb} it with an engine "
                          "that supports them (e.g. Spark)"
                          + (", or rewrite it without them" if kind == "reader" else ""))
+
+
+class DriftError(LakeError):
+    """An ingest with ``drift="refuse"`` whose batch drifted from the table's current version:
+    nothing was committed. ``report`` is the `workbench.lake.drift.DriftReport` (its
+    ``drifted`` columns, their scores)."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class DriftWarning(UserWarning):
+    """An ingest with ``drift="warn"`` committed a batch that drifted from the version before."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,7 +17,7 @@ import pyarrow as pa
 
 from workbench.lake import pii as pii_mod
 from workbench.lake.dedup import dedup_keys
-from workbench.lake.errors import LakeError, PiiKeyError, SchemaError
+from workbench.lake.errors import DriftError, DriftWarning, LakeError, PiiKeyError, SchemaError
 from workbench.lake.files import add_actions, write_files
 from workbench.lake.names import check_name, check_new_name
 from workbench.lake.parse import Parsed, Spec, parse_piece
@@ -32,6 +34,7 @@ from workbench.lake.sources import (
 )
 
 if TYPE_CHECKING:
+    from workbench.lake.drift import DriftReport
     from workbench.lake.lake import Lake
 
 QUARANTINE_SUFFIX = "__quarantine"
@@ -42,14 +45,22 @@ QUARANTINE_SCHEMA = pa.schema([
     ("raw_bytes", pa.binary()),  # the record's exact bytes, when they are not UTF-8
 ])
 META = "workbench."  # prefix of the keys an ingest leaves in its Delta commit
+DRIFT_TABLE = "_drift"  # each drift-checked ingest's report, one row per column
+ALERTS_TABLE = "_alerts"
+DRIFT_MODES = (None, "warn", "refuse")
 
 
 def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
            partition_by=(), mode: str = "append", schema_mode: str | None = None,
            encoding: str = "utf-8", delimiter: str | None = None, progress: bool = True,
-           on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
+           on_progress: Callable[[int, int], None] | None = None,
+           drift: str | None = None) -> IngestReport:
     """Ingest ``source`` into ``table``; see :meth:`workbench.Lake.ingest`."""
     started = time.perf_counter()
+    if drift not in DRIFT_MODES:
+        raise LakeError(f"drift={drift!r}: use None (no check, the default), 'warn' (commit, "
+                        "record the report in _drift and alert) or 'refuse' (commit nothing "
+                        "when a column drifts)")
     pii, dedup, partition_by = _check_arguments(table, mode, schema_mode, pii, dedup,
                                                 partition_by)
     existing = lake._delta(table)
@@ -72,6 +83,8 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
     summaries, adds = _run(client, pieces, spec, uri, partition_by, ingest_id, old_keys,
                            progress, table, expected_rows, on_progress)
 
+    drift_report = (_batch_drift(lake, table, existing, adds, target, drift)
+                    if drift is not None and existing is not None and adds else None)
     quarantine = _quarantine_rows(pieces, summaries, ingest_id)
     rows_in = sum(s.rows_in for s in summaries)
     rows_written = sum(a["rows"] for a in adds)
@@ -90,12 +103,72 @@ def ingest(lake: Lake, source: Any, table: str, *, schema: Any = None, pii=(), d
         _write_quarantine(lake, table, quarantine)
     version = _commit(uri, target, adds, partition_by, mode, meta, existing, ingest_id,
                       lake.storage_options)
+    if drift_report is not None:
+        drift_report = replace(drift_report, current=version)
+        _record_drift(lake, drift_report)
     return IngestReport(
         table=table, version=version, rows_in=rows_in, rows_written=rows_written,
         rows_quarantined=len(quarantine), duplicates_dropped=duplicates,
         bytes_in=sum(s.bytes_in for s in summaries), seconds=time.perf_counter() - started,
         files_written=len(adds), ingest_id=ingest_id, reasons=dict(reasons.most_common()),
-        schema=target)
+        schema=target, drift=drift_report)
+
+
+def _batch_drift(lake: Lake, table: str, existing: Any, adds: list[dict], schema: pa.Schema,
+                 mode: str) -> DriftReport:
+    """The drift of the written, uncommitted files ``adds`` from the table's current version
+    (whose profile is computed and stored once if missing). With ``mode="refuse"`` a drifted
+    batch's files are deleted and a `DriftError` names the columns."""
+    from urllib.parse import quote
+
+    from workbench.lake.drift import compare, sketched_profile
+    from workbench.lake.files import filesystem
+    from workbench.lake.parts import Part, table_root
+    from workbench.lake.profile import profile_parts
+
+    reference = sketched_profile(lake.table(table), existing.version())
+    root = table_root(lake.uri, table)
+    parts = [Part(f"{root}/{quote(a['path'])}" if "://" in root else f"{root}/{a['path']}",
+                  a["partition_values"]) for a in adds]
+    batch = profile_parts(table, reference.version + 1, parts, schema, schema, None)
+    report = replace(compare(reference, batch), current=None)
+    if mode == "refuse" and report.drifted:
+        fs, path = filesystem(lake.table_uri(table))
+        for a in adds:
+            fs.delete_file(f"{path}/{a['path']}")
+        scores = report.table.set_index("column")["psi"]
+        named = ", ".join(f"{c} (PSI {scores[c]:.3g})" for c in report.drifted)
+        raise DriftError(
+            f"ingest into {table!r} refused (drift='refuse'): the batch drifted from version "
+            f"{reference.version} in column(s) {named}, above PSI 0.25; table {table!r} stays "
+            f"at version {reference.version}. See the error's .report, or ingest with "
+            "drift='warn' to commit it and alert", report)
+    return report
+
+
+def _record_drift(lake: Lake, report: DriftReport) -> None:
+    """Append ``report``'s rows to ``_drift``; when a column drifted, record the alert in
+    ``_alerts`` and warn (`DriftWarning`) with its message."""
+    import pandas as pd
+
+    from workbench.ops.drift import drift_alert
+
+    rows = report.table.copy()
+    rows.insert(0, "table", report.name)
+    rows.insert(1, "version", report.current)
+    rows.insert(2, "reference_version", report.reference)
+    rows["time"] = pd.Timestamp.now(tz="UTC").floor("us")
+    lake.record(DRIFT_TABLE, rows)
+    alert = drift_alert(report.name, report.current, report.table, report.reference)
+    if alert is None:
+        return
+    lake.record(ALERTS_TABLE, pd.DataFrame([{
+        "rule": alert.rule, "severity": alert.severity, "run_id": alert.run, "rank": alert.rank,
+        "state": alert.state, "value": alert.value, "threshold": alert.threshold,
+        "started": alert.started, "resolved": alert.resolved, "message": alert.message,
+    }]).astype({"rank": "int64", "value": "float64", "threshold": "float64",
+                "started": "float64", "resolved": "float64"}))
+    warnings.warn(alert.message, DriftWarning, stacklevel=4)
 
 
 def _check_arguments(

@@ -67,7 +67,8 @@ class Lake:
     def ingest(self, source: Any, table: str, *, schema: Any = None, pii=(), dedup=None,
                partition_by=(), mode: str = "append", schema_mode: str | None = None,
                encoding: str = "utf-8", delimiter: str | None = None, progress: bool = True,
-               on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
+               on_progress: Callable[[int, int], None] | None = None,
+               drift: str | None = None) -> IngestReport:
         """Parse, validate, pseudonymise and dedup ``source`` on the Dask cluster and commit it
         to ``table`` in one Delta transaction.
 
@@ -81,13 +82,18 @@ class Lake:
         with their bytes. ``delimiter``: a .csv's is sniffed from its head (a comma, else
         ``;``, tab or ``|``), a .tsv's is a tab; pass one to choose.
         ``on_progress(done, total)`` is called as pieces of work finish (from the calling
-        thread). Returns an :class:`IngestReport`.
+        thread). ``drift`` compares the batch with the table's current version before
+        committing it (see `Table.drift`): ``"warn"`` commits, appends the report to ``_drift``
+        and, when a column's PSI is above 0.25, records an alert in ``_alerts`` and warns
+        (`DriftWarning`); ``"refuse"`` commits nothing when a column drifted and raises a
+        `DriftError` naming the columns and their PSI; None (default) checks nothing. Returns
+        an :class:`IngestReport` (its ``drift``: the report).
         """
         self._check_writable(table, mode)
         return ingest(self, source, table, schema=schema, pii=pii, dedup=dedup,
                       partition_by=partition_by, mode=mode, schema_mode=schema_mode,
                       encoding=encoding, delimiter=delimiter, progress=progress,
-                      on_progress=on_progress)
+                      on_progress=on_progress, drift=drift)
 
     def record(self, table: str, rows: pd.DataFrame | pa.Table) -> int:
         """Append result rows (a training run's summary, a benchmark's figures) to ``table``,

@@ -15,7 +15,13 @@ without a cluster. ``_profiles`` holds one row per profiled column:
   ``mean``, ``std``, ``p01`` .. ``p99``), whose values' types vary with the column's type, as
   tagged text ``"<tag>:<value>"`` that decodes to the same Python value (see ``encode_stat``);
 - ``hist_edges`` (list of float64) and ``hist_counts`` (list of int64), null where a column
-  has no histogram.
+  has no histogram;
+- the sketches drift is measured from (`workbench.lake.drift`), null where a column has none:
+  a numeric column's KLL quantile sketch (``kll_k``, ``kll_values``: its retained values, level
+  0 first, ``kll_levels``: each level's length, ``kll_range``: [min, max]) and a text column's
+  frequent values (``topk_k``, ``topk_values``, ``topk_counts``, ``topk_error``: see
+  `workbench.kernels.topk`). Profiles stored before these columns existed read back without
+  sketches (`Profile.sketched` is False).
 
 A refreshed profile is appended; readers take the newest one of its key.
 """
@@ -38,7 +44,8 @@ import pyarrow.compute as pc
 from workbench.display import show, view
 
 if TYPE_CHECKING:
-    from workbench.kernels import Histogram
+    from workbench.kernels import Histogram, QuantileSketch
+    from workbench.kernels.topk import TopK
     from workbench.lake.parts import Part
     from workbench.lake.table import Table
 
@@ -51,6 +58,10 @@ _FIELDS = {"profile_id": pa.string(), "computed": pa.timestamp("us", tz="UTC"),
 _TYPED_STATS = {"column": pa.string(), "type": pa.string(), "count": pa.int64(),
                 "nulls": pa.int64(), "null_fraction": pa.float64(), "distinct": pa.int64()}
 _HISTOGRAM = {"hist_edges": pa.list_(pa.float64()), "hist_counts": pa.list_(pa.int64())}
+_SKETCHES = {"kll_k": pa.int64(), "kll_values": pa.list_(pa.float64()),
+             "kll_levels": pa.list_(pa.int64()), "kll_range": pa.list_(pa.float64()),
+             "topk_k": pa.int64(), "topk_values": pa.list_(pa.string()),
+             "topk_counts": pa.list_(pa.int64()), "topk_error": pa.int64()}
 
 
 def _numeric(t: pa.DataType) -> bool:
@@ -80,6 +91,7 @@ class ColumnSketch:
     distinct: Any = None
     lo: Any = None
     hi: Any = None
+    top: Any = None  # a text column's frequent values (TopK)
 
     def merge(self, other: ColumnSketch) -> ColumnSketch:
         def both(a, b, f):
@@ -90,7 +102,8 @@ class ColumnSketch:
             both(self.moments, other.moments, lambda a, b: a.merge(b)),
             both(self.quantiles, other.quantiles, lambda a, b: a.merge(b)),
             both(self.distinct, other.distinct, lambda a, b: a.merge(b)),
-            both(self.lo, other.lo, min), both(self.hi, other.hi, max))
+            both(self.lo, other.lo, min), both(self.hi, other.hi, max),
+            both(self.top, other.top, lambda a, b: a.merge(b)))
 
 
 def sketch_file(part: Part, schema: pa.Schema, physical: pa.Schema
@@ -99,6 +112,7 @@ def sketch_file(part: Part, schema: pa.Schema, physical: pa.Schema
     worker's GPU when it has one (the kernels follow the array). Returns the sketches and the
     array module's name. ``physical``: the schema under the files' column names."""
     from workbench.kernels import HyperLogLog, QuantileSketch, device_module, moments
+    from workbench.kernels.topk import TopK
     from workbench.lake.parts import read_part
 
     xp = device_module()
@@ -121,6 +135,8 @@ def sketch_file(part: Part, schema: pa.Schema, physical: pa.Schema
                 s.lo, s.hi = mm["min"].as_py(), mm["max"].as_py()
         elif pa.types.is_string(f.type) or pa.types.is_binary(f.type):
             s.distinct = HyperLogLog().update(col)
+            if pa.types.is_string(f.type):
+                s.top = TopK().update(col)
             if s.count:
                 mm = pc.min_max(col)
                 s.lo, s.hi = mm["min"].as_py(), mm["max"].as_py()
@@ -151,6 +167,19 @@ class Profile:
     histograms: dict[str, Histogram] = field(default_factory=dict)
     backend: str = "numpy"  # where the workers computed it: "numpy" or "cupy"
     computed: pd.Timestamp | None = None  # when (UTC)
+    #: the sketches drift is measured from: numeric columns' KLL sketches, text columns'
+    #: frequent values (empty in a profile stored before they were)
+    quantiles: dict[str, QuantileSketch] = field(default_factory=dict, repr=False)
+    top_values: dict[str, TopK] = field(default_factory=dict, repr=False)
+
+    @property
+    def sketched(self) -> bool:
+        """Whether every column with values has the sketch drift needs (a KLL sketch when it
+        is numeric, frequent values when it is text); False for older stored profiles."""
+        text = self.table.loc[(self.table["type"] == "string") & (self.table["count"] > 0),
+                              "column"]
+        return (all(c in self.quantiles for c in self.histograms)
+                and all(c in self.top_values for c in text))
 
     @property
     def distinct_error(self) -> float:
@@ -202,10 +231,17 @@ def stored_profile(table: Table, version: int | None = None, *, bins: int = 30
 
 def compute_profile(table: Table, dt: Any, bins: int) -> Profile:
     """Profile the DeltaTable version ``dt`` of ``table`` on the current Dask cluster."""
+    schema, physical = table.read_schemas(dt)
+    return profile_parts(table.name, dt.version(), table.parts(dt), schema, physical, bins)
+
+
+def profile_parts(name: str, version: int, parts: list[Part], schema: pa.Schema,
+                  physical: pa.Schema, bins: int | None) -> Profile:
+    """The profile of the rows of data files ``parts`` (a version's, or an ingest's batch
+    before its commit) on the current Dask cluster; ``bins=None`` skips the histograms (and
+    their second pass over the files)."""
     from workbench.compute import current_cluster
 
-    schema, physical = table.read_schemas(dt)
-    parts = table.parts(dt)
     client = current_cluster().client
     merged = {f.name: ColumnSketch(f.type) for f in schema}
     backends = set()
@@ -214,7 +250,7 @@ def compute_profile(table: Table, dt: Any, bins: int) -> Profile:
         merged = {c: merged[c].merge(s) for c, s in result.items()}
         backends.add(backend)
     ranges = {c: _range(s, bins) for c, s in merged.items()
-              if s.moments is not None and s.moments.count}
+              if bins is not None and s.moments is not None and s.moments.count}
     histograms: dict[str, Histogram] = {}
     if ranges:
         for result in client.gather([client.submit(histogram_file, p, schema, physical, ranges,
@@ -222,9 +258,12 @@ def compute_profile(table: Table, dt: Any, bins: int) -> Profile:
             histograms = {c: histograms[c].merge(h) if c in histograms else h
                           for c, h in result.items()}
     rows = sum(s.count + s.nulls for s in list(merged.values())[:1])
-    return Profile(table.name, dt.version(), rows, _stats_table(merged), histograms,
+    return Profile(name, version, rows, _stats_table(merged), histograms,
                    backend="+".join(sorted(backends)) or "numpy",
-                   computed=pd.Timestamp.now(tz="UTC").floor("us"))
+                   computed=pd.Timestamp.now(tz="UTC").floor("us"),
+                   quantiles={c: s.quantiles for c, s in merged.items()
+                              if s.quantiles is not None and s.quantiles.count},
+                   top_values={c: s.top for c, s in merged.items() if s.top is not None})
 
 
 def _check_bins(bins: Any, where: str) -> None:
@@ -258,7 +297,26 @@ def _profile_rows(p: Profile, table_id: str, bins: int) -> pa.Table:
                                      _HISTOGRAM["hist_edges"])
     columns["hist_counts"] = pa.array([None if h is None else h.counts.tolist() for h in hists],
                                       _HISTOGRAM["hist_counts"])
+    columns.update(_sketch_columns(p))
     return pa.table(columns)
+
+
+def _sketch_columns(p: Profile) -> dict[str, pa.Array]:
+    """The ``kll_*`` and ``topk_*`` columns of ``p``'s rows (see the module's docstring)."""
+    values: dict[str, list] = {name: [] for name in _SKETCHES}
+    for column in p.table["column"]:
+        q, top = p.quantiles.get(column), p.top_values.get(column)
+        kept, levels = q.to_arrays() if q is not None else (None, None)
+        ranked = sorted(top.counts.items(), key=lambda kv: (-kv[1], kv[0])) if top else None
+        row = {"kll_k": q and q.k, "kll_values": None if q is None else kept.tolist(),
+               "kll_levels": None if q is None else levels.tolist(),
+               "kll_range": None if q is None else [q.min, q.max],
+               "topk_k": top and top.k, "topk_error": top and top.error,
+               "topk_values": None if top is None else [v for v, _ in ranked],
+               "topk_counts": None if top is None else [n for _, n in ranked]}
+        for name, value in row.items():
+            values[name].append(value)
+    return {name: pa.array(values[name], t) for name, t in _SKETCHES.items()}
 
 
 def _load(table: Table, dt: Any, bins: int) -> Profile | None:
@@ -280,7 +338,7 @@ def _load(table: Table, dt: Any, bins: int) -> Profile | None:
     newest = max(zip(found["computed"].to_pylist(), found["profile_id"].to_pylist()))[1]
     rows = sorted((r for r in found.to_pylist() if r["profile_id"] == newest),
                   key=lambda r: r["position"])
-    skip = {*_KEY, *_FIELDS, *_HISTOGRAM}
+    skip = {*_KEY, *_FIELDS, *_HISTOGRAM, *_SKETCHES}
     stats = [n for n in found.schema.names if n not in skip]
     first = rows[0]
     return Profile(
@@ -290,7 +348,25 @@ def _load(table: Table, dt: Any, bins: int) -> Profile | None:
         {r["column"]: Histogram(np.array(r["hist_counts"], dtype=np.int64),
                                 np.array(r["hist_edges"], dtype=np.float64))
          for r in rows if r["hist_counts"] is not None},
-        backend=first["backend"], computed=pd.Timestamp(first["computed"]))
+        backend=first["backend"], computed=pd.Timestamp(first["computed"]),
+        **_stored_sketches(rows))
+
+
+def _stored_sketches(rows: list[dict]) -> dict[str, dict]:
+    """The KLL sketches and frequent values stored in a profile's ``rows`` (none in rows
+    stored before those columns existed)."""
+    from workbench.kernels import QuantileSketch
+    from workbench.kernels.topk import TopK
+
+    quantiles, top = {}, {}
+    for r in rows:
+        if r.get("kll_values") is not None:
+            quantiles[r["column"]] = QuantileSketch.from_arrays(
+                r["kll_values"], r["kll_levels"], r["kll_k"], *r["kll_range"])
+        if r.get("topk_values") is not None:
+            top[r["column"]] = TopK(r["topk_k"], dict(zip(r["topk_values"], r["topk_counts"])),
+                                    r["count"], r["topk_error"])
+    return {"quantiles": quantiles, "top_values": top}
 
 
 def _range(s: ColumnSketch, bins: int) -> tuple[float, float]:

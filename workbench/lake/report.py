@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from workbench.lake.drift import DriftReport
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class IngestReport:
     reasons: dict[str, int] = field(default_factory=dict)
     #: The table's schema as this ingest wrote it: what was inferred, or declared.
     schema: pa.Schema | None = None
+    #: With ``drift=``: the batch's drift from the version before (None on a first ingest).
+    drift: DriftReport | None = None
 
     def __post_init__(self) -> None:
         accounted = self.rows_written + self.rows_quarantined + self.duplicates_dropped
@@ -45,6 +51,9 @@ class IngestReport:
                 ("input", f"{self.bytes_in / 1e6:,.1f} MB"),
                 ("time", f"{self.seconds:.2f} s ({self.mb_per_s:,.1f} MB/s)")]
         rows += [(f"quarantine: {reason}", f"{n:,}") for reason, n in self.reasons.items()]
+        if self.drift is not None:
+            rows.append(("drift", f"against version {self.drift.reference}: "
+                         + (", ".join(self.drift.drifted) or "none")))
         if self.schema is not None:
             rows += [(f"column {f.name}", str(f.type)) for f in self.schema]
         return rows

@@ -11,6 +11,7 @@ import pyarrow as pa
 from workbench.lake.parts import Part, read_part
 
 if TYPE_CHECKING:
+    from workbench.lake.drift import DriftReport
     from workbench.lake.lake import Lake
     from workbench.lake.loader import TableLoader
     from workbench.lake.profile import Profile
@@ -185,6 +186,16 @@ class Table:
         from workbench.lake.profile import stored_profile
 
         return stored_profile(self, version, bins=bins)
+
+    def drift(self, reference: Any, current: Any = None) -> DriftReport:
+        """How the data moved from version ``reference`` to ``current`` (latest when None),
+        per column: PSI, KS, Jensen-Shannon, null rates, distinct counts and a verdict (see
+        `workbench.lake.drift`). A version is a number or a time (the newest version committed
+        by then). Computed from the sketches stored with each version's profile; a version never
+        profiled is profiled once, on the cluster, and stored."""
+        from workbench.lake.drift import table_drift
+
+        return table_drift(self, reference, current)
 
     def to_torch(self, features: list[str] | str, label: str, batch_size: int,
                  shuffle: bool = True, seed: int = 0, **options: Any) -> TableLoader:
