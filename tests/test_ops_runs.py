@@ -76,8 +76,11 @@ def test_a_failing_receiver_is_counted_and_changes_nothing(tmp_path):
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"alerts": "all"}, r"alerts='all': give 'default'"),
-    ({"alerts": ["nonfinite"]}, r"'nonfinite' is not a wb.ops.Rule"),
-    ({"on_alert": "https://hooks.example/alert"}, r"on_alert='https://hooks.example/alert'"),
+    ({"alerts": ["nonfinite"]}, r"no built-in rule is named 'nonfinite'; the built-in rules "
+                                r"are \['gpu_memory_growth', "),
+    ({"alerts": [3]}, r"alerts: 3 is not a wb.ops.Rule"),
+    ({"on_alert": "ftp://hooks.example/alert"}, r"on_alert='ftp://hooks.example/alert'"),
+    ({"on_alert": [print, 7]}, r"on_alert=7: give a callable"),
 ])
 def test_bad_alert_arguments_are_refused_before_anything_starts(tmp_path, kwargs, message):
     with pytest.raises((wb.ops.RuleError, TypeError), match=message):

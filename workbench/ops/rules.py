@@ -85,19 +85,61 @@ class Rule:
 
 
 def default_rules() -> list[Rule]:
-    """The built-in rules, on by default for every run: a non-finite loss (at once), a loss
-    spike (10x the median of the last 20 steps), a throughput drop (below half the run's median
-    of 50 steps for 10 s), a stall (no step for 60 s), memory growth (RSS rising over 50 steps)
-    and an input-bound rank (over half of each step waiting for data, for 30 s)."""
+    """The built-in rules, on by default for every run, over what the runtime sends (see
+    `workbench.train.alerting` for the figures derived from it):
+
+    - ``nonfinite_loss``: the loss is NaN or infinite (at once, critical);
+    - ``loss_spike``: the loss above 10x its median of the last 20 steps;
+    - ``throughput_drop``: samples/s (over the last second of steps) below half its median of
+      the last 50 such figures, for 10 s;
+    - ``straggler``: a rank's compute per step (before its collective wait) above 1.5x the
+      median of the other ranks', for 30 s;
+    - ``stall``: a rank alive (its heartbeats come) but inside ``run.steps`` with no new step
+      for 60 s (critical);
+    - ``silent_rank``: no heartbeat from a rank for 10 s while its process lives (stopped,
+      hung in native code; critical);
+    - ``memory_growth``: a rank's RSS (and, on GPUs, its GPU memory) rising over 50 readings,
+      for 10 s (readings come every ~50 ms while it steps: a leak);
+    - ``input_bound``: over half of each step waiting for data, for 30 s (info).
+    """
     return [
         Rule("nonfinite_loss", "loss", "nonfinite", severity="critical"),
         Rule("loss_spike", "loss", "spike", threshold=10.0, window=20),
         Rule("throughput_drop", "samples_per_s", "below_median", threshold=0.5, window=50,
              for_=10.0),
-        Rule("stall", "step_s", "stalled", threshold=60.0, severity="critical"),
-        Rule("memory_growth", "rss_bytes", "rising", threshold=0.0, window=50, for_=30.0),
+        Rule("straggler", "compute_ratio", ">", threshold=1.5, for_=30.0),
+        Rule("stall", "step_age_s", ">", threshold=60.0, severity="critical"),
+        Rule("silent_rank", "heartbeat", "stalled", threshold=10.0, severity="critical"),
+        Rule("memory_growth", "rss_bytes", "rising", threshold=0.0, window=50, for_=10.0),
+        Rule("gpu_memory_growth", "gpu_memory_bytes", "rising", threshold=0.0, window=50,
+             for_=10.0),
         Rule("input_bound", "data_share", ">", threshold=0.5, for_=30.0, severity="info"),
     ]
+
+
+def rules_from(alerts: Any) -> list[Rule]:
+    """What ``alerts=`` of a launch asks for, as rules: "default" is `default_rules()`, None
+    none, and a list may hold `Rule`s and the names of built-in rules."""
+    if alerts is None:
+        return []
+    if isinstance(alerts, str):
+        if alerts != "default":
+            raise RuleError(f"alerts={alerts!r}: give 'default', a list of wb.ops.Rule (or "
+                            "names of built-in rules) or None")
+        return default_rules()
+    built_in = {rule.name: rule for rule in default_rules()}
+    rules = []
+    for item in alerts:
+        if isinstance(item, str):
+            if item not in built_in:
+                raise RuleError(f"alerts: no built-in rule is named {item!r}; the built-in "
+                                f"rules are {sorted(built_in)}")
+            item = built_in[item]
+        if not isinstance(item, Rule):
+            raise RuleError(f"alerts: {item!r} is not a wb.ops.Rule (nor a built-in rule's "
+                            "name)")
+        rules.append(item)
+    return rules
 
 
 def _one_of(rule: str, argument: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -112,9 +112,11 @@ def launch(fn: Callable[..., Any], *args: Any, nprocs: int | str = "auto",
     and any error. When the job ends, its summary and metrics go to `runs_lake`'s `_runs` and
     `_run_metrics` tables (default: `wb.lake.default_lake()`; None: nowhere). Inside `fn`,
     `wb.train.current()` is the rank's `Run`. `alerts` are the `wb.ops` rules watching the
-    run's records as they arrive ("default": `wb.ops.default_rules()`; None: none), `on_alert` a
-    callable (or a list) called with each alert as it fires and resolves; `job.alerts` lists
-    them, and a rule whose action is "stop" stops the run.
+    run's records as they arrive ("default": `wb.ops.default_rules()`; None: none; a list of
+    rules and built-in rules' names), `on_alert` a callable or an http(s) URL (a
+    `wb.ops.Webhook`), or a list of them, told of each alert as it fires and resolves;
+    `job.alerts` lists them, and a rule whose action is "stop" or "checkpoint_stop" stops the
+    run (see `run.wants_checkpoint()`).
     """
     import torch
 
@@ -146,10 +148,11 @@ def spawn(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], *, nprocs
     backend and device; `save` writes the run to the lake instead of `save_run`."""
     import cloudpickle
 
+    from workbench.ops.rules import rules_from
     from workbench.train.alerting import callbacks
 
     payload = _pickle(cloudpickle, fn, args, kwargs)  # before anything starts or is created
-    rules = _rules(alerts)
+    rules = rules_from(alerts)
     receivers = callbacks(on_alert)
     if name is None:
         name = getattr(fn, "__name__", type(fn).__name__)
@@ -192,7 +195,7 @@ def spawn(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], *, nprocs
     if rules:
         from workbench.train.alerting import RunAlerts
 
-        group.alerts = RunAlerts(info["run_id"], rules, receivers)
+        group.alerts = RunAlerts(info["run_id"], rules, receivers, run_dir)
     return group
 
 
@@ -398,10 +401,12 @@ class _Group:
             return "stopped"
         return "succeeded" if all(code == 0 for code in self.exitcodes()) else "failed"
 
-    def request_stop(self, grace: float) -> None:
+    def request_stop(self, grace: float, *, checkpoint: bool = False) -> None:
+        """Ask the ranks to stop through the STOP file (saying "checkpoint" when a checkpoint
+        should come first: `run.wants_checkpoint()`), and kill them after `grace` seconds."""
         if self.done.is_set() or self._stop_at is not None:
             return
-        (self.run_dir / STOP_FILE).touch()
+        (self.run_dir / STOP_FILE).write_text("checkpoint" if checkpoint else "")
         self._stop_at = time.monotonic()
         self._stop_deadline = self._stop_at + grace
 
@@ -416,8 +421,12 @@ class _Group:
                 self.request_stop(_STOP_GRACE_S)  # another process asked (`wb.train.stop_run`)
             if self._stop_deadline is not None and time.monotonic() > self._stop_deadline:
                 self.kill()
-            if self.alerts is not None and self.alerts.poll(self.sink, time.time()):
-                self.request_stop(_STOP_GRACE_S)  # a rule whose action is to stop the run
+            if self.alerts is not None:
+                gone = [rank for rank, code in enumerate(codes) if code is not None]
+                stops = self.alerts.poll(self.sink, time.time(), gone)
+                if stops:  # a rule whose action is to stop the run
+                    self.request_stop(_STOP_GRACE_S, checkpoint=any(
+                        a.action == "checkpoint_stop" for a in stops))
             if all(code is not None for code in codes):
                 break
             time.sleep(_POLL_S)
@@ -460,8 +469,9 @@ class _Group:
         try:
             self.kill(grace=0)  # nothing of the job may outlive it
             self.sink.close()
-            if self.alerts is not None:
-                self.alerts.poll(self.sink, time.time())  # the records of the last poll's gap
+            if self.alerts is not None:  # the records of the last poll's gap, then the end
+                self.alerts.poll(self.sink, time.time())
+                self.alerts.finish()
             if self.sampler is not None:
                 self.sampler.stop()
             (self.run_dir / _PAYLOAD_FILE).unlink(missing_ok=True)
@@ -509,23 +519,6 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
     """Signal the process group a worker leads; it may be gone already."""
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-
-
-def _rules(alerts: Any) -> list[Rule]:
-    """`alerts` as a list of rules: "default" is `wb.ops.default_rules()`, None none."""
-    from workbench.ops import Rule, RuleError, default_rules
-
-    if alerts is None:
-        return []
-    if isinstance(alerts, str):
-        if alerts != "default":
-            raise RuleError(f"alerts={alerts!r}: give 'default', a list of wb.ops.Rule or None")
-        return default_rules()
-    rules = list(alerts)
-    for rule in rules:
-        if not isinstance(rule, Rule):
-            raise RuleError(f"alerts: {rule!r} is not a wb.ops.Rule")
-    return rules
 
 
 def describe_exit(code: int) -> str:

@@ -24,6 +24,11 @@ Why it is built this way:
 - JSON on the wire, not msgpack: the wire message and the JSONL lines are the same bytes
   (encoded once per record), readable by anything. Encoded with orjson: the standard library's
   encoder took 7 of the 12 us that `run.steps` + `run.log` cost per step.
+- A record with a non-finite number (a diverged loss) is never dropped from the live channel:
+  the alert rules must see it. When the queue is full its line is kept and pushed again with
+  the next flush, ahead of newer records (at most `URGENT_MAX` such lines wait).
+- The sender is thread-safe: the rank's heartbeat thread (`workbench.train.runtime`) sends
+  beside the training loop.
 - JSON has no NaN or infinity, so non-finite floats are written as the strings ``"NaN"``,
   ``"Infinity"`` and ``"-Infinity"`` (the tokens JavaScript prints), and decoded back to floats
   on the way in. A string metric spelled exactly like one of those comes back as a float.
@@ -57,7 +62,10 @@ __all__ = ["MetricsSender", "MetricsSink", "logged_metrics", "read_run"]
 COLUMNS = ("rank", "step", "time")
 """The columns every frame starts with; the logged metrics follow in the order first seen."""
 # What run.steps() measures in each step record; every other numeric column is a logged metric.
-STEP_FIELDS = ("step_s", "data_s", "samples", "tokens", "peak_memory_bytes", "total_steps")
+STEP_FIELDS = ("step_s", "data_s", "samples", "tokens", "peak_memory_bytes", "total_steps",
+               "copy_s", "comm_s")
+# What the runtime reports of the rank itself (heartbeats, current memory): not logged metrics.
+SYSTEM_FIELDS = ("heartbeat", "rss_bytes", "gpu_memory_bytes", "step_age_s")
 
 _RESERVED = {"rank", "step", "time", "dropped"}
 # The strings written for non-finite floats (JSON has none), as floats: for every reader of logs.
@@ -66,6 +74,8 @@ _FILE_PATTERN = re.compile(r"metrics-rank(\d+)\.jsonl")
 _POLL_MS = 50  # how often the sink's receiver thread looks at its stop flag
 FLUSH_S = 0.25  # the longest a record waits in a sender's file buffer
 PUSH_S = 0.05  # the longest a record waits to be pushed while more records keep coming
+URGENT_MAX = 10_000  # non-finite records kept for the channel while its queue is full
+_NONFINITE = frozenset(("NaN", "Infinity", "-Infinity"))
 
 
 def log_path(run_dir: str | Path, rank: int) -> Path:
@@ -87,6 +97,8 @@ class MetricsSender:
         self.path = log_path(run_dir, self.rank)
         self.sent = 0
         self.dropped = 0
+        self._lock = threading.Lock()
+        self._urgent: list[bytes] = []  # non-finite records the full queue refused, to resend
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.PUSH)
         self._socket.setsockopt(zmq.SNDHWM, hwm)
@@ -121,29 +133,42 @@ class MetricsSender:
                                   "time": when}
         for name, value in metrics.items():
             record[name] = _json_value(name, value)
-        record["dropped"] = self.dropped
-        self._pending.append(record)
-        if time.monotonic() - self._pushed >= PUSH_S:
-            self.flush()
+        with self._lock:
+            record["dropped"] = self.dropped
+            self._pending.append(record)
+            if time.monotonic() - self._pushed >= PUSH_S:
+                self._flush()
 
     def flush(self) -> None:
         """Write the waiting records to the log and push them to the channel as one message
-        (dropped and counted if the queue is full). Encoding them here, together, rather than
-        one by one between training steps, keeps that work out of the steps' way."""
-        if not self._pending:
+        (dropped and counted if the queue is full, except non-finite ones: kept to resend).
+        Encoding them here, together, rather than one by one between training steps, keeps
+        that work out of the steps' way."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending and not self._urgent:
             return
-        data = b"\n".join([orjson.dumps(record) for record in self._pending])
-        self._log.write(data + b"\n")
+        lines = [orjson.dumps(record) for record in self._pending]
         now = time.monotonic()
+        if lines:
+            self._log.write(b"\n".join(lines) + b"\n")
         if now - self._flushed >= FLUSH_S:
             self._log.flush()
             self._flushed = now
         try:
-            self._socket.send(data, zmq.NOBLOCK)
+            self._socket.send(b"\n".join([*self._urgent, *lines]), zmq.NOBLOCK)
         except zmq.Again:
-            self.dropped += len(self._pending)
+            urgent = [line for line, record in zip(lines, self._pending) if _nonfinite(record)]
+            self.dropped += len(lines) - len(urgent)
+            self._urgent += urgent
+            if len(self._urgent) > URGENT_MAX:  # bounded: a run gone NaN for good repeats itself
+                self.dropped += len(self._urgent) - URGENT_MAX
+                del self._urgent[:len(self._urgent) - URGENT_MAX]
         else:
-            self.sent += len(self._pending)
+            self.sent += len(lines) + len(self._urgent)
+            self._urgent.clear()
         self._pending.clear()
         self._pushed = now
 
@@ -154,6 +179,10 @@ class MetricsSender:
         if self._log.closed:
             return
         self.flush()
+        deadline = time.monotonic() + linger
+        while self._urgent and time.monotonic() < deadline:  # the queue may have room by now
+            time.sleep(PUSH_S)
+            self.flush()
         self._log.close()
         self._socket.close(linger=int(linger * 1000))
         self._context.term()  # returns once the queue is empty or `linger` has passed
@@ -326,6 +355,11 @@ def _write_pending(pending: list[dict[str, Any]], log: Any) -> None:
         log.flush()
 
 
+def _nonfinite(record: dict[str, Any]) -> bool:
+    """Whether an encoded record carries a non-finite number (written as a token string)."""
+    return any(type(value) is str and value in _NONFINITE for value in record.values())
+
+
 def _json_value(name: str, value: Any) -> Any:
     """A metric value as JSON can carry it (see the module docstring)."""
     kind = type(value)
@@ -387,10 +421,11 @@ def _ends_mid_line(path: Path) -> bool:
 
 def logged_metrics(metrics: pd.DataFrame) -> list[str]:
     """The metrics the training function logged with `run.log` (loss, accuracy, ...), in the
-    order first seen: every column other than rank/step/time and what `run.steps()` measures
-    that holds at least one number (string-valued metrics cannot be charted)."""
+    order first seen: every column other than rank/step/time, what `run.steps()` measures and
+    what the runtime reports of the rank (heartbeats, memory), that holds at least one number
+    (string-valued metrics cannot be charted)."""
     import pandas as pd
 
-    skip = {*COLUMNS, *STEP_FIELDS}
+    skip = {*COLUMNS, *STEP_FIELDS, *SYSTEM_FIELDS}
     return [name for name in metrics.columns if name not in skip
             and pd.to_numeric(metrics[name], errors="coerce").notna().any()]

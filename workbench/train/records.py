@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 RUNS_TABLE = "_runs"
 METRICS_TABLE = "_run_metrics"
 _FIGURES = ("steps", "samples", "samples_per_s", "tokens_per_s", "step_p50_s", "step_p90_s",
-            "step_p99_s", "data_wait_share", "straggler_ratio", "peak_memory_bytes", "mfu")
+            "step_p99_s", "data_wait_share", "straggler_ratio", "peak_memory_bytes", "mfu",
+            "compute_s", "transfer_s", "utilisation")
 
 
 def save_run(lake: Lake, info: dict[str, Any], metrics: pd.DataFrame,

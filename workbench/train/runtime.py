@@ -2,8 +2,16 @@
 
 Inside the training function, `run = wb.train.current()` is this rank's `Run`: its `rank`,
 `local_rank`, `world_size` and `device`; `run.log(**metrics)` to the notebook (and to
-`run_dir/metrics-rank{rank}.jsonl`); `run.should_stop()`; `run.save_checkpoint(state)` and
-`run.load_checkpoint()`; and `run.steps(loader)`, which times every step.
+`run_dir/metrics-rank{rank}.jsonl`); `run.should_stop()` (and `run.wants_checkpoint()`);
+`run.save_checkpoint(state)` and `run.load_checkpoint()`; `run.steps(loader)`, which times every
+step; and what splits a step's time into compute and transfer (utilisation R):
+`run.to_device(batch)` times host-to-device copies and `run.ddp(model)` wraps a model in
+DistributedDataParallel with a communication hook that times the wait on its all-reduces.
+
+Besides the records the function sends, each rank sends a heartbeat every `HEARTBEAT_S` seconds
+from a thread of its own, with its current memory (RSS; on a GPU, torch's allocated memory) and,
+inside `run.steps`, how long ago its last step began (`step_age_s`): the alert rules tell a
+silent rank (no heartbeat: stopped or hung in native code) from a stalled one (alive, no step).
 
 Two ways in, one runtime:
 
@@ -62,6 +70,7 @@ ENV_SYS_PATH = "WORKBENCH_SYS_PATH"
 _MEASURED = {"step_s", "data_s", "peak_memory_bytes"}  # run.steps() owns these names
 _NO_SINK = "inproc://workbench-no-sink"  # never bound: records go only to the JSONL file
 _WATCHDOG_S = 0.5
+HEARTBEAT_S = 1.0  # how often each rank says it is alive
 
 _current: Run | None = None
 
@@ -94,6 +103,9 @@ class Run:
         self._next_step = 0  # steps number on across run.steps() calls (epochs)
         self._open: dict[str, Any] | None = None  # the record of the step run.steps() is in
         self._peak = (0, -math.inf)  # (peak memory, when read): read at most once a second
+        self._step_began = time.perf_counter()  # the last step's start, for the heartbeat
+        self._stepping = False  # inside run.steps(): a step is expected
+        self._comm = _CommTimer(world_size)
 
     def log(self, step: int | None = None, **metrics: Any) -> None:
         """Send metrics to the notebook and this rank's JSONL file; never blocks.
@@ -124,6 +136,69 @@ class Run:
         own, so ranks may see it a step apart: check it where no collective is pending, or
         agree on it with an all_reduce."""
         return (self.run_dir / STOP_FILE).exists()
+
+    def wants_checkpoint(self) -> bool:
+        """True when the stop asked for a checkpoint first (an alert rule whose action is
+        ``checkpoint_stop``): save one with `save_checkpoint` before leaving the loop."""
+        path = self.run_dir / STOP_FILE
+        try:
+            return path.read_text().strip() == "checkpoint"
+        except FileNotFoundError:
+            return False
+
+    def ddp(self, model: torch.nn.Module, **kwargs: Any) -> torch.nn.Module:
+        """`model` on this rank's device, wrapped in DistributedDataParallel (`kwargs` go to
+        it), with a communication hook that averages gradients as DDP's default does and times
+        how long the rank waits for them after its own backward is done (``comm_s`` in each
+        step's record): DDP makes step times equal, so that wait is what tells a straggler
+        (short wait) from the ranks waiting for it, and it is transfer time in R."""
+        import torch.distributed as dist
+        from torch.nn.parallel import DistributedDataParallel
+
+        if not dist.is_initialized():
+            raise RuntimeError("run.ddp() needs a process group: start the function with "
+                               "wb.launch (or torchrun), which sets one up")
+        if self.device.type == "cuda":
+            kwargs.setdefault("device_ids", [self.device.index])
+        wrapped = DistributedDataParallel(model.to(self.device), **kwargs)
+        wrapped.register_comm_hook(self._comm, _timed_allreduce)
+        return wrapped
+
+    def to_device(self, batch: Any) -> Any:
+        """`batch` (a tensor, or dicts, lists and tuples of them) on this rank's device, the
+        copy counted as transfer (``copy_s`` in the step's record); on CPU it is returned as
+        it is. On a GPU the copy is timed with CUDA events, read when the step's record is
+        sent, so no step waits for it."""
+        if self.device.type != "cuda":
+            return batch
+        import torch
+
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        moved = _move(batch, self.device)
+        stop.record()
+        if self._open is not None:
+            self._open.setdefault("copy_s", []).append((start, stop))
+        return moved
+
+    def memory(self) -> dict[str, int]:
+        """This rank's memory now (not the peak): ``rss_bytes``, and on a GPU
+        ``gpu_memory_bytes`` (what torch has allocated there)."""
+        now = {"rss_bytes": _rss()}
+        if self.device.type == "cuda":
+            import torch
+
+            now["gpu_memory_bytes"] = int(torch.cuda.memory_allocated(self.device))
+        return now
+
+    def heartbeat(self, beat: int) -> None:
+        """Send heartbeat number `beat`: the current memory and, inside `run.steps`, the age
+        of the step in progress (called by the heartbeat thread)."""
+        metrics: dict[str, Any] = {"heartbeat": beat, **self.memory()}
+        if self._stepping:
+            metrics["step_age_s"] = time.perf_counter() - self._step_began
+        self._sender.send(self._next_step, **metrics)
+        self._sender.flush()
 
     def save_checkpoint(self, state: Any) -> Path:
         """`torch.save(state)` to `run_dir/checkpoint.pt`, written by rank 0 only, atomically (a
@@ -158,7 +233,10 @@ class Run:
         says `total_steps`: `total` (the whole run's steps, for a progress bar), else the steps
         so far plus `len(loader)`.
 
-        Compute time is the rest of the step (`step_s - data_s`). No GPU sync per step: on
+        Records also carry ``comm_s`` (collective wait, with `run.ddp`), ``copy_s``
+        (`run.to_device`) and, about every `PUSH_S` seconds, ``rss_bytes`` (current RSS).
+        Compute time is the rest of the step (`step_s - data_s - comm_s - copy_s`). No GPU
+        sync per step: on
         CUDA the step time is measured between CUDA events recorded at each request and read
         one step later, when the GPU has long passed them; on CPU it is `perf_counter`.
         """
@@ -173,10 +251,12 @@ class Run:
         pending: list[tuple[Any, float, float, int, dict[str, Any]]] = []
         due = time.perf_counter() + PUSH_S
         record: dict[str, Any] = {} if total is None else {"total_steps": int(total)}
+        self._stepping = True
+        self._comm.take()  # a wait before the loop belongs to no step
         try:
             while True:
                 mark = clock.mark()  # ends the step before, starts this one
-                t0 = time.perf_counter()
+                t0 = self._step_began = time.perf_counter()
                 self._open = None
                 if t0 >= due:
                     self._close_steps(clock, pending, mark, t0)
@@ -190,9 +270,13 @@ class Run:
                 pending.append((mark, t0, time.perf_counter() - t0, self._next_step, record))
                 self._open = record
                 yield batch
+                comm = self._comm.take()
+                if comm is not None:
+                    record["comm_s"] = comm
                 self._next_step += 1
                 record = {}
         finally:  # the loop was left early (break, should_stop): send the steps still pending
+            self._stepping = False
             self._open = None
             if pending:
                 self._close_steps(clock, pending, clock.mark(), time.perf_counter(), final=True)
@@ -213,7 +297,10 @@ class Run:
         bounds = [(entry[0], entry[1]) for entry in pending[1:ready + 1]]
         if len(bounds) < ready:
             bounds.append((end, end_t))
+        pending[ready - 1][4].update(self.memory())  # current memory, once a batch of steps
         for (start, _, data_s, step, record), (stop, stop_t) in zip(pending, bounds):
+            if isinstance(record.get("copy_s"), list):  # CUDA event pairs, long completed
+                record["copy_s"] = sum(_cuda_seconds(a, b) for a, b in record["copy_s"])
             self._sender.send_at(step, wall + stop_t, {
                 "step_s": clock.elapsed(start, stop), "data_s": data_s,
                 "peak_memory_bytes": self._peak[0], **record})
@@ -234,6 +321,78 @@ class Run:
     def __repr__(self) -> str:
         return (f"<Run rank={self.rank}/{self.world_size} local_rank={self.local_rank} "
                 f"device={self.device} run_dir={str(self.run_dir)!r}>")
+
+
+class _CommTimer:
+    """What `run.ddp`'s hook measures in one step: when the rank handed its last gradient
+    bucket to the all-reduce (its backward was done) and when the last all-reduce completed
+    (written by the communication thread, read by the training loop)."""
+
+    def __init__(self, world_size: int) -> None:
+        self.world_size = world_size
+        self._handed = math.nan
+        self._done = math.nan
+
+    def hand(self) -> None:
+        self._handed = time.perf_counter()
+
+    def complete(self) -> None:
+        now = time.perf_counter()
+        if not now <= self._done:  # NaN the first time in a step
+            self._done = now
+
+    def take(self) -> float | None:
+        """The seconds waited for the step's all-reduces after the last bucket was handed
+        over, or None when none ran; and start afresh."""
+        waited = self._done - self._handed
+        self._handed = self._done = math.nan
+        return None if math.isnan(waited) else max(waited, 0.0)
+
+
+def _timed_allreduce(timer: _CommTimer, bucket: Any) -> Any:
+    """DDP's default all-reduce hook (average over ranks), timed (see `_CommTimer`)."""
+    import torch.distributed as dist
+
+    timer.hand()
+    tensor = bucket.buffer().div_(timer.world_size)
+    future = dist.all_reduce(tensor, async_op=True).get_future()
+
+    def complete(done: Any) -> Any:
+        timer.complete()
+        return done.value()[0]
+
+    return future.then(complete)
+
+
+def _move(batch: Any, device: Any) -> Any:
+    """Tensors of `batch` (nested in dicts, lists and tuples) on `device`."""
+    if hasattr(batch, "to") and hasattr(batch, "device"):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {key: _move(value, device) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_move(value, device) for value in batch)
+    return batch
+
+
+def _cuda_seconds(start: Any, stop: Any) -> float:
+    stop.synchronize()
+    return start.elapsed_time(stop) / 1000.0
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss() -> int:
+    """The process's resident set size now, from /proc (a few microseconds; psutil's
+    memory_info reads the same file with more around it), or the peak where /proc is absent."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except OSError:
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 class _CpuClock:
@@ -294,6 +453,27 @@ def watch_parent() -> None:
         os.killpg(os.getpgid(0), signal.SIGKILL)
 
     threading.Thread(target=watch, name="workbench parent watchdog", daemon=True).start()
+
+
+def _start_heartbeat(run: Run) -> Callable[[], None]:
+    """Start the rank's heartbeat thread (see the module docstring); returns what ends it
+    (before the sender closes)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        beats = 0
+        while not stop.wait(HEARTBEAT_S):
+            beats += 1
+            run.heartbeat(beats)
+
+    thread = threading.Thread(target=beat, name="workbench heartbeat", daemon=True)
+    thread.start()
+
+    def end() -> None:
+        stop.set()
+        thread.join()
+
+    return end
 
 
 def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
@@ -364,12 +544,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         device = torch.device("cpu")
     sender = MetricsSender(args.metrics or _NO_SINK, rank, run_dir, hwm=1000 if args.metrics else 1)
+    end_heartbeat: Callable[[], None] | None = None  # set once the run exists
     try:
         fn, fargs, fkwargs = _load(args)
         if world_size > 1 or "MASTER_ADDR" in os.environ:
             dist.init_process_group(backend, rank=rank, world_size=world_size,
                                     device_id=device if device.type == "cuda" else None)
         _current = Run(rank, local_rank, world_size, device, run_dir, sender)
+        end_heartbeat = _start_heartbeat(_current)
         result = fn(*fargs, **fkwargs)
         if rank == 0 and args.payload:
             import cloudpickle
@@ -388,10 +570,14 @@ def main(argv: list[str] | None = None) -> int:
         write_atomically(error_path(run_dir, rank),
                           lambda tmp: tmp.write_text(json.dumps(record)))
         sys.stderr.write(record["traceback"])
+        if end_heartbeat is not None:
+            end_heartbeat()
         sender.close(linger=1.0)
         return 1
     if dist.is_initialized():
         dist.destroy_process_group()
+    if end_heartbeat is not None:
+        end_heartbeat()
     sender.close(linger=1.0)
     _current = None
     return 0

@@ -9,6 +9,11 @@ ranks' medians: 1.0 when balanced, 1.5 when one rank is half again as slow.
 The same numbers over time (each rank's last steps, or time windows of a finished run) are in
 `workbench.train.series`, by the same definitions.
 
+Utilisation R = compute / (compute + transfer), per rank and over the run: transfer is the time
+a step spends moving data rather than computing with it, i.e. waiting for the loader
+(``data_s``), copying to the device (``copy_s``, `run.to_device`) and waiting on collectives
+(``comm_s``, `run.ddp`'s communication hook); compute is the rest of the step.
+
 MFU (model FLOPs utilisation) = achieved FLOPs/s / (the devices' dense peak for the dtype): it
 needs the FLOPs per sample from the user (a model's forward+backward count) and a known peak, and
 is None otherwise (on CPU, where no peak is meaningful, too).
@@ -26,8 +31,10 @@ from workbench.kernels import quantiles
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PEAK_TFLOPS", "STEP_QUANTILES", "Summary", "peak_tflops", "summarize"]
+__all__ = ["PEAK_TFLOPS", "STEP_QUANTILES", "TRANSFER_FIELDS", "Summary", "peak_tflops",
+           "summarize", "utilisation"]
 
+TRANSFER_FIELDS = ("data_s", "copy_s", "comm_s")  # the parts of a step that move data
 STEP_QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}  # the step-time percentiles reported
 
 # Dense (no structured sparsity) tensor-core peaks in TFLOP/s per GPU, from NVIDIA's data sheets
@@ -71,7 +78,8 @@ def peak_tflops(device_name: str, dtype: Any = "bf16") -> float | None:
 @dataclass(frozen=True)
 class Summary:
     """A run in figures. Times in seconds; `data_wait_share` is data time / step time (how
-    input-bound the job is); None where the records do not say (no tokens, no FLOPs)."""
+    input-bound the job is); `utilisation` is R = compute_s / (compute_s + transfer_s),
+    summed over ranks (see the module); None where the records do not say (no tokens, no FLOPs)."""
 
     ranks: int
     steps: int
@@ -85,6 +93,9 @@ class Summary:
     straggler_ratio: float
     peak_memory_bytes: int | None
     mfu: float | None
+    compute_s: float
+    transfer_s: float
+    utilisation: float
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,6 +138,7 @@ def summarize(metrics: pd.DataFrame, *, flops_per_sample: float | None = None,
     peak = None
     if "peak_memory_bytes" in metrics and metrics["peak_memory_bytes"].notna().any():
         peak = int(metrics["peak_memory_bytes"].max())
+    r = utilisation(steps).iloc[-1]
     mfu = None
     if flops_per_sample is not None and device_name is not None:
         peak_flops = peak_tflops(device_name, dtype)
@@ -138,7 +150,30 @@ def summarize(metrics: pd.DataFrame, *, flops_per_sample: float | None = None,
         step_p90_s=float(p90), step_p99_s=float(p99),
         data_wait_share=float(data_s / seconds.sum()),
         straggler_ratio=float(medians.max() / medians.median()), peak_memory_bytes=peak,
-        mfu=mfu)
+        mfu=mfu, compute_s=float(r["compute_s"]), transfer_s=float(r["transfer_s"]),
+        utilisation=float(r["utilisation"]))
+
+
+def utilisation(metrics: pd.DataFrame) -> pd.DataFrame:
+    """R per rank and over the run from step records: columns rank, compute_s, transfer_s,
+    utilisation; one row per rank, then a row with rank "all" (sums over ranks). A step's
+    transfer is its ``data_s + copy_s + comm_s`` (those it has), its compute the rest of
+    ``step_s``. Empty ranks' R is NaN."""
+    import pandas as pd
+
+    if "step_s" not in metrics:
+        metrics = pd.DataFrame({"rank": pd.Series(dtype="int64"), "step_s": []})
+    steps = metrics[metrics["step_s"].notna()]
+    transfer = sum((steps[name].fillna(0.0) for name in TRANSFER_FIELDS if name in steps),
+                   start=pd.Series(0.0, index=steps.index))
+    per_step = pd.DataFrame({"rank": steps["rank"], "transfer_s": transfer,
+                             "compute_s": (steps["step_s"] - transfer).clip(lower=0.0)})
+    table = per_step.groupby("rank")[["compute_s", "transfer_s"]].sum().reset_index()
+    table = table.astype({"rank": "object"})
+    table.loc[len(table)] = ["all", table["compute_s"].sum(), table["transfer_s"].sum()]
+    busy = table["compute_s"] + table["transfer_s"]
+    table["utilisation"] = (table["compute_s"] / busy).where(busy > 0)
+    return table
 
 
 def _show(value: Any) -> str:
