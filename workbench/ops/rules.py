@@ -89,7 +89,8 @@ def default_rules() -> list[Rule]:
     `workbench.train.alerting` for the figures derived from it):
 
     - ``nonfinite_loss``: the loss is NaN or infinite (at once, critical);
-    - ``loss_spike``: the loss above 10x its median of the last 20 steps;
+    - ``loss_spike``: the loss above 5x its median of the last 20 steps (a 10x spike fires,
+      the ups and downs of a noisy loss do not);
     - ``throughput_drop``: samples/s (over the last second of steps) below half its median of
       the last 50 such figures, for 10 s;
     - ``straggler``: a rank's compute per step (before its collective wait) above 1.5x the
@@ -104,7 +105,7 @@ def default_rules() -> list[Rule]:
     """
     return [
         Rule("nonfinite_loss", "loss", "nonfinite", severity="critical"),
-        Rule("loss_spike", "loss", "spike", threshold=10.0, window=20),
+        Rule("loss_spike", "loss", "spike", threshold=5.0, window=20),
         Rule("throughput_drop", "samples_per_s", "below_median", threshold=0.5, window=50,
              for_=10.0),
         Rule("straggler", "compute_ratio", ">", threshold=1.5, for_=30.0),
