@@ -349,6 +349,9 @@ def test_read_alerts_gives_each_alert_its_latest_state(tmp_path):
 
     assert read_alerts(tmp_path).empty  # no log: no alerts, the columns still there
     assert list(read_alerts(tmp_path).columns) == list(ALERT_COLUMNS)
+    # The launcher writes with json.dumps: a non-finite loss's value is the bare word NaN.
+    (tmp_path / "alerts.jsonl").write_text(json.dumps(
+        {**alert("loss_spike", "firing"), "value": math.nan}) + "\n")
     write_alerts(tmp_path, [alert("throughput_drop", "firing", rank=1, started=100.0),
                             alert("stall", "firing", rank=0, severity="critical", started=99.0),
                             alert("throughput_drop", "resolved", rank=1, started=100.0,
@@ -357,10 +360,13 @@ def test_read_alerts_gives_each_alert_its_latest_state(tmp_path):
                              "value": None, "threshold": None}],
                  tail=b'{"rule": "cut sh')
     alerts = read_alerts(tmp_path)
-    assert list(alerts["rule"]) == ["throughput_drop", "stall", "nonfinite_loss"]  # first fired
+    assert list(alerts["rule"]) == ["loss_spike", "throughput_drop", "stall",
+                                    "nonfinite_loss"]  # in the order they first fired
+    assert math.isnan(alerts["value"].iloc[0])
+    alerts = alerts.iloc[1:].reset_index(drop=True)
     assert list(alerts["state"]) == ["resolved", "firing", "firing"]
     assert alerts.dtypes["rank"] == "int64" and alerts.dtypes["resolved"] == "float64"
     assert alerts["resolved"].iloc[0] == 105.0 and alerts["resolved"].iloc[1:].isna().all()
     assert math.isnan(alerts["value"].iloc[2]) and math.isnan(alerts["threshold"].iloc[2])
-    now = firing(alerts)
-    assert list(now["rule"]) == ["nonfinite_loss", "stall"]  # critical, the latest first
+    now = firing(read_alerts(tmp_path))
+    assert list(now["rule"]) == ["nonfinite_loss", "stall", "loss_spike"]  # critical first

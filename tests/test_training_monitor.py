@@ -356,3 +356,90 @@ def test_gpu_series_utilisation_and_memory_share():
     assert values(frame, "GPU 1 memory %") == [0.0, 12.5]
     assert frame[frame["series"] == "GPU 0 util %"]["time"].tolist() == [1.0, 2.0]
     assert gpu_series(gpu.iloc[0:0]).empty
+
+
+# -- alerts and utilisation R --------------------------------------------------------------------
+
+def alert_rows(*alerts: tuple) -> pd.DataFrame:
+    """`job.alerts` rows from (rule, severity, rank, state, started, resolved)."""
+    from workbench.ops.watch import COLUMNS
+
+    return pd.DataFrame([{"rule": rule, "severity": severity, "run": "r1", "rank": rank,
+                          "state": state, "value": 1.0, "threshold": 0.5, "started": started,
+                          "resolved": resolved, "message": f"{rule} on rank {rank} of r1"}
+                         for rule, severity, rank, state, started, resolved in alerts],
+                        columns=list(COLUMNS))
+
+
+class AlertingJob(FlakyJob):
+    """A live job whose `alerts` the test sets, as the launcher's watch updates them."""
+
+    def __init__(self, run_dir, metrics: pd.DataFrame) -> None:
+        super().__init__(run_dir, metrics)
+        self.alerts = alert_rows()
+
+
+def marks(monitor: TrainingMonitor) -> list[tuple]:
+    """(rule or None, x, the subplot's x axis) of each alert line on the monitor's figure."""
+    return [(shape.label.text, shape.x0, shape.xref) for shape in monitor.figure.layout.shapes]
+
+
+def test_firing_alerts_show_in_a_banner_and_as_lines_on_the_charts(tmp_path):
+    job = AlertingJob(tmp_path, hand_metrics())
+    monitor = TrainingMonitor(job)
+    assert monitor.alert_banner.value == "" and marks(monitor) == []
+    # Rank 1 stalls at 102.0 (its step 2 was logged at 101.5): no new record comes, and the
+    # view still shows it.
+    job.alerts = alert_rows(("stall", "critical", 1, "firing", 102.0, np.nan))
+    until(lambda: "stall" in monitor.alert_banner.value and marks(monitor), "the stall")
+    banner = monitor.alert_banner.value
+    assert "1 alert firing" in banner and "(rank 1)" in banner and "#b00020" in banner
+    assert "stall on rank 1 of r1" in banner
+    lines = marks(monitor)
+    assert len(lines) == 4 and lines[0] == ("stall", 2, "x")  # on each chart; named once
+    assert {x for _, x, _ in lines} == {2} and {ref for _, _, ref in lines} == {
+        "x", "x2", "x3", "x4"}
+    # A pending alert has not fired: no banner entry, no line; a resolved one keeps its line.
+    job.alerts = alert_rows(("stall", "critical", 1, "resolved", 102.0, 103.0),
+                            ("loss_spike", "warning", 0, "pending", 104.0, np.nan))
+    until(lambda: monitor.alert_banner.value == "", "the banner to clear")
+    assert [x for _, x, _ in marks(monitor)] == [2] * 4
+    assert "stall" in monitor.alerts["rule"].tolist()
+    job.status = "succeeded"
+    assert monitor.wait(timeout=10)
+    monitor.close()
+
+
+def test_a_replay_reads_its_alert_log_and_shows_r_per_rank(tmp_path):
+    import json
+
+    import orjson
+
+    metrics = hand_metrics().assign(comm_s=0.0, copy_s=0.0)
+    metrics.loc[metrics["rank"] == 1, "comm_s"] = 0.125  # rank 1 waits on collectives too
+    for rank, frame in metrics.groupby("rank"):
+        records = [{k: v for k, v in r.items() if not (isinstance(v, float) and np.isnan(v))}
+                   for r in frame.to_dict("records")]
+        (tmp_path / f"metrics-rank{rank}.jsonl").write_bytes(
+            b"".join(orjson.dumps(r) + b"\n" for r in records))
+    (tmp_path / "job.json").write_text(json.dumps({"name": "replayed", "nprocs": 2,
+                                                   "status": "succeeded"}))
+    logged = alert_rows(("input_bound", "info", 0, "firing", 102.0, np.nan),
+                        ("throughput_drop", "warning", 1, "firing", 101.0, np.nan))
+    (tmp_path / "alerts.jsonl").write_bytes(b"".join(
+        orjson.dumps({k: (None if isinstance(v, float) and np.isnan(v) else v)
+                      for k, v in row.items()}) + b"\n" for row in logged.to_dict("records")))
+    monitor = TrainingMonitor(str(tmp_path), x="time")
+    banner = monitor.alert_banner.value
+    assert "2 alerts firing" in banner and "#e3a008" in banner  # coloured by the warning
+    assert banner.index("throughput_drop") < banner.index("input_bound")  # most severe first
+    # On the time axis: seconds since the first record (rank 1's, at 100.5).
+    assert [(rule, x) for rule, x, _ in marks(monitor)[::4]] == [("input_bound", 1.5),
+                                                                 ("throughput_drop", 0.5)]
+    shown = dict(summary_rows(monitor.summary))
+    # R: rank 0 computes 4.5 of its 6 s, rank 1 2.0 - 0.5 of 2.5 s; 6.0 of 8.5 s in all.
+    assert shown["utilisation"] == "70.6%" and shown["compute_s"] == "6 s"
+    assert "<td>utilisation per rank</td><td>rank 0 75%, rank 1 60%</td>" in (
+        monitor.summary_table.value)
+    assert banner in monitor._repr_html_()
+    monitor.close()

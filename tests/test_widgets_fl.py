@@ -176,3 +176,32 @@ def test_the_monitor_says_why_a_private_run_stopped_early():
         assert "stopped before round 3: it would spend epsilon 2.1" in monitor.header.value
     finally:
         monitor.close()
+
+
+def test_the_monitor_shows_a_jobs_firing_alerts_in_a_banner():
+    from workbench.ops.watch import COLUMNS
+
+    def alerts(*rows: tuple) -> pd.DataFrame:
+        return pd.DataFrame([{"rule": rule, "severity": severity, "run": "r1", "rank": rank,
+                              "state": state, "value": 0.1, "threshold": 0.5, "started": 1.0,
+                              "resolved": float("nan"), "message": message}
+                             for rule, severity, rank, state, message in rows],
+                            columns=list(COLUMNS))
+
+    job = FakeJob()
+    monitor = FederatedMonitor(job, interval=0.05)
+    try:
+        assert monitor.alerts is None and monitor.alert_banner.value == ""  # no alerts at all
+        job.alerts = alerts(("accuracy_drop", "warning", -1, "firing",
+                             "test accuracy fell below 50% of its median"))
+        wait_until(lambda: "accuracy_drop" in monitor.alert_banner.value)  # with no new round
+        banner = monitor.alert_banner.value
+        assert "1 alert firing" in banner and "rank" not in banner  # a round has no rank
+        assert "test accuracy fell below 50% of its median" in banner
+        assert monitor.children[1] is monitor.alert_banner  # under the header
+        job.alerts = alerts(("accuracy_drop", "warning", -1, "resolved", "resolved"))
+        wait_until(lambda: monitor.alert_banner.value == "")
+        job.advance("succeeded")
+        assert monitor.wait(10)
+    finally:
+        monitor.close()

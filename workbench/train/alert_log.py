@@ -11,6 +11,7 @@ over the lines appended since its last listing.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -24,7 +25,7 @@ from workbench.ops.watch import COLUMNS
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ALERTS_FILE", "COLUMNS", "alerts_path", "firing", "fold", "read_alerts",
+__all__ = ["ALERTS_FILE", "COLUMNS", "alert_marks", "alerts_path", "firing", "fold", "read_alerts",
            "severity_rank"]
 
 ALERTS_FILE = "alerts.jsonl"
@@ -40,12 +41,17 @@ def alerts_path(run_dir: str | os.PathLike[str]) -> Path:
 def fold(latest: dict[tuple[str, int], dict[str, Any]], data: bytes) -> None:
     """Update `latest` ((rule, rank) -> its last record) with the complete lines of `data`.
     A line that is not a JSON object with a rule name (cut short by a crash, written by
-    something else) is skipped: the log is read while it is written, and a view must go on."""
+    something else) is skipped: the log is read while it is written, and a view must go on.
+    The writer's ``json.dumps`` spells a NaN value (a non-finite loss) ``NaN``, which orjson
+    refuses: such a line is parsed by `json` instead."""
     for line in data.splitlines():
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
-            continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
         if type(record) is not dict or not isinstance(record.get("rule"), str):
             continue
         rank = record.get("rank")
@@ -95,3 +101,24 @@ def _cell(column: str, value: Any) -> Any:
             return float(value)
         return math.nan
     return "" if value is None else str(value)
+
+
+def alert_marks(alerts: pd.DataFrame, metrics: pd.DataFrame, t0: float) -> pd.DataFrame:
+    """Where each alert that fired (firing or resolved) began on a run's charts: columns rule,
+    severity, rank, time (seconds since `t0`, the charts' clock) and step (the last step its
+    rank, or any rank for a subject without one, had logged by then; 0 before the first).
+    The marks a monitor draws, computed here so the view only places them."""
+    import numpy as np
+    import pandas as pd
+
+    fired = alerts[alerts["state"].isin(["firing", "resolved"])]
+    steps = []
+    for rank, started in zip(fired["rank"], fired["started"]):
+        mine = metrics if rank < 0 or "rank" not in metrics else metrics[metrics["rank"] == rank]
+        before = mine["step"][mine["time"] <= started] if "step" in mine else mine.iloc[:0]
+        steps.append(int(before.max()) if len(before) else 0)
+    return pd.DataFrame({"rule": fired["rule"].to_numpy(str),
+                         "severity": fired["severity"].to_numpy(str),
+                         "rank": fired["rank"].to_numpy(np.int64),
+                         "time": fired["started"].to_numpy(float) - t0,
+                         "step": np.asarray(steps, dtype=np.int64)})

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from workbench.widgets.alert_banner import alert_banner_html, job_alerts
 from workbench.widgets.lake_view import chart_row, dashboard_figure, dashboard_layout, table_html
 from workbench.widgets.training_text import notice_html
 
@@ -100,10 +101,12 @@ class FederatedMonitor(widgets.VBox):
     """The live view of a federated job (`wb.fl.launch`'s): a header line, then accuracy,
     loss, participation, traffic and privacy charts (`FL_CHARTS`), redrawn as the job's
     `history` and `participation` grow. A daemon thread reads the job every ``interval``
-    seconds; once its status is no longer "running" it redraws a final time and stops.
+    seconds; once its status is no longer "running" it redraws a final time and stops. When the
+    job has `alerts` (as a training `Job` does), those firing show in a banner under the header.
 
     Read back: `figures` (a `FigureView` per chart), `history`, `participation` (the tables
-    drawn), `status`, `updates` (redraws so far, the first at construction), `ended`."""
+    drawn), `alerts` (None for a job without them), `status`, `updates` (redraws so far, the
+    first at construction), `ended`."""
 
     def __init__(self, job: Any, interval: float = 1.0, **kwargs: Any) -> None:
         self._lock = threading.Lock()
@@ -115,15 +118,17 @@ class FederatedMonitor(widgets.VBox):
             raise ValueError(f"interval must be a positive number of seconds, not {interval}")
         self.job, self.interval = job, float(interval)
         self.updates = 0
-        self._seen: tuple[str, int, int] | None = None
+        self._seen: tuple[str, int, int, tuple] | None = None
         self.header = widgets.HTML()
+        self.alert_banner = widgets.HTML()  # the job's alerts firing now
         self.notice = widgets.HTML()  # why the view could not refresh, while it retries
         self._read()
         self.figures = {key: dashboard_figure(figure, FL_CHARTS[key])
                         for key, figure in self._figures().items()}
-        self._parts = [self.header, self.notice, *self.figures.values(),
+        self._parts = [self.header, self.alert_banner, self.notice, *self.figures.values(),
                        chart_row(list(self.figures.values()))]
-        super().__init__(children=[self.header, self.notice, self._parts[-1]], **kwargs)
+        super().__init__(children=[self.header, self.alert_banner, self.notice,
+                                   self._parts[-1]], **kwargs)
         self._show(redraw=False)
         if not self.ended:
             self._thread = threading.Thread(target=self._poll, daemon=True,
@@ -156,7 +161,9 @@ class FederatedMonitor(widgets.VBox):
         self.status = str(self.job.status)
         self.history: pd.DataFrame = self.job.history.copy()
         self.participation: pd.DataFrame = self.job.participation.copy()
-        self._seen = (self.status, len(self.history), len(self.participation))
+        self.alerts: pd.DataFrame | None = job_alerts(self.job)
+        self._seen = (self.status, len(self.history), len(self.participation),
+                      _states(self.alerts))
 
     def _figures(self) -> dict[str, go.Figure]:
         return fl_figures(self.history, self.participation, self.job.dp_epsilon,
@@ -172,6 +179,7 @@ class FederatedMonitor(widgets.VBox):
                                         planned=int(self.job.rounds),
                                         budget=self.job.dp_epsilon,
                                         outcome=getattr(self.job, "outcome", ""))
+        self.alert_banner.value = alert_banner_html(self.alerts)
         self.updates += 1
         if self.status != "running":
             self._ended.set()
@@ -183,7 +191,7 @@ class FederatedMonitor(widgets.VBox):
         while not self._stop.wait(self.interval):
             try:
                 seen = (str(self.job.status), len(self.job.history),
-                        len(self.job.participation))
+                        len(self.job.participation), _states(job_alerts(self.job)))
                 if seen != self._seen:
                     with self._lock:
                         self._read()
@@ -198,3 +206,10 @@ class FederatedMonitor(widgets.VBox):
                 failures, self.notice.value = 0, ""
             if self.ended:
                 return
+
+
+def _states(alerts: pd.DataFrame | None) -> tuple:
+    """What of a job's alerts, changed, calls for a redraw: each one's rule, rank and state."""
+    if alerts is None:
+        return ()
+    return tuple(zip(alerts["rule"], alerts["rank"], alerts["state"]))

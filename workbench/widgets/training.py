@@ -3,8 +3,9 @@
 One plotly FigureWidget with a chart per subplot (`training_figure`): throughput per rank and in
 total, step-time p50/p90/p99 over a rolling window of steps, the data-wait share per rank, a
 logged metric (picked from a dropdown of every one; a line per rank) and, for a job on GPUs,
-their utilisation and memory. Around it: a progress bar, a Stop button, the summary table and,
-when a rank failed, its traceback.
+their utilisation and memory. Around it: a progress bar, a Stop button, a banner of the alerts
+firing now (`alert_banner`; each alert that fired is also a line on the charts at its start),
+the summary table with utilisation R per rank and, when a rank failed, its traceback.
 
 How it stays cheap and renders everywhere:
 
@@ -33,15 +34,13 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
-from workbench.train.series import empty, progress, run_series
+from workbench.train.alert_log import alert_marks
+from workbench.train.series import empty, origin, progress, run_series
 from workbench.train.source import Failure, open_run
 from workbench.train.summary import STEP_QUANTILES
+from workbench.widgets.alert_banner import alert_banner_html, alerts_of
 from workbench.widgets.training_figure import CHARTS, MonitorFigure
-from workbench.widgets.training_text import (
-    failure_html,
-    notice_html,
-    summary_html,
-)
+from workbench.widgets.training_text import failure_html, no_gpu_html, notice_html, summary_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,9 +71,9 @@ class TrainingMonitor(widgets.VBox):
 
     Read back: `figure` (one FigureWidget, a subplot per chart; `traces(chart)` its lines),
     `series` (throughput, step_time, data_wait, gpu frames), `metric_series` (one frame per
-    logged metric; `metric_picker` picks the one charted), `metrics`, `summary`, `status`,
-    `failure`, `updates` (widget updates pushed so far, the first at construction),
-    `resyncs`.
+    logged metric; `metric_picker` picks the one charted), `metrics`, `summary`,
+    `utilisation` (R per rank and "all"), `alerts` (as `job.alerts`), `status`, `failure`,
+    `updates` (widget updates pushed so far, the first at construction), `resyncs`.
     """
 
     def __init__(self, job: Job | str | os.PathLike[str], *, x: str = "step", window: int = 20,
@@ -130,6 +129,7 @@ class TrainingMonitor(widgets.VBox):
                                                 layout=widgets.Layout(width="420px"))
         self.progress_label = widgets.HTML()
         self.error_box = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.alert_banner = widgets.HTML()  # the alerts firing now (`alert_banner_html`)
         self.notice = widgets.HTML()  # why the view could not refresh, while it retries
         self.metric_picker = widgets.Dropdown(description="Metric", options=[], disabled=True,
                                               layout=widgets.Layout(width="320px"))
@@ -146,16 +146,17 @@ class TrainingMonitor(widgets.VBox):
         self.chart_box = widgets.GridBox([self.figure], layout=widgets.Layout(
             grid_template_columns="minmax(0, 1fr)", width="100%"))
         # Without GPU samples to chart, a note says why.
-        self.gpu_note = widgets.HTML("" if self._gpu_row else self._no_gpu_text())
+        self.gpu_note = widgets.HTML("" if self._gpu_row else no_gpu_html(self.source.live))
         rows = [widgets.HBox([self.title, self.stop_button],
                              layout=widgets.Layout(justify_content="space-between")),
                 widgets.HBox([self.progress_bar, self.progress_label]),
                 widgets.HBox([self.summary_table, self.gpu_note])]
         self._parts = [*rows, self.title, self.stop_button, self.progress_bar,
                        self.progress_label, self.error_box, self.notice, self.metric_picker,
-                       self.summary_table, self.gpu_note, self.figure, self.chart_box]
-        return [*rows[:2], self.notice, self.error_box, self.metric_picker, self.chart_box,
-                rows[2]]
+                       self.summary_table, self.gpu_note, self.figure, self.chart_box,
+                       self.alert_banner]
+        return [*rows[:2], self.notice, self.error_box, self.alert_banner, self.metric_picker,
+                self.chart_box, rows[2]]
 
     @property
     def run_dir(self) -> Path:
@@ -221,7 +222,9 @@ class TrainingMonitor(widgets.VBox):
             last = time.monotonic()
             try:
                 ended = self.source.status() != "running"
-                key = (self.source.record_count(), self.source.gpu_count())
+                alerts = alerts_of(self.job, self.run_dir)  # a stall fires with no new record
+                key = (self.source.record_count(), self.source.gpu_count(),
+                       tuple(zip(alerts["rule"], alerts["rank"], alerts["state"])))
                 if ended or key != self._seen:
                     with self._lock:
                         if self._closed:
@@ -248,16 +251,23 @@ class TrainingMonitor(widgets.VBox):
     def _read(self) -> None:
         """Read the job once: status, metrics, GPU samples; compute every series and the
         summary."""
+        from workbench.train.summary import utilisation
+
         status = self.source.status()  # before the metrics: an ended job's are complete
         count = self.source.record_count()
         metrics = self.source.metrics()
         gpu = self.source.gpu()
-        self._seen = (len(metrics) if count is None else count, len(gpu))
+        self.alerts = alerts = alerts_of(self.job, self.run_dir)
+        self._seen = (len(metrics) if count is None else count, len(gpu),
+                      tuple(zip(alerts["rule"], alerts["rank"], alerts["state"])))
         self.status, self.metrics = status, metrics
         self.failure = self.source.failure() if status in ("failed", "unknown") else None
         self.series, self.metric_series = run_series(metrics, gpu, self.window,
                                                      self.max_points)
         self.summary = self._summarize(metrics)
+        self.utilisation = None if self.summary is None else utilisation(metrics)
+        t0 = min(origin(metrics), origin(gpu)) if len(gpu) else origin(metrics)
+        self._figure_marks = alert_marks(alerts, metrics, t0)
 
     def _show(self) -> None:
         """Push what `_read` found to the widgets; the figure in one batch."""
@@ -282,8 +292,10 @@ class TrainingMonitor(widgets.VBox):
             self.error_box.value = failure_html(self.failure)
             self.error_box.layout.display = None
         self._show_metric_names()
+        self.alert_banner.value = alert_banner_html(self.alerts)
+        self._figure.marks = self._figure_marks
         self._figure.draw(self._frames(), self.metric_picker.value)
-        self.summary_table.value = summary_html(self.summary)
+        self.summary_table.value = summary_html(self.summary, self.utilisation)
         self.updates += 1
         if status != "running":
             self._ended.set()
@@ -358,13 +370,6 @@ class TrainingMonitor(widgets.VBox):
                 "step_time": list(STEP_QUANTILES), "data_wait": ranks, "metric": ranks,
                 "gpu": [f"GPU {g['index']} {what} %" for g in gpus for what in ("util", "memory")]}
 
-    def _no_gpu_text(self) -> str:
-        if not self.source.live:
-            why = "GPU samples are not kept on disk: only a live job shows them."
-        else:
-            why = "No GPU: this job runs on CPU."
-        return f"<div style='padding:12px; color:#555'><b>GPU</b><br><i>{why}</i></div>"
-
     # -- reprs ----------------------------------------------------------------------------
 
     def __repr__(self) -> str:
@@ -379,7 +384,8 @@ class TrainingMonitor(widgets.VBox):
         done, total = progress(self.metrics)
         error = failure_html(self.failure) if self.failure else ""
         return (f"<div>{self.title.value}<br>{done:,} / {total if total else '?'} steps"
-                f"{error}{summary_html(self.summary)}</div>")
+                f"{error}{self.alert_banner.value}"
+                f"{summary_html(self.summary, self.utilisation)}</div>")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs)

@@ -7,6 +7,9 @@ axes those of the chart function that draws the same table anywhere else (`workb
 - Lines are matched by (chart, name): an update sets their points inside one
   `batch_update()`, a series seen for the first time adds a trace. A live job's figure has
   every rank's (every GPU's) lines from the start, so a resend restyles lines every page has.
+- An alert that fired is a dotted vertical line at its start on every subplot (`marks`: rows
+  of `workbench.train.alert_log.alert_marks`), named after its rule on the first, coloured by
+  its severity; on the step axis it stands at the step its rank had reached.
 - After each update the synced `_widget_data` and `_widget_layout` are set to what it shows:
   edits travel as one-off messages that a page connecting later (Voila, a reload) never
   receives, while it does receive the state.
@@ -61,6 +64,7 @@ class MonitorFigure:
         self.max_points, self.expected = max_points, expected
         self.index: dict[tuple[str, str], int] = {}  # (chart, line name) -> trace index
         self.grown = False  # whether traces were added after the figure was built
+        self.marks: pd.DataFrame | None = None  # the alerts' marks, drawn with the lines
         self.widget = self._build(frames, metric)
 
     def traces(self, name: str) -> dict[str, Any]:
@@ -100,6 +104,26 @@ class MonitorFigure:
         _set_titles(layout, self._titles(frames, metric))
         return go.FigureWidget(data=traces, layout=layout)
 
+    def shapes(self) -> list[dict[str, Any]]:
+        """The vertical line of each of `marks` on each subplot (see the module)."""
+        from workbench.charts.alert_timeline import SEVERITY_COLOURS
+
+        if self.marks is None:
+            return []
+        lines = []
+        for mark in self.marks.itertuples(index=False):
+            for i, name in enumerate(self.charts):
+                n = CHARTS.index(name) + 1
+                at = mark.time if name == "gpu" or self.x == "time" else mark.step
+                label = {"text": mark.rule, "textposition": "end", "font": {"size": 10}}
+                lines.append({
+                    "type": "line", "xref": f"x{n if n > 1 else ''}",
+                    "yref": f"y{n if n > 1 else ''} domain", "x0": at, "x1": at, "y0": 0,
+                    "y1": 1, "line": {"color": SEVERITY_COLOURS.get(mark.severity, "#e3a008"),
+                                      "width": 1, "dash": "dot"},
+                    **({"label": label} if i == 0 else {})})
+        return lines
+
     def draw(self, frames: dict[str, pd.DataFrame], metric: str | None) -> None:
         """Push every line and title in one batch (a line with no data now is emptied; a new
         series adds a trace), then make the synced state what the figure shows."""
@@ -121,6 +145,7 @@ class MonitorFigure:
                 if index not in drawn and trace.meta == "metric":
                     trace.x, trace.y = [], []  # a rank without values for the picked metric
             _set_titles(fig.layout, self._titles(frames, metric))
+            fig.layout.shapes = self.shapes()
         shown = {trace.legendgroup for trace in fig.data}
         for name, trace in fresh:
             self.index[(name, trace.name)] = len(fig.data)

@@ -1,5 +1,6 @@
 """The training monitor's text: the summary table (numbers written as `charts.format` writes
-them), a failed rank's box with its traceback, and the notice of a refresh that failed."""
+them, with utilisation R per rank), a failed rank's box with its traceback, the notice of a
+refresh that failed, and the GPU chart's note when there is none."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 from workbench.charts import format as fmt
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from workbench.train.source import Failure
     from workbench.train.summary import Summary
 
-__all__ = ["failure_html", "notice_html", "summary_html", "summary_rows"]
+__all__ = ["failure_html", "no_gpu_html", "notice_html", "summary_html", "summary_rows",
+           "utilisation_text"]
 
 
 def summary_rows(summary: Summary | None) -> list[tuple[str, str]]:
@@ -32,8 +36,10 @@ def summary_rows(summary: Summary | None) -> list[tuple[str, str]]:
 def _show(name: str, value: Any) -> str:
     if value is None:
         return "n/a"
-    if name in ("data_wait_share", "mfu"):
+    if name in ("data_wait_share", "mfu", "utilisation"):
         return fmt.percent(value)
+    if name in ("compute_s", "transfer_s"):
+        return fmt.duration(value)
     if name == "peak_memory_bytes":
         return fmt.size(value)
     if name.startswith("step_") and name.endswith("_s"):
@@ -60,9 +66,36 @@ def notice_html(err: Exception, failures: int, limit: int) -> str:
             f"{html.escape(str(err))}</div>")
 
 
-def summary_html(summary: Summary | None) -> str:
-    """The summary as a two-column table (`summary_rows`)."""
+def utilisation_text(table: pd.DataFrame | None) -> str:
+    """R per rank as one line: "rank 0 91%, rank 1 74%" ("—" for a rank whose R is unknown);
+    '' without a table (no step finished) or with one rank (the summary's R says it)."""
+    if table is None:
+        return ""
+    ranks = table[table["rank"].astype(str) != "all"]
+    if len(ranks) < 2:
+        return ""
+    return ", ".join(f"rank {rank} {fmt.percent(r)}"
+                     for rank, r in zip(ranks["rank"], ranks["utilisation"]))
+
+
+def summary_html(summary: Summary | None, utilisation: pd.DataFrame | None = None) -> str:
+    """The summary as a two-column table (`summary_rows`); with ``utilisation`` (rank,
+    compute_s, transfer_s, utilisation rows, as `workbench.train.summary.utilisation` gives
+    them), a row of R per rank (`utilisation_text`) under the run's R."""
+    shown = summary_rows(summary)
+    per_rank = utilisation_text(utilisation)
+    if per_rank:
+        at = next((i + 1 for i, (name, _) in enumerate(shown) if name == "utilisation"),
+                  len(shown))
+        shown.insert(at, ("utilisation per rank", per_rank))
     rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{html.escape(value)}</td></tr>"
-                   for name, value in summary_rows(summary))
+                   for name, value in shown)
     return ("<table class='workbench-summary'><tr><th>figure</th><th>value</th></tr>"
             f"{rows}</table>")
+
+
+def no_gpu_html(live: bool) -> str:
+    """What stands where the GPU chart would: why there is none."""
+    why = ("No GPU: this job runs on CPU." if live else
+           "GPU samples are not kept on disk: only a live job shows them.")
+    return f"<div style='padding:12px; color:#555'><b>GPU</b><br><i>{why}</i></div>"
