@@ -29,12 +29,15 @@ PAGE_S = 120.0
 WIRE_LIMIT = 4_000_000  # bytes a remote stakeholder downloads per page (issue 15)
 # What each page must show once drawn: its charts' count, and a title of one of them.
 PAGES = {"training.ipynb": 4, "inference.ipynb": 4, "lake_health.ipynb": 2,
-         "federated.ipynb": 5}
+         "federated.ipynb": 5, "ops.ipynb": 3}
 
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):
+    from ops_lake import add_ops_tables
+
     lake = build_results_lake(tmp_path_factory.mktemp("pages") / "lake")
+    add_ops_tables(wb.Lake(lake), runs=False)  # its runs are the results lake's, with R
     published = wb.publish(DASHBOARDS, lake=lake, title="Team dashboards")
     deadline = time.monotonic() + PAGE_S
     while published.log.count("Kernel started:") < len(published.pages):  # preheating
@@ -99,12 +102,13 @@ def test_the_landing_page_lists_every_dashboard_and_opens_one(board, chromium, t
     try:
         assert page.locator("h1").inner_text() == "Team dashboards"
         cards = page.locator("li")
-        assert cards.count() == 4
+        assert cards.count() == 5
         text = page.inner_text("body")
-        for title in ("Training runs", "Inference", "Lake health", "Federated learning"):
+        for title in ("Training runs", "Inference", "Lake health", "Federated learning",
+                      "Operations"):
             assert title in text
         assert re.search(r"\d+ runs? · updated", text) and "7 measurements" in text
-        assert "1 table" in text and "10 rounds" in text
+        assert "1 table" in text and "10 rounds" in text and "4 alerts" in text
         assert_nothing_internal(text, lake)
         assert not costs.errors and not costs.outside
 

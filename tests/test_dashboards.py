@@ -300,3 +300,82 @@ def test_dashboard_charts_are_plotly_outputs_not_figure_widgets(results_lake, vi
         titles = [c.figure.layout.title.text for c in charts]
         assert titles == ["Latency percentiles", "Latency CDF",
                           "Throughput against tail latency", None]  # compression: untitled
+
+
+# -- the ops dashboard ---------------------------------------------------------------------------
+
+def ops_lake(path, **tables):
+    from ops_lake import add_ops_tables
+
+    lake = wb.Lake(path)
+    add_ops_tables(lake, **tables)
+    return lake
+
+
+def test_ops_board_shows_open_alerts_and_draws_every_table(tmp_path):
+    from ops_lake import alerts_table, drift_table, runs_table
+
+    view = wb.widgets.OpsBoard(ops_lake(tmp_path / "lake"))
+    assert not view.empty and "2 alerts open" in view.heading.value
+    assert list(view.open_alerts["rule"]) == ["stall", "nonfinite_loss"]  # critical, latest
+    assert len(view.alerts) == len(alerts_table()) and len(view.drift) == len(drift_table())
+    assert set(view.figures) == {"timeline", "drift", "utilisation"}
+    table = view.body.children[1].value
+    assert "stall on rank 0 of run-wide-0001" in table and "2026-05-04 09:10:00" in table
+    assert "throughput_drop" not in table  # resolved: on the timeline, not open
+    timeline = view.figures["timeline"].figure
+    assert sum(len(t.y) for t in timeline.data) == 4 and "events@v3" in timeline.data[0].y
+    assert list(view.figures["drift"].figure.data[0].y)[0] == "events · amount"
+    r = view.figures["utilisation"].figure.data[2]
+    np.testing.assert_allclose(r.y, runs_table()["utilisation"].dropna())
+    headings = [w.value for w in view.body.children[::2]]
+    assert headings == ["<h4>Open alerts</h4>", "<h4>Alert timeline</h4>",
+                        "<h4>Drift by table and version</h4>", "<h4>Utilisation R per run</h4>"]
+
+
+def test_ops_board_says_what_is_missing_without_a_traceback(tmp_path):
+    # Only runs, from before R was recorded: a sentence for each section.
+    lake = wb.Lake(tmp_path / "lake")
+    lake.record("_runs", pd.DataFrame({"run_id": ["r0"], "name": ["old"],
+                                       "started": [pd.Timestamp("2026-05-04", tz="UTC")]}))
+    view = wb.widgets.OpsBoard(lake)
+    assert not view.empty and view.figures == {} and view.alerts is None
+    texts = " ".join(w.value for w in view.body.children)
+    assert "No alert fires now" in texts and "No alert has been recorded" in texts
+    assert "No drift report yet" in texts and "No run has recorded its utilisation" in texts
+    # Alerts and runs, no drift: that section alone says so.
+    view = wb.widgets.OpsBoard(ops_lake(tmp_path / "two", drift=False))
+    assert set(view.figures) == {"timeline", "utilisation"}
+    assert "No drift report yet" in view.body.children[5].value
+    # No table of its own (a data table only), no lake at all: the dashboards' empty state.
+    only_data = wb.Lake(tmp_path / "data")
+    only_data.record("scores", pd.DataFrame({"x": [1]}))
+    empty = wb.widgets.OpsBoard(only_data)
+    assert empty.empty and "no alerts, drift reports or runs yet" in empty.message.value
+    none = wb.widgets.OpsBoard(tmp_path / "no-lake-here")
+    assert none.empty and "There is no lake <code>no-lake-here</code> yet" in none.message.value
+    assert not (tmp_path / "no-lake-here").exists()
+
+
+@pytest.mark.parametrize("tables", ["all", "none"])
+def test_the_ops_notebook_runs_on_a_lake_with_and_without_its_tables(tmp_path, monkeypatch,
+                                                                      tables):
+    """The dashboard as Voila runs it: its cells in a kernel, on `WORKBENCH_LAKE`."""
+    from pathlib import Path
+
+    import nbclient
+    import nbformat
+
+    path = tmp_path / "lake"
+    if tables == "all":
+        ops_lake(path)
+    monkeypatch.setenv("WORKBENCH_LAKE", str(path))
+    notebook = Path(__file__).parent.parent / "notebooks" / "dashboards" / "ops.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    assert all(not cell.get("outputs") for cell in nb.cells)  # committed without outputs
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    outputs = [out for cell in nb.cells for out in cell.get("outputs", [])]
+    assert not [out for out in outputs if out["output_type"] == "error"]
+    (view,) = [out for out in outputs if out["output_type"] == "execute_result"]
+    assert "application/vnd.jupyter.widget-view+json" in view["data"]
+    assert view["data"]["text/plain"].startswith("OpsBoard(")

@@ -100,13 +100,13 @@ def test_a_folder_is_served_with_its_landing_page_and_nothing_else(tmp_path, sto
     d = wb.publish(DASHBOARDS, lake=lake, title="Team dashboards")
     stop_after.append(d)
     assert d.name == "dashboards" and d.url == d.index_url
-    assert d.pages == ["federated.ipynb", "inference.ipynb", "lake_health.ipynb",
+    assert d.pages == ["federated.ipynb", "inference.ipynb", "lake_health.ipynb", "ops.ipynb",
                        "training.ipynb"]
     index = get(d.index_url)
     assert "<h1>Team dashboards</h1>" in index
     for page, title in [("training.ipynb", "Training runs"), ("inference.ipynb", "Inference"),
                         ("lake_health.ipynb", "Lake health"),
-                        ("federated.ipynb", "Federated learning")]:
+                        ("federated.ipynb", "Federated learning"), ("ops.ipynb", "Operations")]:
         assert f'<a href="/voila/render/{page}">{title}</a>' in index
     assert re.search(r"\d+ runs? · updated", index) and "7 measurements" in index
     assert "1 table" in index and "10 rounds" in index and str(lake) not in index

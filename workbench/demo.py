@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     print(lake.tables().to_string(index=False))
 
     views = [wb.widgets.LakeHealth(lake), wb.widgets.TrainingRuns(lake),
-             wb.widgets.FederatedRuns(lake), wb.widgets.InferenceResults(lake)]
+             wb.widgets.FederatedRuns(lake), wb.widgets.InferenceResults(lake),
+             wb.widgets.OpsBoard(lake)]
     report = wb.export_html(views, Path(args.report).resolve(), title="Workbench demo")
     print(f"\nThe lake: {lake.uri}\nTraining run: {job.run_dir}\nStatic report: {report}")
     if not args.serve:

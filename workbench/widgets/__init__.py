@@ -19,7 +19,8 @@ _EXPORTS = {"LakeBrowser": ".lake_browser", "ProfileView": ".profile",
             "InferenceResults": ".inference_results",
             "LatencyView": ".bench", "CompareView": ".bench",
             "RunComparisonView": ".run_comparison", "PartitionsView": ".federated",
-            "FederatedMonitor": ".federated", "FederatedRuns": ".federated_runs"}
+            "FederatedMonitor": ".federated", "FederatedRuns": ".federated_runs",
+            "OpsBoard": ".ops_board"}
 __all__ = sorted(_EXPORTS)
 
 #: The view of each result class, the class named by its dotted path (nothing is imported).
