@@ -284,3 +284,13 @@ def test_the_chart_shows_psi_per_column_and_the_worst_distributions(lake, gapmin
     titles = [a.text for a in figure.layout.annotations]
     worst = report.table.sort_values("psi", ascending=False)["column"].head(3)
     assert all(any(c in t for t in titles) for c in worst)
+
+
+def test_a_partitioned_batch_is_profiled_with_its_partition_values(lake, gapminder):
+    lake.ingest(gapminder[gapminder.year == 1952], "gap", partition_by=["continent"],
+                progress=False)
+    report = lake.ingest(gapminder[gapminder.year == 1952], "gap", drift="refuse",
+                         progress=False)
+    rows = report.drift.table.set_index("column")
+    assert rows.loc["continent", ["psi", "js", "null_rate_cur"]].tolist() == [0, 0, 0]
+    assert report.drift.drifted == [] and report.version == 1
