@@ -94,6 +94,15 @@ def test_drift_history_is_a_verdict_grid_with_psi_in_each_cell():
     assert list(heat.colorbar.ticktext) == list(VERDICTS)
 
 
+def test_drift_history_shows_added_and_removed_columns_in_grey():
+    drift = drift_table()
+    added = drift.iloc[[2]].assign(column="channel", verdict="added", psi=np.nan)
+    heat = charts.drift_history(pd.concat([drift, added], ignore_index=True)).data[0]
+    row = list(heat.y).index("events · channel")
+    assert heat.z[row][1] == list(VERDICTS).index("added") and heat.text[row][1] == ""
+    assert VERDICTS["added"] == "#8c959f"
+
+
 def test_drift_history_keeps_the_latest_report_of_a_version():
     drift = drift_table()
     again = drift.iloc[[2]].assign(psi=0.08, verdict="stable",

@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
-#: Each verdict of a drift report, in the colour bar's order, with its colour.
-VERDICTS = {"stable": "#1a7f37", "moderate": "#e3a008", "drift": "#b00020"}
+#: Each verdict of a drift report, in the colour bar's order, with its colour: a column new in
+#: the version, or gone from it, has no score and is grey.
+VERDICTS = {"stable": "#1a7f37", "moderate": "#e3a008", "drift": "#b00020", "added": "#8c959f",
+            "removed": "#57606a"}
 ROW_HEIGHT = 22  # px per table column
 
 
