@@ -165,8 +165,14 @@ def test_fewer_than_min_clients_fails_with_one_error_naming_them(tmp_path):
 
 
 def test_a_poisoned_update_drops_that_client_for_the_round_only(tmp_path):
-    job = launch(tmp_path, misbehaving("", poison_in=(0, 1)), rounds=2)
+    told = []
+    job = launch(tmp_path, misbehaving("", poison_in=(0, 1)), rounds=2, on_alert=told.append)
     job.wait(120)
+    # The default federated rules saw the drop (fired at round 1, resolved at round 2).
+    assert [(a.rule, a.state) for a in told] == [("clients_dropped", "firing"),
+                                                 ("clients_dropped", "resolved")]
+    assert job.alerts[["rule", "state", "value"]].values.tolist() == [
+        ["clients_dropped", "resolved", 1.0]]
     history = job.history.set_index("round")
     assert history.loc[1, "completed"] == 2 and history.loc[1, "dropped"] == 1
     assert history.loc[2, "completed"] == 3  # back the next round
@@ -175,6 +181,18 @@ def test_a_poisoned_update_drops_that_client_for_the_round_only(tmp_path):
     assert "non-finite values" in rounds.loc[(1, 0), "last_error"]
     assert rounds.loc[(2, 0), "state"] == "completed"
     assert torch.isfinite(torch.cat([p.flatten() for p in job.model.parameters()])).all()
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"alerts": ["clients_droped"]}, r"no built-in rule is named 'clients_droped'; the "
+                                     r"built-in rules are \['accuracy_drop', "),
+    ({"on_alert": "mailto:ops@example.org"}, r"on_alert='mailto:ops@example.org'"),
+])
+def test_bad_alerts_are_refused_before_any_process_starts(tmp_path, kwargs, message):
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with pytest.raises((wb.ops.RuleError, TypeError), match=message):
+        launch(tmp_path, None, **kwargs)
+    assert {p.pid for p in psutil.Process().children(recursive=True)} == before
 
 
 def test_killing_the_aggregator_leaves_no_client(tmp_path):

@@ -5,6 +5,7 @@ REST figures call the same functions; units, labels and number formats are in `f
 from workbench.charts.alert_timeline import alert_timeline
 from workbench.charts.compression import compression
 from workbench.charts.data_wait import data_wait
+from workbench.charts.drift import drift
 from workbench.charts.drift_history import drift_history
 from workbench.charts.fl_accuracy import fl_accuracy
 from workbench.charts.fl_bytes import fl_bytes
@@ -26,8 +27,8 @@ from workbench.charts.tradeoff import throughput_latency
 from workbench.charts.utilisation import utilisation
 from workbench.charts.versions import versions
 
-__all__ = ["compression", "data_wait", "fl_accuracy", "fl_bytes", "fl_loss", "gpu", "histogram",
-           "label_mix", "latency_cdf", "latency_histogram", "latency_percentiles", "loss",
-           "participation", "privacy_spent", "quarantine_reasons", "runs_overlay", "step_time",
-           "table_rows", "throughput", "throughput_latency", "versions"]
-__all__ += ["alert_timeline", "drift_history", "utilisation"]  # the ops charts (issue 17)
+__all__ = ["alert_timeline", "compression", "data_wait", "drift", "drift_history", "fl_accuracy",
+           "fl_bytes", "fl_loss", "gpu", "histogram", "label_mix", "latency_cdf",
+           "latency_histogram", "latency_percentiles", "loss", "participation", "privacy_spent",
+           "quarantine_reasons", "runs_overlay", "step_time", "table_rows", "throughput",
+           "throughput_latency", "utilisation", "versions"]

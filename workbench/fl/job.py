@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from workbench.fl.data import Task
     from workbench.lake import Lake
+    from workbench.ops import Rule
 
 __all__ = ["FederatedJob", "launch"]
 
@@ -44,7 +45,7 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
            min_clients: int = 1, round_timeout: float = 60.0, dp: DP | None = None,
            secure: bool = False, runtime: str = "local", seed: int = 0, threads: int = 1,
            name: str | None = None, runs_lake: Lake | str | os.PathLike[str] | None = "default",
-           ) -> FederatedJob:
+           alerts: list[Rule] | str | None = "default", on_alert: Any = None) -> FederatedJob:
     """Train `model_fn()`'s model over `parts` for `rounds` rounds with `strategy` (default
     `FedAvg()`), one client process per part, and return the `FederatedJob` at once.
 
@@ -57,16 +58,15 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
     named `name` (default: the strategy's, e.g. "fedavg") in `wb.runs()` and the lake.
     `runtime="flower"` runs the same rounds on Flower's deployment engine (`workbench.fl.flower`:
     model_fn, train_fn and loss importable from a module file; no dp or secure).
+    `alerts` and `on_alert` are `wb.launch`'s, over the round records; "default" is
+    `default_rules(round_timeout)` of this module.
     """
     import cloudpickle
 
     strategy = FedAvg() if strategy is None else strategy
     _check_arguments(model_fn, parts, rounds, strategy, loss, train_fn, min_clients,
                      round_timeout, dp, secure, runtime, threads)
-    if runtime == "flower":
-        from workbench.fl.flower import check_flower
-
-        check_flower(model_fn, train_fn, loss, strategy, dp, secure)
+    _check_alerts(alerts, on_alert, round_timeout)
     label = label if label is not None else parts.label
     if label is None:
         raise FederatedError("label=: name the label column (the partitions were made without "
@@ -113,9 +113,28 @@ def launch(model_fn: Callable[[], torch.nn.Module], parts: Partitions, rounds: i
     group = spawn(main, (spec, code), {}, nprocs=1, backend="gloo", run_dir=run_dir,
                   runs_lake=runs_lake, name=name,
                   labels={"backend": f"federated ({parts.clients} clients)"},
-                  save=save_federated)
+                  save=save_federated, alerts=alerts, on_alert=on_alert,
+                  default_alerts=default_rules(round_timeout))
     return FederatedJob(group, model_fn=model_fn, parts=parts, rounds=rounds,
                         strategy=strategy, task=task, dp=dp, secure=bool(secure), labels=labels)
+
+
+def default_rules(round_timeout: float = 60.0) -> list[Rule]:
+    """The built-in rules of a federated run, over its round records: the global model's test
+    loss not finite (critical) or above 5x its median of the last 10 rounds; clients dropped
+    from a round; test accuracy below half its median of the last 10 rounds; no round ended
+    for twice the round timeout plus a minute (critical); the aggregator silent for 10 s."""
+    from workbench.ops import Rule
+
+    return [
+        Rule("nonfinite_loss", "test_loss", "nonfinite", severity="critical"),
+        Rule("loss_spike", "test_loss", "spike", threshold=5.0, window=10),
+        Rule("clients_dropped", "dropped_clients", ">", threshold=0.0),
+        Rule("accuracy_drop", "test_accuracy", "below_median", threshold=0.5, window=10),
+        Rule("stall", "completed", "stalled", threshold=2 * round_timeout + 60.0,
+             severity="critical"),
+        Rule("silent_rank", "heartbeat", "stalled", threshold=10.0, severity="critical"),
+    ]
 
 
 class FederatedJob(Job):
@@ -242,6 +261,15 @@ class FederatedJob(Job):
                 f"{history.to_html(index=False)}</div>")
 
 
+def _check_alerts(alerts: Any, on_alert: Any, round_timeout: float) -> None:
+    """`alerts=` and `on_alert=`, refused here rather than once the run directory exists."""
+    from workbench.ops.rules import rules_from
+    from workbench.train.alerting import callbacks
+
+    rules_from(alerts, default_rules(round_timeout))
+    callbacks(on_alert)
+
+
 def _check_arguments(model_fn: Any, parts: Any, rounds: Any, strategy: Any, loss: Any,
                      train_fn: Any, min_clients: Any, round_timeout: Any, dp: Any, secure: Any,
                      runtime: Any, threads: Any) -> None:
@@ -282,6 +310,10 @@ def _check_arguments(model_fn: Any, parts: Any, rounds: Any, strategy: Any, loss
         raise FederatedError(f"secure={secure!r}: give True or False")
     if runtime not in RUNTIMES:
         raise FederatedError(f"runtime={runtime!r}: give one of {list(RUNTIMES)}")
+    if runtime == "flower":
+        from workbench.fl.flower import check_flower
+
+        check_flower(model_fn, train_fn, loss, strategy, dp, secure)
 
 
 def _read(path: Path) -> pd.DataFrame:

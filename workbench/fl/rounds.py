@@ -91,11 +91,11 @@ class GlobalModel:
         self.test = None if test_path is None else tensors(pd.read_parquet(test_path), task)
 
     def evaluate(self) -> dict[str, float]:
-        """Loss and accuracy of the current weights on the test data (NaN without it)."""
+        """Loss and accuracy of the current weights on the test data (none without it)."""
         from workbench.fl.local import evaluate
 
         if self.test is None:
-            return {"loss": math.nan, "accuracy": math.nan}
+            return {}
         self.model.load_state_dict(self.weights)
         return evaluate(self.model, *self.test, self.loss, self.classification)
 
@@ -138,11 +138,13 @@ def round_record(sampled: int, done: list[ClientState], metrics: dict[str, float
                  bytes_up: int, bytes_down: int, seconds: float,
                  epsilon: float = math.nan) -> dict[str, Any]:
     """The ``event="round"`` record's fields (``dropped_clients``: ``dropped`` is a name every
-    metrics record already carries)."""
+    metrics record already carries). ``test_loss`` and ``test_accuracy`` only with test data
+    (`metrics` empty without it): a NaN there means a diverged model, never a missing test."""
+    test = {"test_loss": metrics["loss"], "test_accuracy": metrics["accuracy"]} if metrics \
+        else {}
     return {"event": "round", "sampled": sampled, "completed": len(done),
             "dropped_clients": sampled - len(done),
-            "train_loss": weighted_mean([(c.train_loss, c.rows) for c in done]),
-            "test_loss": metrics["loss"], "test_accuracy": metrics["accuracy"],
+            "train_loss": weighted_mean([(c.train_loss, c.rows) for c in done]), **test,
             "local_accuracy": weighted_mean([(c.local_accuracy, c.rows) for c in done]),
             "bytes_up": bytes_up, "bytes_down": bytes_down, "seconds": seconds,
             "train_seconds": max((c.seconds for c in done), default=0.0),

@@ -118,17 +118,18 @@ def default_rules() -> list[Rule]:
     ]
 
 
-def rules_from(alerts: Any) -> list[Rule]:
-    """What ``alerts=`` of a launch asks for, as rules: "default" is `default_rules()`, None
-    none, and a list may hold `Rule`s and the names of built-in rules."""
+def rules_from(alerts: Any, defaults: list[Rule] | None = None) -> list[Rule]:
+    """What ``alerts=`` of a launch asks for, as rules: "default" is `defaults` (else
+    `default_rules()`), None none, and a list may hold `Rule`s and the names of those."""
+    defaults = default_rules() if defaults is None else defaults
     if alerts is None:
         return []
     if isinstance(alerts, str):
         if alerts != "default":
             raise RuleError(f"alerts={alerts!r}: give 'default', a list of wb.ops.Rule (or "
                             "names of built-in rules) or None")
-        return default_rules()
-    built_in = {rule.name: rule for rule in default_rules()}
+        return defaults
+    built_in = {rule.name: rule for rule in defaults}
     rules = []
     for item in alerts:
         if isinstance(item, str):

@@ -12,12 +12,13 @@ derived per rank:
   the other ranks' such figures: a straggler's is above 1 (DDP makes step times equal, so
   compute before the collective wait is what tells it, see `run.ddp`).
 
-Then the clock is checked (silent ranks, ``for_`` durations), ranks whose process ended are
-forgotten (`Watch.forget`), and each alert that fires or resolves is appended to the run's
-``alerts.jsonl`` (what the sidebar and a later kernel read) and delivered to the ``on_alert``
-receivers: callables, and `wb.ops.Webhook`s for URLs. A receiver that raises is counted on the
-alert (``delivery_failures``) and never disturbs the run. The alerts whose rule says ``stop``
-or ``checkpoint_stop`` are returned, for the launcher to stop the run.
+Ranks whose process ended, or that said they are ``exiting``, are no longer judged by the
+clock (`Watch.forget`); then the clock is checked (silent ranks, ``for_`` durations), and each
+alert that fires or resolves is appended to the run's ``alerts.jsonl`` (what the sidebar and a
+later kernel read) and delivered to the ``on_alert`` receivers: callables, and
+`wb.ops.Webhook`s for URLs. A receiver that raises is counted on the alert
+(``delivery_failures``) and never disturbs the run. The alerts whose rule says ``stop`` or
+``checkpoint_stop`` are returned, for the launcher to stop the run.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ DERIVED = ("samples_per_s", "data_share", "compute_ratio")  # what `_derived` ad
 # that saw nothing watched a run that did not time steps, not a misspelt metric.
 KNOWN_METRICS = frozenset((*STEP_FIELDS, *SYSTEM_FIELDS, *DERIVED))
 _RATE_WINDOW_S = 1.0  # the step time over which samples_per_s is taken
-_COMPUTE_STEPS = 20  # the steps whose median compute a rank's compute_ratio compares
+_COMPUTE_STEPS = 50  # the steps whose median compute a rank's compute_ratio compares
 
 
 class RunAlerts:
@@ -83,9 +84,9 @@ class RunAlerts:
         new = sink.records(self._seen)
         self._seen += len(new)
         changes = self.watch.feed(self._derived(record) for record in new)
-        changes += self.watch.check(now)
-        for rank in gone:
+        for rank in {*gone, *(r["rank"] for r in new if r.get("exiting"))}:
             changes += self.watch.forget(self.run_id, rank, now)
+        changes += self.watch.check(now)
         for alert in changes:
             self._write(alert)
             self._deliver(alert)

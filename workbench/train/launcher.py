@@ -142,17 +142,19 @@ def spawn(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], *, nprocs
           backend: str, run_dir: str | os.PathLike[str] | None,
           runs_lake: Lake | str | os.PathLike[str] | None, name: str | None = None,
           labels: dict[str, Any] | None = None, save: Save | None = None,
-          alerts: list[Rule] | str | None = None, on_alert: Any = None) -> _Group:
+          alerts: list[Rule] | str | None = None, on_alert: Any = None,
+          default_alerts: list[Rule] | None = None) -> _Group:
     """Start the ranks of a checked launch and the thread that watches them: what `launch` and
     `wb.fl.launch` (one rank: the aggregator) share. `labels` override the run's recorded
-    backend and device; `save` writes the run to the lake instead of `save_run`."""
+    backend and device; `save` writes the run to the lake instead of `save_run`;
+    `default_alerts` are what ``alerts="default"`` means (else `wb.ops.default_rules()`)."""
     import cloudpickle
 
     from workbench.ops.rules import rules_from
     from workbench.train.alerting import callbacks
 
     payload = _pickle(cloudpickle, fn, args, kwargs)  # before anything starts or is created
-    rules = rules_from(alerts)
+    rules = rules_from(alerts, default_alerts)
     receivers = callbacks(on_alert)
     if name is None:
         name = getattr(fn, "__name__", type(fn).__name__)

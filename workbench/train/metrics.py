@@ -65,7 +65,7 @@ COLUMNS = ("rank", "step", "time")
 STEP_FIELDS = ("step_s", "data_s", "samples", "tokens", "peak_memory_bytes", "total_steps",
                "copy_s", "comm_s")
 # What the runtime reports of the rank itself (heartbeats, current memory): not logged metrics.
-SYSTEM_FIELDS = ("heartbeat", "rss_bytes", "gpu_memory_bytes", "step_age_s")
+SYSTEM_FIELDS = ("heartbeat", "rss_bytes", "gpu_memory_bytes", "step_age_s", "exiting")
 
 _RESERVED = {"rank", "step", "time", "dropped"}
 # The strings written for non-finite floats (JSON has none), as floats: for every reader of logs.

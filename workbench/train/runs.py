@@ -346,8 +346,8 @@ def _read_new(path: Path, tail: _Tail) -> None:
         rank, step, when = record.get("rank"), record.get("step"), record.get("time")
         if type(rank) is not int or type(step) is not int or type(when) not in (float, int):
             continue
-        if step >= steps:
-            steps = step + 1
+        if step >= steps and "heartbeat" not in record and "exiting" not in record:
+            steps = step + 1  # a rank's heartbeats and goodbye carry its step, not a new one
         if "loss" in record and when >= loss_time:
             loss_time, loss = when, _number(record["loss"])
         step_s = _number(record.get("step_s"))

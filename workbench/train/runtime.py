@@ -12,6 +12,7 @@ Besides the records the function sends, each rank sends a heartbeat every `HEART
 from a thread of its own, with its current memory (RSS; on a GPU, torch's allocated memory) and,
 inside `run.steps`, how long ago its last step began (`step_age_s`): the alert rules tell a
 silent rank (no heartbeat: stopped or hung in native code) from a stalled one (alive, no step).
+Its last record says ``exiting``: what follows (the interpreter's teardown) is not silence.
 
 Two ways in, one runtime:
 
@@ -349,8 +350,9 @@ class _CommTimer:
         return None if math.isnan(waited) else max(waited, 0.0)
 
 
-def _timed_allreduce(timer: _CommTimer, bucket: Any) -> Any:
-    """DDP's default all-reduce hook (average over ranks), timed (see `_CommTimer`)."""
+def _timed_allreduce(timer, bucket):  # noqa: ANN001, ANN202 - DDP rejects other annotations
+    """DDP's default all-reduce hook (average over ranks), timed (see `_CommTimer`). DDP checks
+    a hook's annotations against its own types, which postponed annotations never equal."""
     import torch.distributed as dist
 
     timer.hand()
@@ -472,6 +474,8 @@ def _start_heartbeat(run: Run) -> Callable[[], None]:
     def end() -> None:
         stop.set()
         thread.join()
+        run._sender.send(run._next_step, exiting=1)  # silence from here on is not a fault
+
 
     return end
 
