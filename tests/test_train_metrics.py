@@ -119,6 +119,29 @@ def test_drops_travel_with_later_records_to_the_sink(tmp_path):
     assert len(read_run(tmp_path)) == step  # the log has every record, sent or dropped
 
 
+def test_a_non_finite_record_is_never_dropped_however_full_the_queue(tmp_path):
+    address = gone_address()
+    with MetricsSender(address, 0, tmp_path, hwm=10) as sender:
+        for step in range(50):
+            sender.send(step, loss=math.nan if step in (30, 40) else 1.0, note="NaN-free")
+            sender.flush()
+        dropped = sender.dropped
+        assert dropped == 50 - 10 - 2  # the queue took 10; the two NaNs wait, not dropped
+        port = int(address.rsplit(":", 1)[1])
+        with MetricsSink(port=port) as sink:  # the notebook comes back on the same port
+            step = 50
+            deadline = time.monotonic() + 10
+            while sink.frame().get("loss", pd.Series()).isna().sum() < 2:  # sent again
+                assert time.monotonic() < deadline, "the NaN records never arrived"
+                sender.send(step, loss=1.0, note="NaN-free")
+                sender.flush()
+                step += 1
+                time.sleep(0.01)
+            nan_steps = sink.frame().query("loss != loss")["step"].tolist()
+    assert nan_steps == [30, 40]
+    assert read_run(tmp_path)["step"].tolist() == list(range(step))  # logged once each
+
+
 def test_read_run_skips_a_truncated_last_line_and_a_restart_appends_cleanly(tmp_path):
     address = gone_address()
     for rank in (0, 1):
