@@ -47,19 +47,19 @@ def quick_rules() -> list[wb.ops.Rule]:
 
 
 class Batches:
-    """`steps` random batches; on the faulty rank with ``slow_loader`` each waits 3x `step_s`
-    for its data."""
+    """`steps` random batches; from step `slow_from` on (None: never) each waits 3x `step_s`
+    for its data (the faulty rank's ``slow_loader``)."""
 
-    def __init__(self, steps: int, step_s: float, slow: bool, seed: int) -> None:
-        self.steps, self.step_s, self.slow = steps, step_s, slow
+    def __init__(self, steps: int, step_s: float, slow_from: int | None, seed: int) -> None:
+        self.steps, self.step_s, self.slow_from = steps, step_s, slow_from
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
         return self.steps
 
     def __iter__(self):
-        for _ in range(self.steps):
-            if self.slow:
+        for step in range(self.steps):
+            if self.slow_from is not None and step >= self.slow_from:
                 time.sleep(3 * self.step_s)
             yield (torch.randn(16, 32, generator=self.generator),
                    torch.randint(0, 4, (16,), generator=self.generator))
@@ -77,7 +77,8 @@ def faulty(fault: str | None, steps: int = 150, step_s: float = 0.04, at: int = 
     model = run.ddp(torch.nn.Linear(32, 4))
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     bad_rank = run.rank == 1
-    loader = Batches(steps, step_s, bad_rank and fault == "slow_loader", seed + run.rank)
+    loader = Batches(steps, step_s, at if bad_rank and fault == "slow_loader" else None,
+                     seed + run.rank)
     leaked = []
     done = 0
     for step, (x, y) in enumerate(run.steps(loader)):

@@ -5,8 +5,11 @@ clears; one alert per rule, run and rank), and rules refused with the argument n
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import workbench as wb
 from workbench.ops import Rule, RuleError, Watch
@@ -108,3 +111,23 @@ def test_records_without_the_metric_or_with_text_are_not_judged():
 def test_bad_rules_are_refused_naming_the_argument(make, message):
     with pytest.raises(RuleError, match=message):
         make()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, math.nan]), min_size=3, max_size=40),
+       st.integers(3, 8))
+def test_rising_keeps_its_window_as_a_full_pass_over_it_would(values, window):
+    rule = Rule("leak", "rss", "rising", threshold=0.0, window=window)
+    watch = Watch([rule])
+    finite: list[float] = []
+    for i, value in enumerate(values):
+        watch.feed([{"run": "r", "rank": 0, "time": float(i), "rss": value}])
+        held = [a.state for a in watch.open()] == ["firing"]
+        if math.isfinite(value):
+            finite.append(value)
+        last = finite[-window:]
+        ups = sum(b > a for a, b in zip(last, last[1:]))
+        expected = (math.isfinite(value) and len(last) == window
+                    and ups >= 0.8 * (window - 1)
+                    and statistics.linear_regression(range(window), last).slope > 0)
+        assert held == expected, (values[:i + 1], window)

@@ -49,11 +49,13 @@ class Alert:
 
 @dataclass
 class _Series:
-    """What a rule remembers of one (run, rank): recent values (``rising``) or their rolling
-    median (``spike``, ``below_median``), how many came, the last time one came, and its alert
-    (None while the condition does not hold)."""
+    """What a rule remembers of one (run, rank): recent values (``rising``: the window's
+    previous finite values, and how many of their steps go up) or their rolling median
+    (``spike``, ``below_median``), how many came, the last time one came, and its alert (None
+    while the condition does not hold)."""
 
     values: deque = field(default_factory=deque)
+    ups: int = 0
     median: Any = None
     count: int = 0
     last_time: float = math.nan
@@ -166,17 +168,24 @@ def _series(rule: Rule) -> _Series:
         from river.stats import RollingQuantile
 
         return _Series(median=RollingQuantile(0.5, window_size=rule.window))
-    return _Series(values=deque(maxlen=rule.window))
+    return _Series()
 
 
 def _remember(rule: Rule, value: float, series: _Series) -> None:
-    """Add a value to what the rule keeps of the series (finite ones only for medians)."""
+    """Add a finite value to what the rule keeps of the series. ``rising`` keeps its count of
+    steps up as values come and go, so judging a record costs no pass over the window."""
+    if not math.isfinite(value):
+        return
     if series.median is not None:
-        if math.isfinite(value):
-            series.median.update(value)
-            series.count += 1
+        series.median.update(value)
+        series.count += 1
     elif rule.op == "rising":
-        series.values.append(value)
+        values = series.values
+        if len(values) == rule.window - 1:  # full: the oldest step leaves the window
+            first = values.popleft()
+            series.ups -= values[0] > first if values else 0
+        series.ups += bool(values) and value > values[-1]
+        values.append(value)
 
 
 def _holds(rule: Rule, value: float, series: _Series) -> bool:
@@ -195,13 +204,12 @@ def _holds(rule: Rule, value: float, series: _Series) -> bool:
         median = series.median.get()
         return value > rule.threshold * median if rule.op == "spike" else \
             value < rule.threshold * median
-    if rule.op == "rising":
-        window = [*(v for v in series.values if math.isfinite(v)), value][-rule.window:]
-        if len(window) < rule.window:
+    if rule.op == "rising":  # the window: the previous window - 1 values, then this one
+        if len(series.values) < rule.window - 1:
             return False
-        ups = sum(b > a for a, b in zip(window, window[1:]))
-        return ups >= _RISING_SHARE * (len(window) - 1) and \
-            _slope(window) > (rule.threshold or 0.0)
+        ups = series.ups + (value > series.values[-1])
+        return ups >= _RISING_SHARE * (rule.window - 1) and \
+            _slope([*series.values, value]) > (rule.threshold or 0.0)
     return False  # "stalled" is judged by the clock (Watch.check)
 
 

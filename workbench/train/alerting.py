@@ -67,7 +67,8 @@ class RunAlerts:
         self._seen = 0  # records of the sink already fed
         self._latest: dict[int, dict[str, Any]] = {}
         self._rates: dict[int, _Rate] = {}
-        self._computes: dict[int, deque[float]] = {}
+        self._computes: dict[int, Any] = {}  # rank -> river RollingQuantile of its compute
+        self._stepped: Counter[int] = Counter()  # rank -> step records seen
         self._metrics: set[str] = set()
         live.register(self)
         self._registered = True
@@ -147,13 +148,19 @@ class RunAlerts:
                 record["samples"], step_s)
         transfer = sum(record.get(name) or 0.0 for name in TRANSFER_FIELDS
                        if isinstance(record.get(name), int | float))
-        computes = self._computes.setdefault(rank, deque(maxlen=_COMPUTE_STEPS))
-        computes.append(max(step_s - transfer, 0.0))
-        others = [statistics.median(c) for r, c in self._computes.items() if r != rank]
-        if others and len(computes) == _COMPUTE_STEPS:
+        computes = self._computes.get(rank)
+        if computes is None:
+            from river.stats import RollingQuantile
+
+            computes = self._computes[rank] = RollingQuantile(0.5, window_size=_COMPUTE_STEPS)
+        computes.update(max(step_s - transfer, 0.0))
+        self._stepped[rank] += 1
+        others = [c.get() for r, c in self._computes.items()
+                  if r != rank and self._stepped[r] >= _COMPUTE_STEPS]
+        if others and self._stepped[rank] >= _COMPUTE_STEPS:
             typical = statistics.median(others)
             if typical > 0:
-                out["compute_ratio"] = statistics.median(computes) / typical
+                out["compute_ratio"] = computes.get() / typical
         for name in DERIVED:
             if name in out and math.isfinite(out[name]):
                 self._latest[rank][name] = out[name]
