@@ -64,6 +64,11 @@ def test_rounds_history_clients_model_and_the_lake(tmp_path):
     assert history["test_loss"].is_monotonic_decreasing
     assert (history["bytes_up"] > 0).all() and (history["bytes_down"] > 0).all()
     assert history["epsilon"].isna().all()  # no DP
+    # R: the clients' work against their round trips' rest (download, upload), every round
+    assert ((history["compute_s"] > 0) & (history["transfer_s"] > 0)).all()
+    assert history["utilisation"].between(0, 1).all()
+    assert history["utilisation"].tolist() == pytest.approx(
+        (history["compute_s"] / (history["compute_s"] + history["transfer_s"])).tolist())
     clients = job.clients
     assert list(clients["client"]) == [0, 1, 2]
     assert list(clients["rows"]) == list(parts.table["rows"])
@@ -93,6 +98,8 @@ def test_rounds_history_clients_model_and_the_lake(tmp_path):
             == expected.to_numpy()).all()
     assert job.label_counts.equals(label_counts(recorded))
     runs = lake.table("_runs").to_pandas()
+    assert runs["utilisation"].iloc[0] == pytest.approx(
+        history["compute_s"].sum() / (history["compute_s"] + history["transfer_s"]).sum())
     assert list(runs["run_id"]) == [job.run_dir.name] and runs["status"].iloc[0] == "succeeded"
     assert "federated" in runs["backend"].iloc[0]
     listed = wb.runs()

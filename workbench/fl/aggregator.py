@@ -249,13 +249,18 @@ class Aggregator:
             total = sum(self.clients[i].rows for i in participants)
             header["peers"] = {str(i): keys[i] for i in participants}
         frames = encode(header, self.model.weights)
+        sent = {}
         for i in participants:
             client = self.clients[i]
             if self.spec["secure"]:
                 weight = self._weight(client.rows, total, len(participants))
                 frames = encode({**header, "weight": weight}, self.model.weights)
             self._send(client, frames)
-        return self._receive(dict.fromkeys(participants), deadline, "update")
+            sent[i] = time.perf_counter()
+        updates = self._receive(dict.fromkeys(participants), deadline, "update")
+        for i, update in updates.items():
+            update["round_trip"] = update["received"] - sent[i]
+        return updates
 
     def _exchange_keys(self, participants: list[int], deadline: float) -> dict[int, str]:
         from workbench.fl.wire import encode
@@ -320,7 +325,8 @@ class Aggregator:
                 return None  # an answer to an earlier round, late: not an error
             if kind == "update":
                 self._check_update(header, tensors)
-            return {**header, "tensors": tensors, "client": client.id}
+            return {**header, "tensors": tensors, "client": client.id,
+                    "received": time.perf_counter()}
         except (WireError, KeyError, TypeError, ValueError) as err:
             client.drop(f"round {self.round}: malformed {kind} ({err})")
             return None
@@ -394,7 +400,7 @@ class Aggregator:
                 delta[name] += torch.normal(0.0, std, size=delta[name].shape,
                                             generator=self.noise).to(delta[name].dtype)
         for i, update in updates.items():
-            self.clients[i].complete(update)
+            self.clients[i].complete(update, update["round_trip"])
         return delta
 
     # -- reporting ---------------------------------------------------------------------------

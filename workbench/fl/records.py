@@ -15,9 +15,10 @@ ROUNDS_TABLE = "_fl_rounds"
 CLIENTS_TABLE = "_fl_clients"
 ROUND_COLUMNS = ("round", "sampled", "completed", "dropped", "train_loss", "test_loss",
                  "test_accuracy", "local_accuracy", "bytes_up", "bytes_down", "seconds",
-                 "train_seconds", "client_cpu_seconds", "epsilon", "time")
+                 "train_seconds", "client_cpu_seconds", "epsilon", "compute_s", "transfer_s",
+                 "utilisation", "time")
 CLIENT_COLUMNS = ("round", "client", "pid", "rows", "rounds_completed", "state", "last_error",
-                  "train_loss", "seconds", "cpu_seconds", "labels")
+                  "train_loss", "seconds", "cpu_seconds", "transfer_seconds", "labels")
 _INTEGERS = {"round", "sampled", "completed", "dropped", "bytes_up", "bytes_down", "client",
              "pid", "rows", "rounds_completed"}
 
@@ -61,18 +62,24 @@ def outcome(records: pd.DataFrame) -> str:
 
 def save_federated(lake: Lake, info: dict[str, Any], records: pd.DataFrame) -> int:
     """The run's rounds and clients into ``_fl_rounds``/``_fl_clients``, then its ``_runs`` row
-    (an `workbench.train.launcher.Save`); returns the ``_runs`` version."""
+    (an `workbench.train.launcher.Save`, with the rounds' utilisation R); returns the
+    ``_runs`` version."""
     import pandas as pd
 
     from workbench.train.records import save_run
 
-    for table, frame in ((ROUNDS_TABLE, history(records)),
+    rounds = history(records)
+    for table, frame in ((ROUNDS_TABLE, rounds.copy()),
                          (CLIENTS_TABLE, participation(records))):
         if len(frame):
             frame.insert(0, "name", info["name"])
             frame.insert(0, "run_id", info["run_id"])
             lake.record(table, frame)
-    return save_run(lake, info, pd.DataFrame(), None)
+    compute, transfer = rounds["compute_s"].sum(), rounds["transfer_s"].sum()
+    busy = compute + transfer
+    return save_run(lake, info, pd.DataFrame(), None, figures={
+        "compute_s": compute, "transfer_s": transfer,
+        "utilisation": compute / busy if busy > 0 else None})
 
 
 def _select(records: pd.DataFrame, event: str, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -35,6 +35,7 @@ class ClientState:
     local_accuracy: float = math.nan
     seconds: float = math.nan
     cpu_seconds: float = math.nan
+    transfer_seconds: float = math.nan  # the round trip less `seconds`: download and upload
     labels: str = ""  # its rows per label, as JSON (from the partition table): the label mix
 
     @property
@@ -51,22 +52,26 @@ class ClientState:
     def start_round(self) -> None:
         if self.alive:
             self.state, self.train_loss, self.local_accuracy = "idle", math.nan, math.nan
-            self.seconds = self.cpu_seconds = math.nan
+            self.seconds = self.cpu_seconds = self.transfer_seconds = math.nan
 
-    def complete(self, figures: dict[str, Any]) -> None:
+    def complete(self, figures: dict[str, Any], round_trip: float = math.nan) -> None:
         """Its update was combined: the figures it sent (train_loss, local_accuracy,
-        seconds, cpu_seconds) become its state."""
+        seconds, cpu_seconds) become its state; the `round_trip` (model sent to update
+        received) less its `seconds` of work is its transfer time."""
         self.state = "completed"
         self.rounds_completed += 1
         for name in ("train_loss", "local_accuracy", "seconds", "cpu_seconds"):
             setattr(self, name, float(figures[name]))
+        self.transfer_seconds = max(round_trip - self.seconds, 0.0) \
+            if math.isfinite(round_trip - self.seconds) else math.nan
 
     def record(self) -> dict[str, Any]:
         """The ``event="client"`` record's fields."""
         return {"event": "client", "client": self.id, "pid": self.pid, "rows": self.rows,
                 "rounds_completed": self.rounds_completed, "state": self.state,
                 "last_error": self.last_error, "train_loss": self.train_loss,
-                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "labels": self.labels}
+                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds,
+                "transfer_seconds": self.transfer_seconds, "labels": self.labels}
 
 
 class GlobalModel:
@@ -139,7 +144,11 @@ def round_record(sampled: int, done: list[ClientState], metrics: dict[str, float
                  epsilon: float = math.nan) -> dict[str, Any]:
     """The ``event="round"`` record's fields (``dropped_clients``: ``dropped`` is a name every
     metrics record already carries). ``test_loss`` and ``test_accuracy`` only with test data
-    (`metrics` empty without it): a NaN there means a diverged model, never a missing test."""
+    (`metrics` empty without it): a NaN there means a diverged model, never a missing test.
+    Utilisation R of the round: the clients' work (``compute_s``) against their download and
+    upload (``transfer_s``)."""
+    compute = sum(c.seconds for c in done)
+    transfer = sum(c.transfer_seconds for c in done)
     test = {"test_loss": metrics["loss"], "test_accuracy": metrics["accuracy"]} if metrics \
         else {}
     return {"event": "round", "sampled": sampled, "completed": len(done),
@@ -148,7 +157,9 @@ def round_record(sampled: int, done: list[ClientState], metrics: dict[str, float
             "local_accuracy": weighted_mean([(c.local_accuracy, c.rows) for c in done]),
             "bytes_up": bytes_up, "bytes_down": bytes_down, "seconds": seconds,
             "train_seconds": max((c.seconds for c in done), default=0.0),
-            "client_cpu_seconds": sum(c.cpu_seconds for c in done), "epsilon": epsilon}
+            "client_cpu_seconds": sum(c.cpu_seconds for c in done), "epsilon": epsilon,
+            "compute_s": compute, "transfer_s": transfer,
+            "utilisation": compute / (compute + transfer) if compute + transfer > 0 else math.nan}
 
 
 def too_few(round_: int, clients: dict[int, ClientState], min_clients: int) -> str:

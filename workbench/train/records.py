@@ -27,13 +27,14 @@ _FIGURES = ("steps", "samples", "samples_per_s", "tokens_per_s", "step_p50_s", "
 
 
 def save_run(lake: Lake, info: dict[str, Any], metrics: pd.DataFrame,
-             summary: Summary | None) -> int:
+             summary: Summary | None, figures: dict[str, Any] | None = None) -> int:
     """Append a run to the lake: `info` has run_id, name, status, started, ended (unix
     seconds), nprocs, backend, device, error, run_dir; `summary` is None when the run timed no
-    steps (its figures are then missing, not zero). Returns the `_runs` version written."""
+    steps (its figures are then missing, not zero); `figures` adds or overrides summary
+    figures (a federated run's R). Returns the `_runs` version written."""
     import pandas as pd
 
-    figures = summary.to_dict() if summary is not None else {}
+    figures = {**(summary.to_dict() if summary is not None else {}), **(figures or {})}
     row = {
         "run_id": info["run_id"], "name": info["name"], "status": info["status"],
         "started": _utc(info["started"]), "ended": _utc(info["ended"]),

@@ -72,7 +72,8 @@ def header_html(name: str, rounds: pd.DataFrame, *, status: str | None = None,
                 planned: int | None = None, budget: float | None = None,
                 outcome: str = "") -> str:
     """One line on a run: its name, status, round k/N, the last round's completed and dropped
-    clients, ε spent against ``budget`` (when the run is differentially private), and how the
+    clients, ε spent against ``budget`` (when the run is differentially private), utilisation R
+    over the rounds so far (the clients' work against their download and upload), and how the
     rounds ended (``outcome``: why a private run stopped early, say)."""
     import pandas as pd
 
@@ -92,6 +93,11 @@ def header_html(name: str, rounds: pd.DataFrame, *, status: str | None = None,
             spent = f"ε {fmt.number(last['epsilon'])}"
             parts.append(f"{spent} of {fmt.number(budget)} spent" if budget is not None
                          else f"{spent} spent")
+    if "compute_s" in rounds and len(rounds):
+        compute, transfer = rounds["compute_s"].sum(), rounds["transfer_s"].sum()
+        if compute + transfer > 0:
+            parts.append(f"R {fmt.percent(compute / (compute + transfer))} "
+                         f"(transfer {fmt.number(transfer)} s)")
     if outcome:
         parts.append(html.escape(outcome))
     return " &middot; ".join(parts)
