@@ -181,3 +181,22 @@ def test_a_slow_loader_lowers_utilisation(tmp_path):
     steps = job.metrics.dropna(subset=["step_s"]).groupby("rank")[["data_s", "comm_s"]].sum()
     assert steps.loc[1, "data_s"] > 2 * steps.loc[1, "comm_s"]  # rank 1 waits for its data
     assert steps.loc[0, "comm_s"] > 2 * steps.loc[0, "data_s"]  # rank 0 waits for rank 1
+
+
+def test_the_monitor_shows_a_nan_within_a_second(tmp_path):
+    job = launch(tmp_path, "nan", rules=[r for r in quick_rules()
+                                         if r.name == "nonfinite_loss"], steps=400)
+    monitor = job.monitor()
+    try:
+        while "nonfinite_loss" not in monitor.alert_banner.value:
+            assert job.status == "running", "the run ended before the banner showed the NaN"
+            time.sleep(0.02)
+        shown = time.time()
+    finally:
+        monitor.close()
+        job.stop()
+    records = job.metrics
+    first_nan = records[(records["rank"] == 1) & records["loss"].isna()
+                        & records["step_s"].notna()]["time"].min()
+    assert "rank 1" in monitor.alert_banner.value
+    assert shown - first_nan < 1.0  # the NaN step's end to the banner
