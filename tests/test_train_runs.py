@@ -92,6 +92,19 @@ def poll(run_id: str, done, timeout: float = 30.0) -> dict:
     return row
 
 
+
+def count_opens(monkeypatch, root: Path) -> list[str]:
+    """The files `wb.runs` opens from here on (relative to `root`), as a list that grows."""
+    opened: list[str] = []
+    real_open = open
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(Path(path).relative_to(root).as_posix())
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(runs_module, "open", counting_open, raising=False)
+    return opened
+
 def test_a_live_run_is_listed_running_with_rising_steps_then_succeeded(workbench_home):
     job = wb.launch(stepping, 50, 0.04, runs_lake=None)
     run_id = job.run_dir.name
@@ -230,14 +243,7 @@ def test_unchanged_files_are_not_read_again_and_growing_logs_only_from_the_end(
                  "samples": samples, "loss": 1.0 / (step + 1), "dropped": 0}
                 for step in range(4)])
     write_log(live, 0, [], tail=b'{"rank":0,"step":4,"ti')  # a line still being written
-    opened: list[str] = []
-    real_open = open
-
-    def counting_open(path, *args, **kwargs):
-        opened.append(Path(path).relative_to(root).as_posix())
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr(runs_module, "open", counting_open, raising=False)
+    opened = count_opens(monkeypatch, root)
     first = wb.runs(root)
     assert sorted(opened) == sorted(f"{run}/{name}" for run in ("done", "live") for name in
                                     ("job.json", "metrics-rank0.jsonl", "metrics-rank1.jsonl"))
@@ -308,14 +314,7 @@ def test_firing_alerts_are_counted_from_the_alert_log_and_read_only_when_it_grew
     assert (row["alerts"], row["alert_severity"]) == (3, "critical")
     assert row["alert"] == "stall on rank 1 of live"
 
-    opened: list[str] = []
-    real_open = open
-
-    def counting_open(path, *args, **kwargs):
-        opened.append(Path(path).relative_to(root).as_posix())
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr(runs_module, "open", counting_open, raising=False)
+    opened = count_opens(monkeypatch, root)
     wb.runs(root)
     assert opened == []  # nothing changed: only stat'ed
     tail = runs_module._CACHE[str(live)].alerts
