@@ -47,3 +47,30 @@ def test_a_failing_gpu_rank_reports_its_traceback():
     with pytest.raises(wb.train.WorkerError) as info:
         job.wait(timeout=120)
     assert "boom on the GPU rank" in info.value.traceback
+
+
+def ddp_on_gpu(n_steps: int) -> str:
+    import torch
+
+    run = wb.train.current()
+    model = run.ddp(torch.nn.Linear(512, 512))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    for x in run.steps([torch.randn(256, 512) for _ in range(n_steps)]):
+        loss = model(run.to_device(x)).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        run.log(loss=loss.item())
+    return str(next(model.parameters()).device)
+
+
+def test_run_ddp_and_to_device_time_transfer_on_gpus():
+    job = wb.launch(ddp_on_gpu, 100)
+    assert job.wait(timeout=180) == "cuda:0"
+    steps = job.metrics.dropna(subset=["step_s"])
+    assert (steps["copy_s"] > 0).all()  # CUDA events around each copy, read a step later
+    if len(gpus()) > 1:
+        assert steps["comm_s"].notna().all()  # the timed all-reduce hook ran every step
+    beats = job.metrics.dropna(subset=["heartbeat"])
+    assert (beats["gpu_memory_bytes"] > 0).all()
+    assert 0 < job.summary().utilisation < 1
