@@ -1,8 +1,9 @@
 """The main job (`make demo SERVE=0`), small: every stage runs and lands in the lake and the
-report, and the model beats chance."""
+report, the model beats chance, and the ops tables have something real in them."""
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -31,6 +32,15 @@ def test_the_main_job_writes_everything_and_the_model_learns(tmp_path):
     runs = lake.table("_runs").to_pandas().set_index("name")
     assert runs["status"].tolist() == ["succeeded", "succeeded"]
     assert runs.loc["train_continents", "samples_per_s"] > 0
+    utilisation = runs.loc["train_continents", "utilisation"]
+    assert math.isfinite(utilisation) and 0 < utilisation < 1
+    drift = lake.table("_drift").to_pandas()
+    assert (drift["table"] == "gapminder_by_year").all() and (drift["version"] == 1).all()
+    assert "lifeExp" in set(drift.loc[drift["verdict"] == "drift", "column"])
+    alerts = lake.table("_alerts").to_pandas().query("rule == 'drift'")
+    assert alerts[["run_id", "severity", "state"]].values.tolist() == [
+        ["gapminder_by_year@v1", "warning", "firing"]]
+    assert "DriftWarning: table gapminder_by_year v1: drift in columns" in out.stdout
     rounds = lake.table("_fl_rounds").to_pandas()
     assert rounds["round"].tolist() == [1, 2, 3, 4] and (rounds["completed"] >= 4).all()
     assert rounds["test_accuracy"].iloc[-1] > chance
@@ -70,7 +80,7 @@ def test_the_main_job_serves_jupyterlab_and_its_dashboards_until_ctrl_c(tmp_path
                 lab = found.groups()
             if "Serving JupyterLab and the dashboards until Ctrl-C" in line:
                 break
-        assert set(urls) == {"lake_health", "training", "federated", "inference"}
+        assert set(urls) == {"lake_health", "training", "federated", "inference", "ops"}
         with urllib.request.urlopen(index, timeout=60) as page:
             landing = page.read().decode()
         assert all(url.removeprefix(index[:-1]) in landing for url in urls.values())
