@@ -9,7 +9,8 @@ A `Rule` names a metric and a test (``op``) over its values, per (run, rank):
 - ``"below_median"``: the value is below ``threshold`` times that median (throughput dropping to
   a share of its own recent level);
 - ``"rising"``: over the last ``window`` values the least-squares slope is above ``threshold``
-  per record and at least 80% of the steps go up (memory that only grows: a leak);
+  per record, at least half of the steps go up and at least 80% of those that change do
+  (memory that only grows, whatever the readings between its rises: a leak);
 - ``"stalled"``: no new value for ``threshold`` seconds (a rank that stopped stepping).
 
 As in Prometheus, a condition that holds is *pending*, and *firing* once it has held for

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 COLUMNS = ("rule", "severity", "run", "rank", "state", "value", "threshold", "started",
            "resolved", "message")
-_RISING_SHARE = 0.8  # of the window's steps that must go up for "rising"
+_RISING_SHARE = 0.8  # of the window's steps that change, the share that must go up ("rising")
+_RISING_STEADY = 0.5  # of all the window's steps, the share that must go up: not one jump
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,13 @@ class Alert:
 @dataclass
 class _Series:
     """What a rule remembers of one (run, rank): recent values (``rising``: the window's
-    previous finite values, and how many of their steps go up) or their rolling median
+    previous finite values, and how many of their steps go up and down) or their rolling median
     (``spike``, ``below_median``), how many came, the last time one came, and its alert (None
     while the condition does not hold)."""
 
     values: deque = field(default_factory=deque)
     ups: int = 0
+    downs: int = 0
     median: Any = None
     count: int = 0
     last_time: float = math.nan
@@ -183,8 +185,12 @@ def _remember(rule: Rule, value: float, series: _Series) -> None:
         values = series.values
         if len(values) == rule.window - 1:  # full: the oldest step leaves the window
             first = values.popleft()
-            series.ups -= values[0] > first if values else 0
-        series.ups += bool(values) and value > values[-1]
+            if values:
+                series.ups -= values[0] > first
+                series.downs -= values[0] < first
+        if values:
+            series.ups += value > values[-1]
+            series.downs += value < values[-1]
         values.append(value)
 
 
@@ -208,8 +214,10 @@ def _holds(rule: Rule, value: float, series: _Series) -> bool:
         if len(series.values) < rule.window - 1:
             return False
         ups = series.ups + (value > series.values[-1])
-        return ups >= _RISING_SHARE * (rule.window - 1) and \
-            _slope([*series.values, value]) > (rule.threshold or 0.0)
+        downs = series.downs + (value < series.values[-1])
+        return ups >= _RISING_STEADY * (rule.window - 1) \
+            and ups >= _RISING_SHARE * (ups + downs) \
+            and _slope([*series.values, value]) > (rule.threshold or 0.0)
     return False  # "stalled" is judged by the clock (Watch.check)
 
 

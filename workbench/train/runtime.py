@@ -39,6 +39,7 @@ exits, which would kill a job launched from a short-lived thread.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import math
@@ -579,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         sender.close(linger=1.0)
         return 1
     if dist.is_initialized():
+        gc.collect()  # a DDP model in a reference cycle goes while its process group lives
         dist.destroy_process_group()
     if end_heartbeat is not None:
         end_heartbeat()
