@@ -62,7 +62,8 @@ def alert_timeline(alerts: pd.DataFrame, now: float | None = None) -> go.Figure:
                  for m, state, s, e in zip(fired["message"][mine], fired["state"][mine],
                                            starts[mine], ends[mine])]
         bars.append(go.Bar(
-            base=pd.to_datetime(starts[mine], unit="s", utc=True).dt.tz_localize(None).tolist(),
+            base=pd.to_datetime(starts[mine], unit="s", utc=True).dt.tz_localize(None)
+            .dt.floor("us").tolist(),  # plotly keeps microseconds, and warns on nanoseconds
             x=((ends[mine] - starts[mine]).clip(lower=0.0) * 1e3).tolist(),  # ms on a date axis
             y=[row for row, keep in zip(rows, mine) if keep], orientation="h", name=severity,
             marker={"color": colour, "line": {"width": 0}}, customdata=hover,
