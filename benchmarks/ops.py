@@ -50,7 +50,7 @@ FAULT_RUNS = {
     "nan": {"steps": 150},
     "spike": {"steps": 150},
     "straggler": {"steps": 500},  # rank 1 at 0.12 s a step: 60 s, for_ is 30 s
-    "slowdown": {"steps": 300, "at": 100},  # 24 s slow, for_ is 10 s
+    "slowdown": {"steps": 900, "at": 700},  # 28 s of baseline (25 figures), then 24 s slow
     "stall": {"steps": 150, "stall_s": 75.0},  # the stall rule waits 60 s
     "leak": {"steps": 200, "step_s": 0.25, "leak_steps": 120},  # 10 MB a step, 4 steps a s
     "sigstop": {"steps": 150},  # silent after 10 s, then SIGCONT

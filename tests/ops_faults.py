@@ -34,7 +34,8 @@ LEAK_BYTES = 10 * 2**20  # a step's leak: 10 MB, written so that it is resident
 def quick_rules() -> list[wb.ops.Rule]:
     """The built-in rules with their durations cut so a test run shows each fault in seconds:
     `for_` at most 1.5 s (3 s for a straggler: a busy 2-core machine delays ranks in turns), a
-    stall after 3 s, silence after 3 s, memory over 20 readings."""
+    stall after 3 s, silence after 3 s, memory over 20 readings, throughput against its median
+    of 8 seconds."""
     quick = []
     for rule in wb.ops.default_rules():
         rule = replace(rule, for_=min(rule.for_, 3.0 if rule.name == "straggler" else 1.5))
@@ -42,6 +43,8 @@ def quick_rules() -> list[wb.ops.Rule]:
             rule = replace(rule, threshold=3.0)
         if rule.op == "rising":
             rule = replace(rule, window=20)
+        if rule.name == "throughput_drop":
+            rule = replace(rule, window=8)
         quick.append(rule)
     return quick
 
@@ -81,10 +84,14 @@ def faulty(fault: str | None, steps: int = 150, step_s: float = 0.04, at: int = 
                      seed + run.rank)
     leaked = []
     done = 0
+    began, normal = time.perf_counter(), step_s  # normal: a whole step's time before the fault
     for step, (x, y) in enumerate(run.steps(loader)):
         bad = bad_rank and step >= at
-        slow = fault == "straggler" and bad_rank or fault == "slowdown" and bad
-        time.sleep(step_s * (3 if slow else 1))
+        if step == at:
+            normal = (time.perf_counter() - began) / max(at, 1)
+        time.sleep(step_s * (3 if fault == "straggler" and bad_rank else 1))
+        if fault == "slowdown" and bad:
+            time.sleep(2 * normal)  # the whole step 3x as long as before, overheads included
         if bad and step == at and fault == "stall":
             time.sleep(stall_s)
         if bad and step == at and fault == "sigstop":

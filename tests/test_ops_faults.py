@@ -56,7 +56,8 @@ def test_a_clean_run_raises_no_alert_and_reports_utilisation(tmp_path):
 @pytest.mark.parametrize("fault", ["nan", "spike", "straggler", "slowdown", "leak",
                                    "slow_loader"])
 def test_each_fault_fires_its_rule_naming_the_faulty_rank(tmp_path, fault):
-    job = launch(tmp_path, fault)
+    # throughput is judged once a second: a few seconds before the slowdown, many after
+    job = launch(tmp_path, fault, **({"steps": 200, "at": 80} if fault == "slowdown" else {}))
     job.wait(120)
     assert (FAULTS[fault], 1) in fired(job), job.alerts
     alert = job.alerts.query(f"rule == '{FAULTS[fault]}' and rank == 1").iloc[0]

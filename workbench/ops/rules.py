@@ -92,8 +92,8 @@ def default_rules() -> list[Rule]:
     - ``nonfinite_loss``: the loss is NaN or infinite (at once, critical);
     - ``loss_spike``: the loss above 5x its median of the last 20 steps (a 10x spike fires,
       the ups and downs of a noisy loss do not);
-    - ``throughput_drop``: samples/s (over the last second of steps) below half its median of
-      the last 50 such figures, for 10 s;
+    - ``throughput_drop``: samples/s (one figure per second of steps) below half its median
+      of the last 50 such figures (its level over most of a minute), for 10 s;
     - ``straggler``: a rank's compute per step (before its collective wait) above 1.5x the
       median of the other ranks', for 30 s;
     - ``stall``: a rank alive (its heartbeats come) but inside ``run.steps`` with no new step

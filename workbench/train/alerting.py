@@ -4,8 +4,9 @@ The launcher's monitor thread calls `RunAlerts.poll` every few tens of milliseco
 records received since the last call go to the `Watch`, with the figures the default rules read
 derived per rank:
 
-- ``samples_per_s``: samples over step time across the rank's last second of steps (one
-  step's rate is too noisy to judge: a fast step after a slow one doubles it);
+- ``samples_per_s``: samples over step time, once per second of the rank's steps (one step's
+  rate is too noisy to judge: a fast step after a slow one doubles it; and one figure a second
+  makes a rule's window of figures a span of time, whatever the step rate);
 - ``data_share``: ``data_s / step_s``;
 - ``compute_ratio``: the rank's compute per step (``step_s`` less its transfer: ``data_s``,
   ``copy_s``, ``comm_s``), as a median of its last `_COMPUTE_STEPS` steps, over the median of
@@ -27,7 +28,7 @@ import json
 import math
 import statistics
 import sys
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,8 +145,9 @@ class RunAlerts:
         if isinstance(record.get("data_s"), int | float):
             out["data_share"] = record["data_s"] / step_s
         if isinstance(record.get("samples"), int | float):
-            out["samples_per_s"] = self._rates.setdefault(rank, _Rate()).add(
-                record["samples"], step_s)
+            rate = self._rates.setdefault(rank, _Rate()).add(record["samples"], step_s)
+            if rate is not None:
+                out["samples_per_s"] = rate
         transfer = sum(record.get(name) or 0.0 for name in TRANSFER_FIELDS
                        if isinstance(record.get(name), int | float))
         computes = self._computes.get(rank)
@@ -188,23 +190,21 @@ class RunAlerts:
 
 
 class _Rate:
-    """Samples over step time across the last `_RATE_WINDOW_S` seconds of steps, kept as
-    running sums (a rank may send a thousand steps a second)."""
+    """Samples over step time, one figure per `_RATE_WINDOW_S` seconds of steps."""
 
     def __init__(self) -> None:
-        self.steps: deque[tuple[float, float]] = deque()
         self.samples = 0.0
         self.seconds = 0.0
 
-    def add(self, samples: float, seconds: float) -> float:
-        self.steps.append((samples, seconds))
+    def add(self, samples: float, seconds: float) -> float | None:
+        """Count a step; the rate of the window it completes, else None."""
         self.samples += samples
         self.seconds += seconds
-        while self.seconds - self.steps[0][1] >= _RATE_WINDOW_S:
-            n, s = self.steps.popleft()
-            self.samples -= n
-            self.seconds -= s
-        return self.samples / self.seconds
+        if self.seconds < _RATE_WINDOW_S:
+            return None
+        rate = self.samples / self.seconds
+        self.samples = self.seconds = 0.0
+        return rate
 
 
 def callbacks(on_alert: Any) -> list[OnAlert]:
