@@ -42,6 +42,11 @@ def alert(rule: str, state: str, rank: int, severity: str = "warning") -> Alert:
 
 @pytest.fixture
 def registered():
+    """Registers runs for a test alone: what other tests of this process left watched (a run
+    still finishing) is set aside and put back."""
+    others = live.sources()
+    for other in others:
+        live.unregister(other)
     runs: list[FakeRun] = []
 
     def add(run: FakeRun) -> FakeRun:
@@ -52,6 +57,8 @@ def registered():
     yield add
     for run in runs:
         live.unregister(run)
+    for other in others:
+        live.register(other)
 
 
 def scrape(url: str) -> dict[str, list]:

@@ -176,4 +176,6 @@ def test_the_runtime_runs_under_torchrun(tmp_path):
     out = subprocess.run(torchrun, cwd=tmp_path, capture_output=True, text=True, timeout=55)
     assert out.returncode == 0, out.stderr
     df = wb.train.read_run(tmp_path / "run")
-    assert sorted(df["rank"]) == [0, 1] and (df["world"] == 2).all()
+    assert set(df["rank"]) == {0, 1} and (df["exiting"] == 1).sum() == 2  # each said goodbye
+    logged = df.dropna(subset=["world"])
+    assert sorted(logged["rank"]) == [0, 1] and (logged["world"] == 2).all()

@@ -57,13 +57,14 @@ class RunAlerts:
     `workbench.ops.live` while the run is watched, so `wb.ops.serve_metrics` exports it."""
 
     def __init__(self, run_id: str, rules: Iterable[Rule], on_alert: list[OnAlert],
-                 run_dir: Path | None = None) -> None:
+                 run_dir: Path | None = None, built_in: Iterable[Rule] = ()) -> None:
         from workbench.ops import Watch, live
 
         self.run_id = run_id
         self.watch = Watch(rules)
         self.on_alert = on_alert
         self.log = None if run_dir is None else Path(run_dir) / ALERT_LOG
+        self._built_in = list(built_in)  # rules not written for this run: no unseen-metric note
         self.failures: Counter[tuple[str, int]] = Counter()  # (rule, rank) -> failed deliveries
         self._seen = 0  # records of the sink already fed
         self._latest: dict[int, dict[str, Any]] = {}
@@ -96,7 +97,9 @@ class RunAlerts:
 
     def finish(self, timeout: float = 5.0) -> None:
         """The run ended: wait up to `timeout` s for webhooks to deliver what they hold, stop
-        being exported, and say which rules watched a metric the run never sent."""
+        being exported, and say which rules the user wrote watched a metric the run never
+        sent (a misspelt name, most likely; a built-in rule on a figure this run does not make,
+        such as the loss of a run that logs none, says nothing)."""
         from workbench.ops import live
 
         for receiver in self.on_alert:
@@ -107,7 +110,7 @@ class RunAlerts:
             self._registered = False
         for rule in self.watch.rules:
             if self._metrics and rule.metric not in self._metrics \
-                    and rule.metric not in KNOWN_METRICS:
+                    and rule.metric not in KNOWN_METRICS and rule not in self._built_in:
                 print(f"workbench: alert rule {rule.name!r} watched metric {rule.metric!r}, "
                       f"which run {self.run_id} never sent; it sent {sorted(self._metrics)}",
                       file=sys.stderr)

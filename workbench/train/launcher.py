@@ -193,12 +193,14 @@ def spawn(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], *, nprocs
     # list the run (`wb.runs()`), and tell from the owner's pid whether it is still alive.
     info.update(status="running", pids=[proc.pid for proc in procs], **owner_fields())
     write_atomically(run_dir / JOB_FILE, lambda tmp: tmp.write_text(json.dumps(info)))
-    group = _Group(procs, sink, run_dir, info, sampler, runs_lake, save)
-    if rules:
+    alerts = None
+    if rules:  # before the monitor starts: a run that ends at once still finishes its alerts
+        from workbench.ops import default_rules
         from workbench.train.alerting import RunAlerts
 
-        group.alerts = RunAlerts(info["run_id"], rules, receivers, run_dir)
-    return group
+        alerts = RunAlerts(info["run_id"], rules, receivers, run_dir,
+                           built_in=[*default_rules(), *(default_alerts or [])])
+    return _Group(procs, sink, run_dir, info, sampler, runs_lake, save, alerts)
 
 
 class Job:
@@ -367,10 +369,11 @@ class _Group:
 
     def __init__(self, procs: list[subprocess.Popen], sink: MetricsSink, run_dir: Path,
                  info: dict[str, Any], sampler: GpuSampler | None,
-                 lake: Lake | str | os.PathLike[str] | None, save: Save | None = None) -> None:
+                 lake: Lake | str | os.PathLike[str] | None, save: Save | None = None,
+                 alerts: RunAlerts | None = None) -> None:
         self.procs = procs
         self.save = save
-        self.alerts: RunAlerts | None = None  # set by spawn before the first poll reads it
+        self.alerts = alerts
         self.sink = sink
         self.run_dir = run_dir
         self.info = info
