@@ -1,6 +1,8 @@
 """Operations: alert rules over the records of live runs (`Rule`, `default_rules`), evaluated
-with Prometheus' pending/firing/resolved lifecycle by a `Watch`. Imports no layer above
-`kernels`: its callers feed it records and act on the alerts it returns. Loads on first use."""
+with Prometheus' pending/firing/resolved lifecycle by a `Watch`; the sinks their alerts go to
+(callables, a `Webhook` in Alertmanager's format, `serve_metrics` for Prometheus); a drift
+report as an alert (`ops.drift`). Imports no layer above `kernels`: its callers feed it records
+and act on the alerts it returns. Loads on first use."""
 
 from __future__ import annotations
 
