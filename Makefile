@@ -36,12 +36,14 @@ demo: $(STAMP)
 # The notebooks run too (nbval): every cell must run; cells marked NBVAL_CHECK_OUTPUT must
 # reproduce their saved output, with times, paths and ports sanitised. A fresh WORKBENCH_HOME
 # keeps their runs, dashboards and keys out of ~/.workbench (the tests set their own per test).
+# --durations lists the slowest tests, to keep the whole run under 30 minutes.
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=600 \
 	--nbval-sanitize-with notebooks/sanitize.cfg
 test: $(STAMP) tools
 	cd widgets && ../$(BIN)/jlpm test
 	WORKBENCH_HOME=$$(mktemp -d -t wb-test-XXXXXX) \
-		$(BIN)/python -m pytest -m "not gpu" tests $(wildcard notebooks/*.ipynb) $(NBVAL)
+		$(BIN)/python -m pytest -m "not gpu" --durations=25 tests $(wildcard notebooks/*.ipynb) \
+		$(NBVAL)
 
 # The `browser` tests drive Debian's Chromium (Playwright never downloads a browser here), and
 # the federated privacy test watches every file a process opens with strace. Install them when
