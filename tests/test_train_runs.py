@@ -348,7 +348,7 @@ def test_read_alerts_gives_each_alert_its_latest_state(tmp_path):
 
     assert read_alerts(tmp_path).empty  # no log: no alerts, the columns still there
     assert list(read_alerts(tmp_path).columns) == list(ALERT_COLUMNS)
-    # The launcher writes with json.dumps: a non-finite loss's value is the bare word NaN.
+    # A log written with json.dumps (as the launcher first did) spells a NaN value bare NaN.
     (tmp_path / "alerts.jsonl").write_text(json.dumps(
         {**alert("loss_spike", "firing"), "value": math.nan}) + "\n")
     write_alerts(tmp_path, [alert("throughput_drop", "firing", rank=1, started=100.0),

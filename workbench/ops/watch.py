@@ -77,6 +77,7 @@ class Watch:
         if len(set(names)) != len(names):
             raise RuleError(f"rule names must differ: {sorted(names)}")
         self.alerts: list[Alert] = []  # fired ones, in order; a resolve replaces its entry
+        self._rules = {rule.name: rule for rule in self.rules}
         self._series: dict[tuple[str, str, int], _Series] = {}
 
     def feed(self, records: Iterable[dict[str, Any]]) -> list[Alert]:
@@ -106,8 +107,8 @@ class Watch:
         series are dropped, and their firing alerts resolve (a rank that exited is not
         silent). Rules judged on records keep the state the rank left them in."""
         changes: list[Alert] = []
-        stalled = {rule.name for rule in self.rules if rule.op == "stalled"}
-        for key in [key for key in self._series if key[0] in stalled and key[1:] == (run, rank)]:
+        for key in [key for key in self._series
+                    if self._rules[key[0]].op == "stalled" and key[1:] == (run, rank)]:
             series = self._series.pop(key)
             if series.alert is not None and series.alert.state == "firing":
                 resolved = replace(series.alert, state="resolved", resolved=now)
@@ -118,9 +119,8 @@ class Watch:
     def check(self, now: float) -> list[Alert]:
         """The clock's part: ``stalled`` rules, and pending alerts whose ``for_`` has passed."""
         changes: list[Alert] = []
-        rules = {rule.name: rule for rule in self.rules}
         for (name, run, rank), series in self._series.items():
-            rule = rules[name]
+            rule = self._rules[name]
             if rule.op == "stalled":
                 quiet = now - series.last_time
                 changes += self._step(rule, run, rank, series, quiet > rule.threshold, quiet,

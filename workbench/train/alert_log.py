@@ -42,8 +42,8 @@ def fold(latest: dict[tuple[str, int], dict[str, Any]], data: bytes) -> None:
     """Update `latest` ((rule, rank) -> its last record) with the complete lines of `data`.
     A line that is not a JSON object with a rule name (cut short by a crash, written by
     something else) is skipped: the log is read while it is written, and a view must go on.
-    The writer's ``json.dumps`` spells a NaN value (a non-finite loss) ``NaN``, which orjson
-    refuses: such a line is parsed by `json` instead."""
+    A line that spells a NaN value ``NaN``, as ``json.dumps`` writes it (the launcher's logs
+    did before it wrote with orjson, which writes null), is parsed by `json` instead."""
     for line in data.splitlines():
         try:
             record = orjson.loads(line)

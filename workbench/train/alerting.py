@@ -24,7 +24,6 @@ later kernel read) and delivered to the ``on_alert`` receivers: callables, and
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import sys
@@ -32,6 +31,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from workbench.train.metrics import STEP_FIELDS, SYSTEM_FIELDS
 from workbench.train.summary import TRANSFER_FIELDS
@@ -78,8 +79,7 @@ class RunAlerts:
     @property
     def delivery_failures(self) -> int:
         """Deliveries that failed so far, over every alert and receiver."""
-        return sum(self.failures.values()) + sum(
-            sum(getattr(r, "failures", {}).values()) for r in self.on_alert)
+        return sum(self._failed().values())
 
     def poll(self, sink: MetricsSink, now: float, gone: Iterable[int] = ()) -> list[Alert]:
         """Feed what is new, check the clock, forget the ranks in `gone` (ended), deliver;
@@ -119,13 +119,19 @@ class RunAlerts:
         """Every alert of the run so far (`workbench.ops.watch.COLUMNS`), and how many
         deliveries of each failed (``delivery_failures``)."""
         frame = self.watch.frame()
-        counted = {key: n for key, n in self.failures.items()}
-        for receiver in self.on_alert:
-            for (rule, _, rank), n in getattr(receiver, "failures", {}).items():
-                counted[rule, rank] = counted.get((rule, rank), 0) + n
-        frame["delivery_failures"] = [counted.get((rule, rank), 0)
+        counted = self._failed()
+        frame["delivery_failures"] = [counted[rule, rank]
                                       for rule, rank in zip(frame["rule"], frame["rank"])]
         return frame
+
+    def _failed(self) -> Counter[tuple[str, int]]:
+        """Failed deliveries per (rule, rank): the callables' (counted here) and the
+        webhooks' (counted by each `Webhook` per (rule, run, rank), in its own thread)."""
+        counted = Counter(self.failures)
+        for receiver in self.on_alert:
+            for (rule, _, rank), n in getattr(receiver, "failures", {}).items():
+                counted[rule, rank] += n
+        return counted
 
     # What the exporter reads (workbench.ops.live.WatchedRun).
     def latest(self) -> dict[int, dict[str, Any]]:
@@ -179,8 +185,8 @@ class RunAlerts:
         from workbench.ops.watch import COLUMNS
 
         row = {name: getattr(alert, name) for name in COLUMNS}
-        with open(self.log, "a") as fh:
-            fh.write(json.dumps(row) + "\n")
+        with open(self.log, "ab") as fh:  # orjson: strict JSON, a NaN value written as null
+            fh.write(orjson.dumps(row) + b"\n")
 
     def _deliver(self, alert: Alert) -> None:
         for receiver in self.on_alert:
