@@ -187,7 +187,7 @@ def workbench_routes(app) -> list[tuple[str, type]]:
 
 def test_every_route_and_verb_refuses_a_request_without_a_token(api, jp_serverapp, state):
     routes = workbench_routes(jp_serverapp.web_app)
-    assert len(routes) == 13, routes
+    assert len(routes) == 15, routes
     checked = []
     for pattern, handler in routes:
         path = re.sub(r"\(\?P<\w+>[^)]*\)", "x", pattern).removesuffix("$")
@@ -201,7 +201,7 @@ def test_every_route_and_verb_refuses_a_request_without_a_token(api, jp_serverap
             message = json.loads(response.body)["message"]
             assert "token" in message if verb == "get" else "_xsrf" in message, message
             checked.append(f"{verb.upper()} {path.rsplit('/api/', 1)[1]}")
-    assert len(checked) == 15, checked  # every route and verb of docs/rest-api.md
+    assert len(checked) == 17, checked  # every route and verb of docs/rest-api.md
     assert state.tasks.find("x") is None and not state.listings["default"]._cache
 
 

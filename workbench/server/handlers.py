@@ -21,7 +21,7 @@ from jupyter_server.utils import url_path_join
 from tornado.web import HTTPError
 
 from workbench.errors import describe
-from workbench.server import tables, tasks
+from workbench.server import endpoints, tables, tasks
 from workbench.server.errors import ApiError
 
 if TYPE_CHECKING:
@@ -246,6 +246,20 @@ class DashboardHandler(WorkbenchHandler):
         self.answer({"stopped": dashboard_id})
 
 
+class EndpointsHandler(WorkbenchHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self.answer_listing("endpoints", endpoints.rows)
+
+
+class EndpointHandler(WorkbenchHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def delete(self, endpoint_id: str) -> None:
+        await self.state.read(endpoints.stop, endpoint_id)
+        self.answer({"stopping": endpoint_id}, 202)
+
+
 class ResourcesHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -265,6 +279,8 @@ ROUTES: list[tuple[str, type[WorkbenchHandler]]] = [
     (r"runs/(?P<run_id>[^/]+)/stop", RunStopHandler),
     ("dashboards", DashboardsHandler),
     (r"dashboards/(?P<dashboard_id>[^/]+)", DashboardHandler),
+    ("endpoints", EndpointsHandler),
+    (r"endpoints/(?P<endpoint_id>[^/]+)", EndpointHandler),
     ("resources", ResourcesHandler),
 ]
 
