@@ -12,6 +12,7 @@ import {
   IClusterList,
   IDashboard,
   IDashboardList,
+  IEndpointList,
   IErrorBody,
   IIngestRequest,
   ILakeList,
@@ -119,6 +120,14 @@ export class WorkbenchApi {
 
   stopDashboard(id: string): Promise<IStopped> {
     return this.request('DELETE', `dashboards/${enc(id)}`);
+  }
+
+  endpoints(): Promise<IEndpointList> {
+    return this.request('GET', 'endpoints');
+  }
+
+  stopEndpoint(id: string): Promise<IStopping> {
+    return this.request('DELETE', `endpoints/${enc(id)}`);
   }
 
   resources(): Promise<IResources> {

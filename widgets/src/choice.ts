@@ -3,7 +3,7 @@
  * stopped dashboard has nothing to open): it never offers them, and an
  * explicit id of one fails with the reason. Pure: lists in, lists out.
  */
-import { ICluster, IDashboard, ServiceStatus } from './types';
+import { ICluster, IDashboard, IEndpoint, ServiceStatus } from './types';
 
 /** Why a command cannot act on an item, or null when it can. */
 export type Refusal<T> = (item: T) => string | null;
@@ -59,6 +59,18 @@ export function clusterLabel(cluster: ICluster): string {
 /** A dashboard in a pick list: "sales (notebooks/sales.ipynb)", "(stopped)" when it is. */
 export function dashboardLabel(dashboard: IDashboard): string {
   return `${dashboard.name} (${dashboard.notebook})${stoppedMark(dashboard.status)}`;
+}
+
+/** Refuses an endpoint asked to stop already: it is on its way out. */
+export function refuseStoppingEndpoint(endpoint: IEndpoint): string | null {
+  return endpoint.status === 'stopping'
+    ? `the endpoint at ${endpoint.url} is stopping already`
+    : null;
+}
+
+/** An endpoint in a pick list: "demo (onnxruntime) http://127.0.0.1:8100/". */
+export function endpointLabel(endpoint: IEndpoint): string {
+  return `${endpoint.model} (${endpoint.engine}) ${endpoint.url}`;
 }
 
 function stoppedMark(status: ServiceStatus): string {

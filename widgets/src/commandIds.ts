@@ -14,4 +14,5 @@ export namespace CommandIDs {
   export const stopDashboard = 'workbench:stop-dashboard';
   export const publishNotebook = 'workbench:publish-notebook';
   export const publishFile = 'workbench:publish-file';
+  export const stopEndpoint = 'workbench:stop-endpoint';
 }

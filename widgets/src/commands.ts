@@ -23,17 +23,24 @@ import {
   Refusal,
   clusterLabel,
   dashboardLabel,
+  endpointLabel,
   named,
   offered,
   refuseNone,
   refuseStoppedCluster,
-  refuseStoppedDashboard
+  refuseStoppedDashboard,
+  refuseStoppingEndpoint
 } from './choice';
 import { CommandIDs } from './commandIds';
 import { workbenchIcon } from './icons';
 import { ingestFiles } from './ingest';
 import { MainAreaTabs } from './mainArea';
-import { clusterSnippet, clusterStoppedMessage, stopClusterConsequence } from './messages';
+import {
+  clusterSnippet,
+  clusterStoppedMessage,
+  stopClusterConsequence,
+  stopEndpointConsequence
+} from './messages';
 import { isIngestible } from './paths';
 import { publishNotebook } from './publish';
 import { RunPanel } from './runPanel';
@@ -417,6 +424,36 @@ export function registerCommands(context: ICommandsContext): void {
       if (published !== null) {
         await sidebar.dashboards.refresh();
       }
+    })
+  });
+
+  // Endpoints
+
+  commands.addCommand(CommandIDs.stopEndpoint, {
+    label: 'Stop Model Endpoint…',
+    caption: 'Stop a model endpoint served with wb.infer.serve: it closes its port',
+    execute: guarded('Stopping the endpoint', async args => {
+      const { endpoints } = await api.endpoints();
+      const endpoint = await choose(endpoints, e => e.id, stringArg(args, 'id'), {
+        title: 'Stop the endpoint',
+        label: endpointLabel,
+        none: 'No model endpoint is serving.',
+        refuse: refuseStoppingEndpoint
+      });
+      if (endpoint === null) {
+        return;
+      }
+      const answer = await showDialog({
+        title: 'Stop the endpoint?',
+        body: stopEndpointConsequence(endpoint),
+        buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Stop' })]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+      await api.stopEndpoint(endpoint.id);
+      Notification.info(`Asked the endpoint at ${endpoint.url} to stop.`, { autoClose: 5000 });
+      await sidebar.endpoints.refresh();
     })
   });
 }

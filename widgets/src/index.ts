@@ -44,7 +44,8 @@ const PALETTE_COMMANDS = [
   CommandIDs.openDashboardInBrowser,
   CommandIDs.stopDashboard,
   CommandIDs.publishNotebook,
-  CommandIDs.publishFile
+  CommandIDs.publishFile,
+  CommandIDs.stopEndpoint
 ];
 
 const plugin: JupyterFrontEndPlugin<void> = {

@@ -1,6 +1,6 @@
 /**
  * The sentences the front-end shows for tasks, ingest reports, resources,
- * stopping a cluster and the code it inserts, built from the server's answers with the formats of
+ * stopping a cluster or an endpoint and the code it inserts, built from the server's answers with the formats of
  * format.ts. Pure: nothing here is computed beyond putting numbers in words.
  */
 import {
@@ -9,9 +9,10 @@ import {
   formatCount,
   formatCountOf,
   formatDuration,
-  formatPercent
+  formatPercent,
+  formatRate
 } from './format';
-import { ICluster, IIngestReport, IResources, ITask } from './types';
+import { ICluster, IEndpoint, IIngestReport, IResources, ITask } from './types';
 
 /** The notebook code that joins a cluster by its address. */
 export function clusterSnippet(address: string): string {
@@ -32,6 +33,15 @@ export function clusterStoppedMessage(cluster: ICluster): string {
   return cluster.status === 'running'
     ? `Stopped the cluster at ${cluster.address}.`
     : `Removed the stopped cluster at ${cluster.address} from the list.`;
+}
+
+/** What stopping a served endpoint does, for its confirmation. */
+export function stopEndpointConsequence(endpoint: IEndpoint): string {
+  return (
+    `${endpoint.model} (${endpoint.engine}) at ${endpoint.url}, serving ` +
+    `${formatRate(endpoint.requests_per_s, 'requests')} now, stops and closes its port: ` +
+    'whoever calls it gets no answer after that.'
+  );
 }
 
 const VERBS: { [kind in ITask['kind']]: string } = {

@@ -262,6 +262,36 @@ export interface IPublishRequest {
   lake?: string;
 }
 
+// GET endpoints, DELETE endpoints/{id}
+
+export type EndpointStatus = 'serving' | 'stopping';
+
+/** A served model endpoint (`wb.infer.serve`), as its serving process last reported it. */
+export interface IEndpoint {
+  id: string;
+  url: string;
+  engine: string;
+  model: string;
+  status: EndpointStatus;
+  /** Over the endpoint's last seconds; null when it reports none. */
+  requests_per_s: number | null;
+  p99_ms: number | null;
+  errors: number;
+  requests: number;
+  max_batch: number;
+  max_delay_ms: number;
+  host: string;
+  port: number;
+  pid: number;
+  created: number;
+  /** The names of the ops rules firing on it now. */
+  alerts: string[];
+}
+
+export interface IEndpointList {
+  endpoints: IEndpoint[];
+}
+
 // GET resources
 
 export interface IGpuSample {
@@ -280,7 +310,7 @@ export interface IResources {
   gpu_note: string | null;
 }
 
-/** The answers of the two DELETE verbs and of POST runs/{id}/stop. */
+/** The answers of the DELETE verbs and of POST runs/{id}/stop. */
 export interface IStopped {
   stopped: string;
 }

@@ -1,5 +1,8 @@
-/** Listing rows for the specs: a running, owned cluster and a running dashboard, as overridden. */
-import { ICluster, IDashboard } from '../types';
+/**
+ * Listing rows for the specs: a running, owned cluster, a running dashboard
+ * and a serving endpoint, as overridden.
+ */
+import { ICluster, IDashboard, IEndpoint } from '../types';
 
 export function cluster(overrides: Partial<ICluster>): ICluster {
   return {
@@ -29,6 +32,28 @@ export function dashboard(overrides: Partial<IDashboard>): IDashboard {
     lake: null,
     port: 8866,
     created: 1000,
+    ...overrides
+  };
+}
+
+export function endpoint(overrides: Partial<IEndpoint>): IEndpoint {
+  return {
+    id: 'e1',
+    url: 'http://127.0.0.1:8100/',
+    engine: 'onnxruntime',
+    model: 'demo',
+    status: 'serving',
+    requests_per_s: 412.5,
+    p99_ms: 3.254,
+    errors: 0,
+    requests: 9000,
+    max_batch: 32,
+    max_delay_ms: 5,
+    host: '127.0.0.1',
+    port: 8100,
+    pid: 42,
+    created: 1000,
+    alerts: [],
     ...overrides
   };
 }

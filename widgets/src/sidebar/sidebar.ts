@@ -1,8 +1,8 @@
 /**
- * The Workbench sidebar: Clusters, Lake, Runs and Dashboards as collapsible
- * sections of one side panel. While the server extension does not answer
- * (a 404 from its routes) the sections give way to one message saying how to
- * enable it.
+ * The Workbench sidebar: Clusters, Lake, Runs, Dashboards and Endpoints as
+ * collapsible sections of one side panel. While the server extension does not
+ * answer (a 404 from its routes) the sections give way to one message saying
+ * how to enable it.
  */
 import { SidePanel } from '@jupyterlab/ui-components';
 import { PanelLayout, Widget } from '@lumino/widgets';
@@ -12,6 +12,7 @@ import { workbenchIcon } from '../icons';
 import { Availability } from '../poll';
 import { ClustersSection } from './clusters';
 import { DashboardsSection } from './dashboards';
+import { EndpointsSection } from './endpoints';
 import { LakeSection } from './lake';
 import { RunsSection } from './runs';
 import { ISectionContext, PolledSection } from './section';
@@ -51,6 +52,7 @@ export class WorkbenchSidebar extends SidePanel {
     this.lake = new LakeSection(context);
     this.runs = new RunsSection(context);
     this.dashboards = new DashboardsSection(context);
+    this.endpoints = new EndpointsSection(context);
     for (const section of this._sections()) {
       this.addWidget(section);
     }
@@ -64,6 +66,7 @@ export class WorkbenchSidebar extends SidePanel {
   readonly lake: LakeSection;
   readonly runs: RunsSection;
   readonly dashboards: DashboardsSection;
+  readonly endpoints: EndpointsSection;
 
   /** Ask every section now. */
   async refresh(): Promise<void> {
@@ -85,7 +88,7 @@ export class WorkbenchSidebar extends SidePanel {
   }
 
   private _sections(): PolledSection<unknown>[] {
-    return [this.clusters, this.lake, this.runs, this.dashboards];
+    return [this.clusters, this.lake, this.runs, this.dashboards, this.endpoints];
   }
 
   private _show(_: ServerAvailability, state: Availability): void {
