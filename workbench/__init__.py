@@ -12,10 +12,11 @@ from workbench.lazy import lazy_exports
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from workbench import bench, charts, compress, fl, kernels, lake, train, widgets
+    from workbench import bench, charts, compress, fl, infer, kernels, lake, ops, train, widgets
     from workbench.compute import Cluster, cluster, clusters
     from workbench.environment import env
     from workbench.errors import WorkbenchError
+    from workbench.infer.registry import endpoints
     from workbench.lake import IngestReport, Lake, Profile, Table, default_lake
     from workbench.publish import Dashboard, dashboards, export_html, publish
     from workbench.train.launcher import launch
@@ -38,15 +39,16 @@ _EXPORTS = {
     "export_html": "workbench.publish",
     "Dashboard": "workbench.publish",
     "WorkbenchError": "workbench.errors",
+    "endpoints": "workbench.infer.registry",
 }
 # `publish` is also a package (workbench.publish), resolved above to its function.
-_SUBMODULES = {"bench", "charts", "compress", "compute", "fl", "kernels", "lake", "ops",
-               "train", "widgets"}
+_SUBMODULES = {"bench", "charts", "compress", "compute", "fl", "infer", "kernels", "lake",
+               "ops", "train", "widgets"}
 
 __all__ = ["Cluster", "IngestReport", "Lake", "Profile", "Table", "cluster", "clusters",
            "compute", "env", "kernels", "lake", "launch", "runs", "train", "widgets",
            "Dashboard", "dashboards", "default_lake", "export_html", "publish",
-           "bench", "charts", "compress", "fl", "ops", "WorkbenchError"]
+           "bench", "charts", "compress", "endpoints", "fl", "infer", "ops", "WorkbenchError"]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -1,7 +1,10 @@
 """Inference benchmarks: latency percentiles and throughput of a model or any callable, per batch
-size, in the MLPerf LoadGen scenarios (single-stream, offline, server).
+size, in the MLPerf LoadGen scenarios (single-stream, offline, server); and the one comparison
+of model variants and inference engines side by side.
 
 ``res = wb.bench.latency(model, inputs)``; ``res.table``, ``res.widget()``, ``res.save(lake)``.
+``cmp = wb.bench.compare(model, x, engines=["eager", "onnxruntime", "onnxruntime-int8"])``;
+``cmp.table``, ``cmp.fastest``.
 The harness lives in ``harness.py`` (a module named ``latency`` would shadow the function).
 Names load on first use, so ``import workbench.bench`` loads no torch.
 """
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING
 from workbench.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from workbench.bench.compare import Comparison, compare
     from workbench.bench.errors import BenchError
     from workbench.bench.harness import LatencyResult, latency
     from workbench.bench.records import BENCH_COLUMNS, BENCH_TABLE, CDF_QUANTILES
@@ -20,6 +24,8 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "latency": "workbench.bench.harness",
+    "compare": "workbench.bench.compare",
+    "Comparison": "workbench.bench.compare",
     "LatencyResult": "workbench.bench.harness",
     "BenchError": "workbench.bench.errors",
     "SCENARIOS": "workbench.bench.scenarios",
@@ -29,6 +35,6 @@ _EXPORTS = {
 }
 
 __all__ = ["BENCH_COLUMNS", "BENCH_TABLE", "CDF_QUANTILES", "SCENARIOS", "BenchError",
-           "LatencyResult", "latency"]
+           "Comparison", "LatencyResult", "compare", "latency"]
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

@@ -227,7 +227,9 @@ class LatencyResult:
                 "throughput": len(s) * b / wall if wall > 0 else math.nan,
                 "samples": len(s), "stable": bool(self.stable[b]), "size_mb": float(size_mb),
                 "params": int(self.params), "metric_name": metric_name, "metric": float(metric),
-                "cdf_ms": summary["cdf_ms"],
+                "cdf_ms": summary["cdf_ms"], "engine": "", "peak_memory_mb": math.nan,
+                "max_abs_diff": math.nan, "max_rel_diff": math.nan, "parity_ok": None,
+                "note": "",
             })
         return rows
 

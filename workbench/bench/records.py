@@ -44,6 +44,14 @@ BENCH_SCHEMA = pa.schema([
     ("metric_name", pa.string()),
     ("metric", pa.float64()),
     ("cdf_ms", pa.list_(pa.float64())),
+    # wb.bench.compare's engine axis: which engine ran the row, its memory, its parity with
+    # eager (null where not checked) and why it is slow, failed or the one to pick.
+    ("engine", pa.string()),
+    ("peak_memory_mb", pa.float64()),
+    ("max_abs_diff", pa.float64()),
+    ("max_rel_diff", pa.float64()),
+    ("parity_ok", pa.bool_()),
+    ("note", pa.string()),
 ])
 BENCH_COLUMNS = tuple(BENCH_SCHEMA.names)
 

@@ -81,7 +81,7 @@ def quantize(model: Any) -> Any:
 
     import pandas as pd
 
-    from workbench.compress.comparison import state_dict_bytes
+    from workbench.compress.size import state_dict_bytes
 
     details = pd.DataFrame(plan, columns=["layer", "type", "action"])
     before = state_dict_bytes(model)

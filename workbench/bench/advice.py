@@ -1,0 +1,73 @@
+"""What a comparison's rows say to a person: each row's speed-up over the baseline (the first
+variant on eager), the engine to pick per scenario and batch size, and why a slow row is slow
+(the kernel or provider it ran on) with what is fast for it.
+
+Single-stream is judged by p50 latency; offline and server by throughput (the server scenario
+offers each engine 80% of its own capacity, so its latencies are not comparable across
+engines, but the load each one carries is)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def annotate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` with `speedup` (the baseline's eager p50 at the same scenario and batch size over
+    the row's) and their notes: the fastest row per scenario and batch size, and for a row
+    slower than the baseline, what it runs on and the fastest engine for its variant."""
+    if not rows:
+        return rows
+    base = rows[0]["variant"]
+    eager = {(r["scenario"], r["batch_size"]): r for r in rows
+             if r["variant"] == base and r["engine"] == "eager"}
+    out = [{**r, "speedup": _speedup(r, eager.get((r["scenario"], r["batch_size"])))}
+           for r in rows]
+    timed = [r for r in out if not math.isnan(r["p50_ms"])]
+    best = _best(timed, ("scenario", "batch_size"))
+    best_of_variant = _best(timed, ("variant", "scenario", "batch_size"))
+    for row in timed:
+        notes = [row["note"]] if row["note"] else []
+        key = (row["scenario"], row["batch_size"])
+        if best.get(key) is row:
+            notes.append(f"fastest {row['scenario']} at batch {row['batch_size']}, "
+                         f"{row['speedup']:.1f}x {base} eager: pick this")
+        elif row["speedup"] < 1:
+            mine = best_of_variant.get((row["variant"], *key))
+            tip = (f"; {mine['engine']} is fastest for {row['variant']} "
+                   f"({mine['speedup']:.1f}x)" if mine is not None and mine is not row else "")
+            notes.append(f"{1 / row['speedup']:.1f}x slower than {base} on eager: runs "
+                         f"{row['kernel']}{tip}")
+        row["note"] = "; ".join(notes)
+    return out
+
+
+def fastest(table: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario and batch size, the timed row whose parity held with the highest speed-up
+    (lowest p50 in single-stream, highest throughput otherwise)."""
+    ok = table[table["parity_ok"] & table["speedup"].notna()]
+    picks = ok.loc[ok.groupby(["scenario", "batch_size"], sort=False)["speedup"].idxmax()]
+    return picks.reset_index(drop=True)
+
+
+def _speedup(row: dict[str, Any], eager: dict[str, Any] | None) -> float:
+    """How much faster than the baseline's eager row: p50 over p50 in single-stream,
+    throughput over throughput in offline and server."""
+    if eager is None:
+        return math.nan
+    if row["scenario"] == "single-stream":
+        return eager["p50_ms"] / row["p50_ms"]
+    return row["throughput"] / eager["throughput"]
+
+
+def _best(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple, dict[str, Any]]:
+    """Per `keys`, the row of highest speed-up among those whose parity held."""
+    best: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        if row["parity_ok"] and (key not in best or row["speedup"] > best[key]["speedup"]):
+            best[key] = row
+    return best

@@ -1,0 +1,38 @@
+"""Inference: export a model to ONNX, run it on an engine (eager, torch.compile, ONNX Runtime
+in fp32 or int8, and on GPUs its CUDA and TensorRT providers), and serve it over HTTP with
+dynamic batching.
+
+``exp = wb.infer.export(model, x)``; ``eng = wb.infer.engine(model, "onnxruntime", example=x)``;
+``ep = wb.infer.serve(model, example=x)``; ``wb.endpoints()`` lists what is served. Names load
+on first use, so ``import workbench.infer`` loads no torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from workbench.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from workbench.infer.engines import ENGINES, Engine, engine
+    from workbench.infer.errors import EngineUnavailable, ExportError, InferError, SignatureError
+    from workbench.infer.export import Exported, Signature, TensorSpec, export
+
+_EXPORTS = {
+    "export": "workbench.infer.export",
+    "Exported": "workbench.infer.export",
+    "Signature": "workbench.infer.export",
+    "TensorSpec": "workbench.infer.export",
+    "engine": "workbench.infer.engines",
+    "Engine": "workbench.infer.engines",
+    "ENGINES": "workbench.infer.engines",
+    "InferError": "workbench.infer.errors",
+    "ExportError": "workbench.infer.errors",
+    "SignatureError": "workbench.infer.errors",
+    "EngineUnavailable": "workbench.infer.errors",
+}
+
+__all__ = ["ENGINES", "Engine", "EngineUnavailable", "ExportError", "Exported", "InferError",
+           "Signature", "SignatureError", "TensorSpec", "engine", "export"]
+
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
