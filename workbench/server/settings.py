@@ -30,8 +30,9 @@ class WorkbenchServer(Configurable):
         "Seconds a lake's listing may take before its row shows an error (the listing goes "
         "on, and the next request waits for the same one).")).tag(config=True)
     listing_fresh = Float(1.0, min=0.0, help=(
-        "Seconds a listing (clusters, tables, runs, dashboards) answers every request with the "
-        "same result, so that many open sidebars cost one listing; 0 lists on every request."),
+        "Seconds a listing (clusters, tables, runs, dashboards, endpoints) answers every request "
+        "with the same result, so that many open sidebars cost one listing; 0 lists on every "
+        "request."),
     ).tag(config=True)
     tasks_kept = Integer(200, min=1, help=(
         "Finished tasks kept for GET tasks/{id}; older ones are forgotten first."),
