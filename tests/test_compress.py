@@ -1,6 +1,6 @@
 """wb.compress: quantised and pruned models stay within stated tolerances of the original on the
 demo task, distillation beats training the student alone on the same budget, bad input gets
-clear errors, and `compare` puts the variants side by side (table, widget, `_bench` rows)."""
+clear errors. (`wb.bench.compare` puts the variants side by side: tests/test_bench_compare.py.)"""
 
 from __future__ import annotations
 
@@ -304,77 +304,3 @@ def test_distill_runs_under_launch_with_ddp(trained, task, tmp_path):
     assert set(metrics["rank"]) == {0, 1}
     assert metrics["loss"].notna().sum() == 2 * 3 * 3  # 2 ranks x 3 epochs x 3 steps
     assert {"soft_loss", "hard_loss", "step_s"} <= set(metrics.columns)
-
-
-# ---------------------------------------------------------------- compare
-
-
-def test_compare_puts_the_variants_side_by_side_and_saves_them(trained, task, tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        variants = {"fp32": trained, "int8": wb.compress.quantize(trained),
-                    "pruned": wb.compress.prune(trained, 0.3)}
-
-    def test_accuracy(model):
-        return accuracy(model, task.x_test, task.y_test)
-
-    res = wb.compress.compare(variants, task.x_test, eval_fn=test_accuracy, batch_size=4,
-                              min_samples=30, warmup=2, progress=False)
-    table = res.table.set_index("variant")
-    assert list(table.index) == ["fp32", "int8", "pruned"]
-    assert list(table.columns) == ["size_mb", "params", "p50_ms", "p99_ms", "throughput",
-                                   "speedup", "test_accuracy", "test_accuracy_delta"]
-    assert table.loc["fp32", "speedup"] == 1 and table.loc["fp32", "test_accuracy_delta"] == 0
-    assert table.loc["int8", "size_mb"] < 0.6 * table.loc["fp32", "size_mb"]
-    assert table.loc["fp32", "params"] == sum(p.numel() for p in trained.parameters())
-    for variant, model in variants.items():
-        assert table.loc[variant, "test_accuracy"] == pytest.approx(test_accuracy(model))
-        assert table.loc[variant, "p50_ms"] == res.results[variant].table["p50_ms"].iloc[0]
-    assert "<table" in res._repr_html_() and "DemoClassifier on cpu, batch size 4" in repr(res)
-
-    lake = wb.Lake(tmp_path / "lake")
-    assert res.save(lake) == 0
-    rows = lake.table("_bench").to_pandas().set_index("variant").loc[list(variants)]
-    assert rows["bench_id"].unique().tolist() == [res.bench_id]
-    assert (rows["scenario"] == "single-stream").all() and (rows["batch_size"] == 4).all()
-    assert (rows["metric_name"] == "test_accuracy").all() and (rows["model"] ==
-                                                              "DemoClassifier").all()
-    np.testing.assert_allclose(rows["size_mb"], table["size_mb"])
-    np.testing.assert_allclose(rows["metric"], table["test_accuracy"])
-    assert rows["params"].tolist() == table["params"].tolist()
-
-    view = res.widget()
-    assert isinstance(view, wb.widgets.CompareView)
-    bars = {trace.name: list(trace.y) for trace in view.figure.data}
-    assert bars["size (MB)"] == table["size_mb"].tolist()
-    assert bars["test_accuracy"] == table["test_accuracy"].tolist()
-    assert list(view.figure.data[0].x) == ["fp32", "int8", "pruned"]
-
-
-def test_compare_without_a_metric_and_with_a_plain_function(task):
-    res = wb.compress.compare({"model": DemoClassifier(), "identity": lambda x: x}, task.x_test,
-                              min_samples=9, warmup=0, progress=False, model_name="demo")
-    table = res.table.set_index("variant")
-    assert "metric" not in res.table and np.isnan(table.loc["identity", "size_mb"])
-    assert table.loc["identity", "params"] == -1
-    rows = res.records().to_pandas()
-    assert (rows["metric_name"] == "").all() and rows["metric"].isna().all()
-    assert rows["model"].tolist() == ["demo", "demo"]
-
-
-def test_compare_bad_input(task):
-    with pytest.raises(CompressError, match="non-empty dict"):
-        wb.compress.compare({}, task.x_test)
-    with pytest.raises(CompressError, match=r"models\['x'\] is a int"):
-        wb.compress.compare({"x": 3}, task.x_test)
-
-    def broken(model):
-        raise RuntimeError("no labels here")
-
-    with pytest.raises(CompressError, match="eval_fn failed on variant 'fp32': RuntimeError: "
-                                            "no labels here"):
-        wb.compress.compare({"fp32": DemoClassifier()}, task.x_test, eval_fn=broken,
-                            min_samples=3, progress=False)
-    with pytest.raises(CompressError, match="must return a number"):
-        wb.compress.compare({"fp32": DemoClassifier()}, task.x_test, eval_fn=lambda m: "good",
-                            min_samples=3, progress=False)

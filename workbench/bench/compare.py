@@ -251,10 +251,15 @@ class _Scorer:
                                         for i in range(0, len(x), 256)])
             return float((predicted == as_numpy(y).reshape(-1)).mean())
         try:
-            return float(self.fn(engine))
+            value = self.fn(engine)
         except Exception as exc:
             raise BenchError(f"eval failed on engine {engine_name!r}: "
                              f"{describe_error(exc)}") from exc
+        try:
+            return float(value)  # a number, or a one-element tensor or array
+        except (TypeError, ValueError) as exc:
+            raise BenchError(f"eval must return a number (accuracy, loss, ...), returned "
+                             f"{type(value).__name__} on engine {engine_name!r}") from exc
 
 
 def _scorer(eval: Any, metric_name: str | None) -> _Scorer | None:

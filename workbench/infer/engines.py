@@ -104,6 +104,8 @@ class TorchEngine(Engine):
         self.name, self.model, self.signature = name, type(module).__name__, signature
         self.module = module.eval()
         self.size_mb = size_mb(module)
+        where = next((p.device for p in module.parameters()), None)
+        self._device = where if where is not None and where.type != "cpu" else None
         if name == "eager":
             self._fn, self.note = self.module, "torch eager (ATen kernels)"
         else:
@@ -119,6 +121,8 @@ class TorchEngine(Engine):
 
         tensors = tuple(torch.from_numpy(x) if isinstance(x, np.ndarray) else x
                         for x in inputs)
+        if self._device is not None:  # numpy batches from the server arrive on the host
+            tensors = tuple(t.to(self._device) for t in tensors)
         try:
             with torch.inference_mode():
                 out = self._fn(*tensors)
