@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from workbench.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from workbench.bench.compare import Comparison, compare
+    from workbench.bench.comparison import Comparison, compare
     from workbench.bench.errors import BenchError
     from workbench.bench.harness import LatencyResult, latency
     from workbench.bench.records import BENCH_COLUMNS, BENCH_TABLE, CDF_QUANTILES
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "latency": "workbench.bench.harness",
-    "compare": "workbench.bench.compare",
-    "Comparison": "workbench.bench.compare",
+    "compare": "workbench.bench.comparison",
+    "Comparison": "workbench.bench.comparison",
     "LatencyResult": "workbench.bench.harness",
     "BenchError": "workbench.bench.errors",
     "SCENARIOS": "workbench.bench.scenarios",

@@ -26,6 +26,7 @@ from workbench.infer.export import (
     as_numpy,
     cpu_session,
     export,
+    importable,
 )
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ def require(name: str) -> None:
     """Raise `EngineUnavailable` in one line when engine `name` cannot run here: its package is
     missing (naming the extra) or it needs a GPU this machine lacks."""
     spec = ENGINES[name]
-    if spec.onnx and not _importable("onnxruntime"):
+    if spec.onnx and not importable("onnxruntime"):
         raise EngineUnavailable(f"engine {name!r} needs ONNX Runtime: pip install "
                                 f"'workbench[{spec.extra}]'")
     if spec.gpu:
@@ -244,12 +245,3 @@ def _signature_of(example: Any) -> Signature:
     return Signature(tuple(TensorSpec(f"input{i}" if len(arrays) > 1 else "input",
                                       (None, *a.shape[1:]), str(a.dtype))
                            for i, a in enumerate(arrays)), ())
-
-
-def _importable(package: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(package) is not None
-    except (ImportError, ValueError):  # a module set to None in sys.modules (tests)
-        return False

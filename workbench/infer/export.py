@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from workbench.infer.errors import ExportError, SignatureError
+from workbench.infer.errors import EngineUnavailable, ExportError, SignatureError
 
 if TYPE_CHECKING:
     import torch
@@ -127,6 +127,9 @@ def export(model: torch.nn.Module, example: Any, path: str | Path | None = None,
     if not isinstance(model, torch.nn.Module):
         raise ExportError(f"model must be a torch.nn.Module to export, not "
                           f"{type(model).__name__}")
+    if not importable("onnxruntime"):
+        raise EngineUnavailable("wb.infer.export checks the graph it writes on ONNX Runtime: "
+                                "pip install 'workbench[infer]'")
     args = _example_args(example)
     name = type(model).__name__
     target = Path(path) if path is not None else _default_path(name)
@@ -258,6 +261,16 @@ def differences(expected: Any, got: Any) -> tuple[float, float]:
 def _first(output: Any) -> Any:
     """A model's first output (models may return a tuple)."""
     return output[0] if isinstance(output, (tuple, list)) else output
+
+
+def importable(package: str) -> bool:
+    """Whether `package` can be imported (False for one set to None in sys.modules)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _opset(path: Path) -> int:

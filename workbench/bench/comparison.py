@@ -174,15 +174,16 @@ def _export_once(model: Any, name: str, plan: _Plan, cache: dict[str, Any]) -> N
     as the reason each of their rows gives."""
     import torch
 
-    from workbench.infer.engines import ENGINES
+    from workbench.infer.engines import ENGINES, require
     from workbench.infer.errors import InferError
     from workbench.infer.export import export
 
     if "exported" in cache or not ENGINES[name].onnx or not isinstance(model, torch.nn.Module):
         return
     try:
+        require(name)
         cache["exported"] = export(model, plan.example)
-    except InferError as exc:
+    except InferError as exc:  # EngineUnavailable included
         cache["exported"] = exc
 
 
