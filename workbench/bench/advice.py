@@ -37,8 +37,11 @@ def annotate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                          f"{row['speedup']:.1f}x {base} eager: pick this")
         elif row["speedup"] < 1:
             mine = best_of_variant.get((row["variant"], *key))
-            tip = (f"; {mine['engine']} is fastest for {row['variant']} "
-                   f"({mine['speedup']:.1f}x)" if mine is not None and mine is not row else "")
+            top = best.get(key)
+            tip = (f"; {mine['engine']} is fastest for {row['variant']} ({mine['speedup']:.1f}x)"
+                   if mine is not None and mine is not row else
+                   f"; fastest here: {top['variant']} on {top['engine']} ({top['speedup']:.1f}x)"
+                   if top is not None else "")
             notes.append(f"{1 / row['speedup']:.1f}x slower than {base} on eager: runs "
                          f"{row['kernel']}{tip}")
         row["note"] = "; ".join(notes)

@@ -116,6 +116,9 @@ class TorchEngine(Engine):
         report = getattr(module, "compression_report", None)
         if report is not None:
             self.note += f"; {report.method}"
+            if "int8" in report.variant and self._device is None:
+                self.note += ("; int8 on a CPU runs torch's reference int32 matmul "
+                              "(aten._int_mm), not a fast kernel")
 
     def __call__(self, *inputs: Any) -> Any:
         import torch

@@ -136,8 +136,11 @@ def export(model: torch.nn.Module, example: Any, path: str | Path | None = None,
     target.parent.mkdir(parents=True, exist_ok=True)
     was_training = model.training
     model.eval()
+    report = getattr(model, "compression_report", None)
+    hint = (" ONNX Runtime quantises the fp32 model itself: use the 'onnxruntime-int8' engine "
+            "on it." if report is not None and "int8" in report.variant else "")
     try:
-        program = _run_exporter(model, args, opset, name)
+        program = _run_exporter(model, args, opset, name, hint)
         program.save(str(target))
     finally:
         model.train(was_training)
@@ -190,7 +193,8 @@ def _example_args(example: Any) -> tuple[torch.Tensor, ...]:
     return tuple(args)
 
 
-def _run_exporter(model: Any, args: tuple[Any, ...], opset: int | None, name: str) -> Any:
+def _run_exporter(model: Any, args: tuple[Any, ...], opset: int | None, name: str,
+                  hint: str) -> Any:
     """torch.onnx.export (dynamo) with its progress lines and graph dumps kept out of the
     notebook; a failure becomes an `ExportError` naming the operator or construct."""
     import torch
@@ -207,7 +211,7 @@ def _run_exporter(model: Any, args: tuple[Any, ...], opset: int | None, name: st
                                      opset_version=opset, verbose=False)
     except Exception as exc:
         raise ExportError(f"cannot export {name} to ONNX: {export_failure(exc)}. The 'eager' "
-                          "and 'compile' engines still run it.") from exc
+                          f"and 'compile' engines still run it.{hint}") from exc
     finally:
         logger.setLevel(level)
 
