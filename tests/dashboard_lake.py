@@ -4,11 +4,13 @@ so the dashboards are tested on the schemas those produce.
 
 Two runs: ``mlp-wide`` (2 ranks, succeeded, rank 1 a little slower, loss and accuracy logged)
 and ``mlp-narrow`` (1 rank, failed an hour earlier, loss only). Benchmarks of two models: a
-batch-size sweep of ``demo-mlp`` fp32, a compression comparison of ``demo-mlp`` (fp32, int8,
-pruned), and one result of ``tiny-transformer``. One data table, ``scores`` (two versions of two
-rows), for the lake-health dashboard. Two federated runs of 5 rounds over 4 clients in
-`_fl_rounds` and `_fl_clients` (``fedavg-iid``, and the later ``fedavg-skew``, with
-differential privacy, where client 3 drops out), written as the federated job's rows are.
+batch-size sweep of ``demo-mlp`` fp32 (engine ""), an engine comparison of ``demo-mlp``
+(`COMPARE`: fp32 on eager, onnxruntime and onnxruntime-int8, int8 and pruned on eager), its
+served endpoint at three offered loads, and one result of ``tiny-transformer``. One data
+table, ``scores`` (two versions of two rows), for the lake-health dashboard. Two federated runs
+of 5 rounds over 4 clients in `_fl_rounds` and `_fl_clients` (``fedavg-iid``, and the later
+``fedavg-skew``, with differential privacy, where client 3 drops out), written as the federated
+job's rows are.
 """
 
 from __future__ import annotations
@@ -64,19 +66,27 @@ def save(lake, run_id: str, name: str, status: str, metrics: pd.DataFrame, *,
 
 def bench_row(bench_id: str, minutes: int, model: str, variant: str, batch_size: int,
               p50_ms: float, *, size_mb: float = float("nan"), params: int = -1,
-              metric: float = float("nan"), seed: int = 0) -> dict:
-    """One `_bench` row; its percentiles and CDF are those of a lognormal sample around p50."""
+              metric: float = float("nan"), seed: int = 0, engine: str = "",
+              scenario: str = "offline", qps: float = float("nan"),
+              parity_ok: bool | None = None, note: str = "") -> dict:
+    """One `_bench` row; its percentiles and CDF are those of a lognormal sample around p50.
+    A server scenario's throughput is its offered load (`qps` requests of `batch_size`)."""
     from workbench.bench.records import summarize
 
     rng = np.random.default_rng(seed)
     latencies = p50_ms * rng.lognormal(0, 0.25, 400)
     return {
         "bench_id": bench_id, "time": (T0 + pd.Timedelta(minutes=minutes)).to_pydatetime(),
-        "model": model, "variant": variant, "device": "cpu", "scenario": "offline",
-        "batch_size": batch_size, "qps": float("nan"), **summarize(latencies),
-        "throughput": float(batch_size * 1000 / latencies.mean()), "samples": 400,
+        "model": model, "variant": variant, "device": "cpu", "scenario": scenario,
+        "batch_size": batch_size, "qps": qps, **summarize(latencies),
+        "throughput": float(batch_size * (qps if scenario == "server" else
+                                          1000 / latencies.mean())), "samples": 400,
         "stable": True, "size_mb": size_mb, "params": params,
         "metric_name": "" if np.isnan(metric) else "accuracy", "metric": metric,
+        "engine": engine, "peak_memory_mb": float("nan") if not engine else 2.0,
+        "max_abs_diff": float("nan") if parity_ok is None else (0.0 if parity_ok else 0.5),
+        "max_rel_diff": float("nan") if parity_ok is None else (0.0 if parity_ok else 0.2),
+        "parity_ok": parity_ok, "note": note,
     }
 
 
@@ -135,6 +145,17 @@ def fl_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
             pd.concat([c for _, c in runs], ignore_index=True))
 
 
+#: demo-mlp's engine comparison (wb.bench.compare's rows): variant, engine, p50 (ms), size (MB),
+#: parameters, accuracy, note; its int8 engine fails parity.
+COMPARE = [("fp32", "eager", 4.4, 1.6, 400_000, 0.91, ""),
+           ("fp32", "onnxruntime", 1.6, 1.7, 400_000, 0.91, "fastest offline at batch 8, 2.7x "
+            "fp32 eager: pick this"),
+           ("fp32", "onnxruntime-int8", 1.4, 0.5, 400_000, 0.62, "parity failed: outputs differ "
+            "from eager by 0.2 of their scale (tolerance 0.1)"),
+           ("int8", "eager", 2.9, 0.45, 400_000, 0.90, ""),
+           ("pruned", "eager", 3.6, 0.9, 200_000, 0.88, "")]
+
+
 def build_results_lake(path: Path) -> Path:
     """Write `_runs`, `_run_metrics` and `_bench` under ``path`` with the writers training and
     the benchmarks use, and `_fl_rounds` and `_fl_clients` with `lake.record` (`fl_run`'s
@@ -152,12 +173,14 @@ def build_results_lake(path: Path) -> Path:
     sweep = [bench_row("sweep-1", 1, "demo-mlp", "fp32", b, 2.0 + 0.3 * b, seed=b)
              for b in (1, 8, 32)]
     compare = [bench_row("compare-1", 2, "demo-mlp", v, 8, p50, size_mb=size,
-                         params=params, metric=acc, seed=10 + i)
-               for i, (v, p50, size, params, acc) in enumerate([
-                   ("fp32", 4.4, 1.6, 400_000, 0.91), ("int8", 2.9, 0.45, 400_000, 0.90),
-                   ("pruned", 3.6, 0.9, 200_000, 0.88)])]
+                         params=params, metric=acc, seed=10 + i, engine=engine,
+                         parity_ok=engine != "onnxruntime-int8", note=note)
+               for i, (v, engine, p50, size, params, acc, note) in enumerate(COMPARE)]
+    served = [bench_row("served-1", 4, "demo-mlp", "fp32", 1, p50, seed=20 + i,
+                        engine="endpoint", scenario="server", qps=qps)
+              for i, (qps, p50) in enumerate([(100.0, 1.2), (400.0, 1.6), (800.0, 3.5)])]
     other = [bench_row("tiny-1", 3, "tiny-transformer", "fp32", 4, 7.5, seed=99)]
-    lake.record("_bench", bench_table(sweep + compare + other))
+    lake.record("_bench", bench_table(sweep + compare + other + served))
     # A data table for the lake-health dashboard, which lists data, not the results above.
     scores = pd.DataFrame({"model": ["demo-mlp", "tiny-transformer"], "accuracy": [0.91, 0.84]})
     lake.record("scores", scores)

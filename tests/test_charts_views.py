@@ -54,11 +54,12 @@ def test_comparison_explains_int8_slower_than_fp32_on_cpu():
     assert on_gpu["note"].tolist() == ["", ""]
 
 
-def test_compare_view_writes_the_note_under_its_table():
+def test_compare_view_writes_each_note_at_its_rows_end():
     from workbench.widgets.bench import comparison_html
 
     html = comparison_html(comparison(bench_rows()[lambda r: r["batch_size"] == 1]))
-    assert "<b>int8</b> is slower than fp32: on CPU, int8 runs torchao's reference" in html
+    assert "<td>slower than fp32: on CPU, int8 runs torchao's reference" in html
+    assert html.index("<th>note</th>") > html.index("<th>parity ok</th>")
     assert "<th>accuracy %</th>" in html and "<td>91%</td>" in html
     assert "<th>p50 latency (ms)</th>" in html
 

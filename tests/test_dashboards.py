@@ -155,35 +155,65 @@ def test_inference_results_charts(results_lake):
     assert not view.empty
     assert view.model_picker.options == ("All models", "demo-mlp", "tiny-transformer")
     latest = view.latest()
-    # fp32 at batch 8 was measured twice (the sweep, then the comparison): the later one counts.
-    assert len(latest) == 6
-    fp32_b8 = latest[(latest["variant"] == "fp32") & (latest["batch_size"] == 8)]
-    assert fp32_b8["bench_id"].tolist() == ["compare-1"]
+    # sweep (3, engine ""), comparison (5: variant x engine), endpoint (3 loads), tiny (1).
+    assert len(latest) == 12
+    compared = latest[latest["bench_id"] == "compare-1"]
+    assert compared["label"].tolist() == [
+        "demo-mlp · fp32 · eager · offline · b8", "demo-mlp · fp32 · onnxruntime · offline · b8",
+        "demo-mlp · fp32 · onnxruntime-int8 · offline · b8",
+        "demo-mlp · int8 · eager · offline · b8", "demo-mlp · pruned · eager · offline · b8"]
+    assert "demo-mlp · fp32 · offline · b1" in latest["label"].tolist()  # the sweep: no engine
 
     percentiles = view.figures["percentiles"].figure
     assert [t.name for t in percentiles.data] == ["p50", "p90", "p95", "p99"]
     assert list(percentiles.data[0].x)[0] == "demo-mlp · fp32 · offline · b1"
     np.testing.assert_allclose(percentiles.data[3].y, latest["p99_ms"])
     cdf = view.figures["cdf"].figure
-    assert len(cdf.data) == 6
+    assert len(cdf.data) == 12
     np.testing.assert_allclose(cdf.data[0].x, latest["cdf_ms"].iloc[0])
     assert cdf.data[0].y[0] == 0 and cdf.data[0].y[-1] == 1 and len(cdf.data[0].y) == 101
     tradeoff = view.figures["tradeoff"].figure
-    assert [t.name for t in tradeoff.data] == ["demo-mlp · fp32 · offline",
-                                               "demo-mlp · int8 · offline",
-                                               "demo-mlp · pruned · offline",
-                                               "tiny-transformer · fp32 · offline"]
-    sweep = latest[(latest["model"] == "demo-mlp") & (latest["variant"] == "fp32")]
-    np.testing.assert_allclose(tradeoff.data[0].y, sweep.sort_values("batch_size")["throughput"])
+    assert [t.name for t in tradeoff.data][:3] == ["demo-mlp · fp32 · eager · offline",
+                                                   "demo-mlp · fp32 · endpoint · server",
+                                                   "demo-mlp · fp32 · offline"]
+    sweep = latest[(latest["bench_id"] == "sweep-1")]
+    np.testing.assert_allclose(tradeoff.data[2].y, sweep.sort_values("batch_size")["throughput"])
 
     comparison = view.comparison()
-    assert comparison["variant"].tolist() == ["fp32", "int8", "pruned"]
+    assert comparison["variant"].tolist() == ["fp32", "fp32", "fp32", "int8", "pruned"]
+    assert comparison["engine"].tolist() == ["eager", "onnxruntime", "onnxruntime-int8",
+                                             "eager", "eager"]
+    # offline: speed-up is throughput over the first variant's eager throughput
+    np.testing.assert_allclose(comparison["speedup"],
+                               comparison["throughput"] / comparison["throughput"].iloc[0])
+    assert comparison["parity_ok"].tolist() == [True, True, False, True, True]
+    assert comparison["note"].iloc[2].startswith("parity failed")
+    engines = view.figures["engines"].figure
+    assert [t.name for t in engines.data] == ["fp32 · eager", "fp32 · onnxruntime",
+                                              "fp32 · onnxruntime-int8", "int8 · eager",
+                                              "pruned · eager"]
+    np.testing.assert_allclose([t.y[0] for t in engines.data], comparison["speedup"])
+    assert engines.data[2].marker.pattern.shape == ("x",)  # parity failed: hatched, and said
+    assert engines.data[2].text[0].endswith("parity failed")
     compression = view.figures["compression"].figure
     assert [a.text for a in compression.layout.annotations] == [
         "size (MB)", "p50 latency (ms)", "samples/s", "accuracy"]
-    np.testing.assert_allclose(compression.data[0].y, [1.6, 0.45, 0.9])
-    np.testing.assert_allclose(compression.data[3].y, [0.91, 0.90, 0.88])
-    assert "Compression comparison &middot; demo-mlp" in view.compression.children[0].value
+    assert list(compression.data[0].x)[1] == "fp32 · onnxruntime"
+    np.testing.assert_allclose(compression.data[0].y, [1.6, 1.7, 0.5, 0.45, 0.9])
+    np.testing.assert_allclose(compression.data[3].y, [0.91, 0.91, 0.62, 0.90, 0.88])
+    heading, pick = (w.value for w in view.compression.children[:2])
+    assert "Engines compared &middot; demo-mlp" in heading
+    # The parity failure is faster but not picked: onnxruntime fp32 is.
+    assert pick.startswith("<p class='workbench-pick'>Fastest: <b>onnxruntime</b> (fp32) for "
+                           "offline at batch 8 (2.6x fp32 on eager")
+
+    served = view.served()
+    assert served["qps"].tolist() == [100.0, 400.0, 800.0]
+    line = view.figures["served"].figure
+    assert [t.name for t in line.data] == ["p50", "p90", "p99"]
+    np.testing.assert_allclose(line.data[2].y, served["p99_ms"])
+    assert line.layout.xaxis.title.text == "offered load (requests/s)"
+    assert "Served endpoints under load" in view.endpoints.children[0].value
 
 
 def test_inference_model_picker_narrows_everything(results_lake):
@@ -191,11 +221,34 @@ def test_inference_model_picker_narrows_everything(results_lake):
     everything = view.figures
     view.model_picker.value = "tiny-transformer"
     assert len(view.latest()) == 1 and len(view.figures["cdf"].figure.data) == 1
-    assert "compression" not in view.figures
-    assert "wb.compress.compare(...).save(lake)" in view.compression.children[0].value
+    assert not {"engines", "compression", "served"} & set(view.figures)
+    assert "wb.bench.compare(model, x, engines=" in view.compression.children[0].value
+    assert ".save(lake)" in view.compression.children[0].value
+    assert "wb.infer.serve(model, example=x)" in view.endpoints.children[0].value
     assert "tiny-transformer" in view.results.value and "demo-mlp" not in view.results.value
     view.model_picker.value = "All models"
     assert view.figures is everything
+
+
+def test_inference_results_on_a_lake_written_before_engines(tmp_path):
+    """`_bench` rows without the engine columns (a lake from before wb.bench.compare): read as
+    run on eager, unchecked, with the int8 note derived."""
+    from dashboard_lake import bench_row
+
+    rows = pd.DataFrame([bench_row("old", 1, "m", v, 8, p50, size_mb=s, metric=a, seed=i)
+                         for i, (v, p50, s, a) in enumerate([("fp32", 2.0, 1.6, 0.9),
+                                                             ("int8", 9.0, 0.4, 0.89)])])
+    rows = rows.drop(columns=["engine", "peak_memory_mb", "max_abs_diff", "max_rel_diff",
+                              "parity_ok", "note"])
+    lake = wb.Lake(tmp_path / "lake")
+    lake.record("_bench", rows)
+    view = wb.widgets.InferenceResults(lake)
+    comparison = view.comparison()
+    assert comparison["engine"].tolist() == ["eager", "eager"]
+    assert comparison["parity_ok"].isna().all()
+    assert "reference kernel" in comparison["note"].iloc[1]
+    assert "<b>eager</b> (fp32) for offline at batch 8" in view.compression.children[1].value
+    assert "served" not in view.figures
 
 
 def test_lake_health(lake, tmp_path):
@@ -299,7 +352,9 @@ def test_dashboard_charts_are_plotly_outputs_not_figure_widgets(results_lake, vi
     if view_class == "InferenceResults":
         titles = [c.figure.layout.title.text for c in charts]
         assert titles == ["Latency percentiles", "Latency CDF",
-                          "Throughput against tail latency", None]  # compression: untitled
+                          "Throughput against tail latency", "Speed-up of each engine over eager",
+                          "demo-mlp: each variant and engine, offline at batch size 8",
+                          "Latency against the offered load"]
 
 
 # -- the ops dashboard ---------------------------------------------------------------------------

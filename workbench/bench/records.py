@@ -94,9 +94,17 @@ def bench_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
 
 HISTOGRAM_BINS = 60
 SHOWN_QUANTILE = 0.999  # a histogram's range ends here; slower requests are counted aside
-CONFIGURATION = ["model", "variant", "device", "scenario", "batch_size", "qps"]
-COMPARISON_COLUMNS = ["model", "variant", "device", "size_mb", "params", "p50_ms", "p99_ms",
-                      "throughput", "speedup", "metric_name", "metric", "note"]
+CONFIGURATION = ["model", "variant", "engine", "device", "scenario", "batch_size", "qps"]
+COMPARISON_COLUMNS = ["model", "variant", "engine", "device", "scenario", "batch_size", "qps",
+                      "size_mb", "params", "p50_ms", "p99_ms", "throughput", "speedup",
+                      "peak_memory_mb", "metric_name", "metric", "max_abs_diff",
+                      "max_rel_diff", "parity_ok", "note"]
+# The columns `wb.bench.compare` added to `_bench`, and what a row written before them holds
+# (those rows ran the model as given, i.e. on eager, unchecked, with no note).
+ENGINE_COLUMNS = {"engine": None, "peak_memory_mb": np.nan, "max_abs_diff": np.nan,
+                  "max_rel_diff": np.nan, "parity_ok": None, "note": None}
+OLD_ENGINE = "eager"
+ENDPOINT = "endpoint"  # served endpoints measured over HTTP: engine "endpoint…", scenario server
 # Why int8 can be slower than fp32, and what makes it fast (see compress/quantization.py).
 INT8_ON_CPU = ("slower than {baseline}: on CPU, int8 runs torchao's reference kernel (an int32 "
                "matmul); on a CUDA GPU it runs cuBLAS int8 GEMM and is faster")
@@ -123,47 +131,111 @@ def slower_than_shown(samples_ms: np.ndarray) -> int:
     return int((values > float(quantiles(values, SHOWN_QUANTILE))).sum())
 
 
+def with_engines(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with every `ENGINE_COLUMNS` column; rows written before those existed read as
+    run on `OLD_ENGINE` with no note (their parity unchecked: null)."""
+    missing = {name: value for name, value in ENGINE_COLUMNS.items() if name not in rows}
+    out = rows.assign(**missing)
+    return out.assign(engine=out["engine"].fillna(OLD_ENGINE), note=out["note"].fillna(""))
+
+
 def labelled(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` with a ``label`` per configuration (model · variant · scenario · batch, the
-    offered load of a server scenario, the device when rows come from several) and a
-    ``series`` per curve across batch sizes (model · variant · scenario, with the device too)."""
+    """``rows`` (with `with_engines`) and a ``label`` per configuration (model · variant ·
+    engine · scenario · batch, the offered load of a server scenario; the engine when rows
+    come from several, the device too) and a ``series`` per curve across batch sizes (model ·
+    variant · engine · scenario, with the device when several)."""
     import math
 
+    rows = with_engines(rows)
     several = rows["device"].nunique() > 1
+    engines = rows["engine"].nunique() > 1
     labels, series = [], []
     for row in rows.itertuples(index=False):
         qps = "" if math.isnan(row.qps) else f" · {row.qps:g} qps"
-        device = f" · {row.device}" if several else ""
-        labels.append(f"{row.model} · {row.variant} · {row.scenario} · b{row.batch_size}"
-                      f"{qps}{device}")
-        series.append(" · ".join([row.model, row.variant, *([row.device] if several else []),
-                                  row.scenario]))
+        curve = [row.model, row.variant, *([row.engine] if engines and row.engine else []),
+                 *([row.device] if several else []), row.scenario]
+        labels.append(" · ".join(curve) + f" · b{row.batch_size}{qps}")
+        series.append(" · ".join(curve))
     return rows.assign(label=labels, series=series)
 
 
 def latest(rows: pd.DataFrame) -> pd.DataFrame:
     """The newest row of each configuration (`CONFIGURATION`), ordered by it, labelled."""
+    rows = with_engines(rows)
     newest = rows.sort_values("time", kind="stable").drop_duplicates(CONFIGURATION, keep="last")
     return labelled(newest.sort_values(CONFIGURATION, ignore_index=True))
 
 
 def comparison(rows: pd.DataFrame) -> pd.DataFrame:
-    """The newest compression comparison among ``rows`` (the rows of the newest bench_id that
-    measure a size), one row per variant in their order, with `COMPARISON_COLUMNS`: the
-    ``speedup`` over the first variant (its p50 over this one's: above 1 is faster) and a
-    ``note`` explaining a surprising one. Empty when no row measures a size."""
+    """The newest comparison among ``rows`` (`wb.bench.compare`, or a compression comparison
+    written before engines were rows): the rows of the newest bench_id that measure a size or
+    name an engine (not a served endpoint), in their order, with `COMPARISON_COLUMNS`. Its
+    ``speedup``: over the first variant's eager row at the same scenario and batch size, by
+    p50 in single-stream and by throughput otherwise (above 1 is faster), as the comparison
+    itself computes it. ``note``: the stored note (why a row is slow, failed or the pick), or
+    for rows stored without one, why an int8 variant is slow. Empty when there is none."""
     import pandas as pd
 
-    sized = rows[rows["size_mb"].notna()]
-    if not len(sized):
+    raw = rows["engine"] if "engine" in rows else pd.Series(None, index=rows.index, dtype=object)
+    named = raw.notna() & raw.ne("") & ~raw.fillna("").str.startswith(ENDPOINT)
+    compared = rows[rows["size_mb"].notna() | named]
+    if not len(compared):
         return pd.DataFrame(columns=COMPARISON_COLUMNS)
-    newest = sized.loc[sized["time"].idxmax(), "bench_id"]
-    variants = sized[sized["bench_id"] == newest].reset_index(drop=True)
-    baseline = variants.iloc[0]
-    speedup = baseline["p50_ms"] / variants["p50_ms"]
-    notes = [speed_note(v, d, s, str(baseline["variant"]))
-             for v, d, s in zip(variants["variant"], variants["device"], speedup)]
-    return variants.assign(speedup=speedup, note=notes)[COMPARISON_COLUMNS]
+    newest = compared.loc[compared["time"].idxmax(), "bench_id"]
+    picked = compared[compared["bench_id"] == newest]
+    stored = picked["note"] if "note" in picked else pd.Series(None, index=picked.index)
+    out = with_engines(picked).assign(stored=stored).reset_index(drop=True)
+    speedup = _speedups(out)
+    baseline = str(out["variant"].iloc[0])
+    notes = [s if isinstance(s, str) else speed_note(v, d, x, baseline)
+             for s, v, d, x in zip(out["stored"], out["variant"], out["device"], speedup)]
+    return out.assign(speedup=speedup, note=notes)[COMPARISON_COLUMNS]
+
+
+def _speedups(rows: pd.DataFrame) -> np.ndarray:
+    """Each row's speed-up over the first variant's eager row at its scenario and batch size
+    (NaN where there is none): p50 over p50 in single-stream, throughput over throughput
+    otherwise."""
+    base = rows[(rows["variant"] == rows["variant"].iloc[0]) & (rows["engine"] == OLD_ENGINE)]
+    base = base.drop_duplicates(["scenario", "batch_size"]).set_index(["scenario", "batch_size"])
+    keys = list(zip(rows["scenario"], rows["batch_size"]))
+    out = np.full(len(rows), np.nan)
+    for i, (key, p50, rate) in enumerate(zip(keys, rows["p50_ms"], rows["throughput"])):
+        if key in base.index:
+            eager = base.loc[key]
+            out[i] = eager["p50_ms"] / p50 if key[0] == "single-stream" else rate / eager[
+                "throughput"]
+    return out
+
+
+def fastest(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario and batch size of a `comparison`, the row to pick: the highest speed-up
+    among rows whose parity held (or was not checked)."""
+    ok = comparison[comparison["parity_ok"].ne(False) & comparison["speedup"].notna()]
+    if not len(ok):
+        return ok.reset_index(drop=True)
+    picks = ok.loc[ok.groupby(["scenario", "batch_size"], sort=False)["speedup"].idxmax()]
+    return picks.reset_index(drop=True)
+
+
+def one_setting(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a `comparison` at one scenario (single-stream when there is one, else the
+    first) and its smallest batch size: every variant and engine once, for side-by-side bars."""
+    timed = comparison[comparison["scenario"].ne("") & comparison["batch_size"].gt(0)]
+    if not len(timed):
+        return timed
+    scenarios = timed["scenario"].tolist()
+    scenario = "single-stream" if "single-stream" in scenarios else scenarios[0]
+    at = timed[timed["scenario"] == scenario]
+    return at[at["batch_size"] == at["batch_size"].min()].reset_index(drop=True)
+
+
+def served(rows: pd.DataFrame) -> pd.DataFrame:
+    """Served endpoints measured over HTTP (engine starting with `ENDPOINT`, scenario server):
+    the newest row per configuration, labelled, by series and offered load. Empty when none."""
+    rows = with_engines(rows)
+    endpoint = rows[rows["engine"].str.startswith(ENDPOINT) & rows["scenario"].eq("server")]
+    return latest(endpoint).sort_values(["series", "qps"], ignore_index=True)
 
 
 def speed_note(variant: str, device: str, speedup: float, baseline: str) -> str:

@@ -1,5 +1,5 @@
-"""A compression comparison: size, latency, throughput and quality of each variant side by
-side, one small bar chart each."""
+"""A compression comparison: size, latency, throughput and quality of each variant (and of each
+engine it ran on) side by side, one small bar chart each."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ if TYPE_CHECKING:
 
 def compression(rows: pd.DataFrame) -> go.Figure:
     """One panel per figure of the variants (rows with variant, size_mb, p50_ms, throughput,
-    and metric_name and metric when a metric was measured): size (MB), p50 latency (ms),
-    samples/s, and the metric under its name. Each bar's value is written on it."""
+    and metric_name and metric when a metric was measured; at one scenario and batch size):
+    size (MB), p50 latency (ms), samples/s, and the metric under its name. Each bar's value is
+    written on it. Rows with an ``engine`` column naming several engines get a bar per variant
+    and engine ("int8 · onnxruntime"; the engine alone when there is one variant)."""
     import plotly.graph_objects as go
 
     panels = [("size_mb", label("size_mb")), ("p50_ms", label("p50_ms")),
@@ -26,7 +28,7 @@ def compression(rows: pd.DataFrame) -> go.Figure:
     figure = panel_figure([]).set_subplots(
         rows=1, cols=len(panels), subplot_titles=[title for _, title in panels],
         horizontal_spacing=0.08)
-    variants = rows["variant"].tolist()
+    variants = bar_names(rows)
     for i, (column, title) in enumerate(panels, start=1):
         values = rows[column].to_numpy(float)
         texts = [number(v) for v in values]
@@ -37,3 +39,15 @@ def compression(rows: pd.DataFrame) -> go.Figure:
     figure.update_yaxes(axis())
     figure.update_xaxes(axis(numeric=False))
     return figure.update_layout(showlegend=False, margin={"t": 28})
+
+
+def bar_names(rows: pd.DataFrame) -> list[str]:
+    """Each row's bar: its variant, with its engine when the rows ran on several engines (the
+    engine alone when they hold one variant)."""
+    variants = rows["variant"].astype(str).tolist()
+    if "engine" not in rows or rows["engine"].fillna("").nunique() < 2:
+        return variants
+    engines = rows["engine"].fillna("").astype(str).tolist()
+    if len(set(variants)) < 2:
+        return engines
+    return [f"{v} · {e}" for v, e in zip(variants, engines)]

@@ -27,7 +27,7 @@ __all__ = sorted(_EXPORTS)
 VIEWS = {"workbench.lake.profile.Profile": "ProfileView",
          "workbench.train.launcher.Job": "TrainingMonitor",
          "workbench.bench.harness.LatencyResult": "LatencyView",
-         "workbench.compress.comparison.CompareResult": "CompareView",
+         "workbench.bench.comparison.Comparison": "CompareView",
          "workbench.train.comparison.RunComparison": "RunComparisonView",
          "workbench.fl.partitions.Partitions": "PartitionsView",
          "workbench.fl.job.FederatedJob": "FederatedMonitor"}

@@ -1,4 +1,4 @@
-"""`LatencyView` and `CompareView`: inference benchmarks as widgets.
+"""`LatencyView` and `CompareView`: inference benchmarks and engine comparisons as widgets.
 
 Both read a result's `_bench` rows (`records()`, what `save(lake)` writes and the dashboards
 read) and draw them with the chart functions; the numbers come from `bench.records`. Each
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
+    from workbench.bench.comparison import Comparison
     from workbench.bench.harness import LatencyResult
-    from workbench.compress.comparison import CompareResult
     from workbench.widgets.figure_view import FigureView
 
 CHART_WIDTH = 480  # px: the histogram and the CDF side by side
@@ -84,42 +84,82 @@ class LatencyView(widgets.VBox):
 
 
 class CompareView(widgets.VBox):
-    """A `CompareResult`: the variants side by side (`records.comparison`: size, latency,
-    throughput, speed-up, the metric, and why a variant is surprisingly slow) and one bar chart
-    per figure, variants on the x axis, in `chart` (its figure: `figure`)."""
+    """A `Comparison` (`wb.bench.compare`): a line naming the engine to pick per scenario and
+    batch size (`pick`, from `records.fastest`), the table (`stats`: ``result.table``, every
+    variant x engine x scenario x batch size, an engine that could not run with why), the
+    speed-up of each engine over eager per batch size, parity failures marked (`speedup_chart`,
+    `engine_speedup`), and size, latency, throughput and the metric of each variant and engine
+    at one scenario and batch size (`chart`, `compression`; its figure: `figure`)."""
 
-    def __init__(self, result: CompareResult, **kwargs: Any) -> None:
-        from workbench.bench.records import comparison
+    def __init__(self, result: Comparison, **kwargs: Any) -> None:
+        from workbench.bench.records import comparison, fastest, one_setting
         from workbench.charts.compression import compression
+        from workbench.charts.engines import engine_speedup
 
         self.result = result
         self.comparison = comparison(result.records().to_pandas())
+        self.fastest = fastest(self.comparison)
         self.header = _header("Compare</b>", result)
-        self.stats = widgets.HTML(comparison_html(self.comparison))
-        self.chart = dashboard_figure(
-            compression(self.comparison),
-            f"{result.model}: variants side by side (batch size {result.batch_size})", width=900)
-        super().__init__(children=[self.header, self.stats, self.chart], **kwargs)
+        self.pick = widgets.HTML(pick_html(self.fastest, self.comparison))
+        self.stats = widgets.HTML(comparison_html(result.table))
+        self.speedup_chart = dashboard_figure(engine_speedup(self.comparison),
+                                              f"{result.model}: {SPEEDUP_TITLE}", width=900)
+        setting = one_setting(self.comparison)
+        self.chart = dashboard_figure(compression(setting), setting_title(result.model, setting),
+                                      width=900)
+        super().__init__(children=[self.header, self.pick, self.stats, self.speedup_chart,
+                                   self.chart], **kwargs)
 
     @property
     def figure(self) -> go.Figure:
-        """The variants' bar charts (the figure `chart` shows)."""
+        """The variants' and engines' bar charts at one setting (the figure `chart` shows)."""
         return self.chart.figure
 
 
+SPEEDUP_TITLE = "speed-up of each engine over eager"
+
+
+def setting_title(model: str, setting: pd.DataFrame) -> str:
+    """The title of `compression`'s panels over ``setting`` (`records.one_setting`)."""
+    if not len(setting):
+        return f"{model}: nothing timed"
+    return (f"{model}: each variant and engine, {setting['scenario'].iloc[0]} at batch size "
+            f"{setting['batch_size'].iloc[0]}")
+
+
+def pick_html(fastest: pd.DataFrame, comparison: pd.DataFrame) -> str:
+    """One line naming what to pick per scenario and batch size (`records.fastest`): the
+    engine (and variant, when the comparison holds several), its speed-up over the baseline's
+    eager and its p50; a line saying why there is no pick when there is none."""
+    from workbench.charts import format as fmt
+
+    if not len(fastest):
+        return ("<p class='workbench-pick'><i>No engine to pick: none was timed with its "
+                "parity holding against an eager row of the first variant.</i></p>")
+    base = html.escape(str(comparison["variant"].iloc[0]))
+    several = comparison["variant"].nunique() > 1
+    picks = [f"<b>{html.escape(str(r.engine))}</b>"
+             + (f" ({html.escape(str(r.variant))})" if several else "")
+             + f" for {html.escape(str(r.scenario))} at batch {r.batch_size} "
+             f"({fmt.number(r.speedup, 2)}x {base} on eager, p50 "
+             f"{fmt.latency_ms(r.p50_ms / 1e3)})" for r in fastest.itertuples(index=False)]
+    return f"<p class='workbench-pick'>Fastest: {'; '.join(picks)}.</p>"
+
+
 def comparison_html(comparison: pd.DataFrame) -> str:
-    """A comparison (`records.comparison`) as a table, its metric under the metric's name, and
-    each variant's note as a sentence below it."""
-    shown = comparison.drop(columns=["model", "note", "metric_name"])
-    named = comparison["metric_name"].fillna("")
-    if named.ne("").any():
-        shown = shown.rename(columns={"metric": named[named.ne("")].iloc[0]})
-    else:
-        shown = shown.drop(columns="metric")
-    notes = "".join(f"<p class='workbench-note'><b>{html.escape(str(v))}</b> is "
-                    f"{html.escape(n, quote=False)}.</p>"
-                    for v, n in zip(comparison["variant"], comparison["note"]) if n)
-    return table_html(shown, 300) + notes
+    """A comparison (`records.comparison`, or a ``Comparison.table``) as a table, the metric
+    under its name, each row's note (why it is slow, failed, or the one to pick) last."""
+    shown = comparison.drop(columns=[c for c in ("model", "metric_name", "params")
+                                     if c in comparison])
+    if "metric" in comparison:
+        named = comparison["metric_name"].fillna("") if "metric_name" in comparison else None
+        if named is not None and named.ne("").any():
+            shown = shown.rename(columns={"metric": named[named.ne("")].iloc[0]})
+        else:
+            shown = shown.drop(columns="metric")
+    if "note" in shown:
+        shown = shown[[c for c in shown.columns if c != "note"] + ["note"]]
+    return table_html(shown, 360, "workbench-compare")
 
 
 def _header(label: str, result: Any) -> widgets.HTML:
