@@ -1,33 +1,36 @@
-"""Inference benchmark: fp32 against int8 and pruned variants (and bf16/fp16 on a GPU), p50
-latency ratio and accuracy delta, on the demo model, a transformer-block model and an LSTM.
+"""Inference benchmark: engines side by side (eager, torch.compile, ONNX Runtime fp32 and int8)
+on three models at batch 1 and 32, then each model served behind ``wb.infer.serve`` against the
+endpoint a user would write, under Poisson load.
 
-Usage: ``.venv/bin/python benchmarks/inference.py [--min-samples 300] [--cpu-only] [--threads N]
-[--suites demo,transformer,lstm]`` (about 6 minutes on 2 busy cores)
+Usage: ``.venv/bin/python benchmarks/inference.py [--min-samples 300] [--suites demo,mlp,encoder]
+[--no-served] [--no-compile] [--threads N]`` (about 15 minutes on 2 quiet cores)
 
 - Harness accuracy first: the per-call overhead (p50 of a function that does nothing), the p50
-  of a 1 ms busy-wait against 1 ms, and the median against ``torch.utils.benchmark.Timer``
-  (one call per ``timeit``, alternating rounds) on a 2-layer MLP.
-- Demo model: ``DemoClassifier`` trained with ``fit`` on ``gapminder_task()`` (seed 0, 30
-  epochs); the variants are ``wb.compress.quantize`` (torchao int8 dynamic) and
-  ``wb.compress.prune(model, 0.5)`` (global L1, unstructured); accuracy on the task's test
-  split. For reference only, the deprecated ``torch.ao.quantization.quantize_dynamic`` (fbgemm
-  int8, not used by wb.compress) is timed beside them.
-- Transformer: ``TransformerClassifier()`` (2 encoder layers, d_model 128, 4 heads, ff 512)
-  trained with ``fit`` (3 epochs, seed 0) on a synthetic task: random sequences of 32 steps x
-  32 features (seed 1), labelled by the argmax of a fixed random projection (seed 2) of the
-  sequence mean, 10 classes (chance 13%); 4096 rows to train, accuracy on 512 held out.
-- LSTM: a one-layer ``nn.LSTM`` (32 -> 64) whose last hidden state feeds a linear head, trained
-  the same way on the same task; its int8 variant has the LSTM rebuilt from Linear layers
-  (``LinearRecurrent``) and quantised with them.
-- Each variant is timed with ``wb.compress.compare`` (single-stream, per batch size); ratio =
-  variant p50 / fp32 p50 (<1 is faster). On a CUDA GPU the same runs on ``cuda:0`` with bf16
-  and fp16 copies of the fp32 model added.
+  of a 1 ms busy-wait against 1 ms, and the median against ``torch.utils.benchmark.Timer`` on a
+  2-layer MLP.
+- Models:
+  - demo: ``DemoClassifier`` (4 -> 64 -> 64 -> 5) trained on ``gapminder_task()`` (30 epochs);
+    accuracy on its 426 held-out rows.
+  - mlp: 512 -> 1024 -> 1024 -> 10, trained (3 epochs) on a synthetic labelled lake table:
+    Gaussian rows labelled by the argmax of a fixed random projection (seed 2); 8192 rows to
+    train, accuracy on 2048 held-out rows read back from the lake.
+  - encoder: 4 ``TransformerEncoderLayer`` blocks (d=256, 4 heads, feed-forward 1024, sequence
+    128), mean-pooled into 10 logits, untrained (its speed does not depend on its weights);
+    besides the four engines, ONNX Runtime's transformer optimizer (``optimize_model``,
+    model_type "bert") and static QDQ int8 calibrated on a lake table of 256 sequences.
+- Every row is ``wb.bench.compare`` (single-stream and offline, parity against eager before
+  timing); ratios are p50 over p50 (single-stream) and throughput over throughput (offline).
+- Served: each model behind ``wb.infer.serve`` (ONNX Runtime, max_batch 32, max_delay 5 ms) and
+  behind a plain Starlette + uvicorn endpoint calling the same ONNX Runtime session once per
+  JSON request (what a user would write). Both run in this process's threads; the load comes
+  from a child process (``workbench.infer.load.measure``): first the capacity (open-loop load
+  stepped up until the achieved rate stops following), then Poisson arrivals at 80% of each
+  endpoint's own capacity for 8 s; requests/s, p50, p99, and the split of a request's time.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import platform
 import time
@@ -35,10 +38,15 @@ import warnings
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import torch
 
 import workbench as wb
-from workbench.models import DemoClassifier, TransformerClassifier, accuracy, fit, gapminder_task
+from workbench.models import DemoClassifier, fit, gapminder_task
+
+ENGINES = ["eager", "compile", "onnxruntime", "onnxruntime-int8"]
+GPU_ENGINES = ["eager", "compile-max-autotune", "onnxruntime-cuda", "onnxruntime-tensorrt"]
+BATCHES = (1, 32)
 
 
 def spin(ns: int):
@@ -76,8 +84,6 @@ def harness_checks() -> list[tuple[str, str, str]]:
     return [
         ("overhead per timed call (p50 of a no-op)", f"{noop['p50_ms'] * 1e3:.2f} us",
          "< 5 us"),
-        ("overhead per request, loop included (1 / throughput)",
-         f"{1e6 / noop['throughput']:.2f} us", "< 5 us"),
         ("p50 of a 1 ms busy-wait", f"{busy['p50_ms']:.4f} ms ({busy['p50_ms'] - 1:+.2%})",
          "within 2%"),
         ("median vs torch.utils.benchmark.Timer, MLP 256-512-256 batch 64",
@@ -85,156 +91,388 @@ def harness_checks() -> list[tuple[str, str, str]]:
     ]
 
 
-def demo_variants(device: str, half: bool) -> tuple[dict, torch.Tensor, object]:
-    task = gapminder_task(seed=0)
-    torch.manual_seed(0)
-    model = fit(DemoClassifier(), task, epochs=30).to(device)
-    x, y = task.x_test.to(device), task.y_test.to(device)
-    variants = _variants(model, half, reference={torch.nn.Linear})
+class Encoder(torch.nn.Module):
+    """The benchmark's transformer encoder: 4 layers, d=256, 4 heads, mean-pooled to 10."""
 
-    def acc(m):
-        return accuracy(m, x.to(_dtype(m)), y)
-
-    return variants, x, acc
-
-
-def transformer_variants(device: str, half: bool, make=TransformerClassifier, epochs: int = 3,
-                         lr: float = 1e-3, reference: set | None = None
-                         ) -> tuple[dict, torch.Tensor, object]:
-    """A synthetic sequence task the encoder learns in seconds: 32 steps of 32 features, the
-    class the argmax of a fixed random projection of the sequence's mean (10 classes)."""
-    from workbench.models import Task
-
-    x = torch.randn(4608, 32, 32, generator=torch.Generator().manual_seed(1))
-    labels = (x.mean(1) @ torch.randn(32, 10, generator=torch.Generator().manual_seed(2))
-              ).argmax(1)
-    task = Task(x[:4096], labels[:4096], x[4096:], labels[4096:],
-                tuple(str(i) for i in range(10)))
-    torch.manual_seed(0)
-    model = fit(make(), task, epochs=epochs, batch_size=64, lr=lr).to(device)
-    x_test, y_test = task.x_test.to(device), task.y_test.to(device)
-    variants = _variants(model, half, reference)
-
-    def acc(m):
-        return accuracy(m, x_test.to(_dtype(m)), y_test)
-
-    return variants, x_test, acc
-
-
-class LSTMClassifier(torch.nn.Module):
-    """An LSTM over the sequence; the last step's hidden state -> class logits."""
-
-    def __init__(self, in_features: int = 32, hidden: int = 64, classes: int = 10) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.lstm = torch.nn.LSTM(in_features, hidden, batch_first=True)
-        self.head = torch.nn.Linear(hidden, classes)
+        layer = torch.nn.TransformerEncoderLayer(256, 4, 1024, 0.0, batch_first=True)
+        self.encoder = torch.nn.TransformerEncoder(layer, 4, enable_nested_tensor=False)
+        self.head = torch.nn.Linear(256, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.lstm(x)[0][:, -1])
+        return self.head(self.encoder(x).mean(dim=1))
 
 
-def lstm_variants(device: str, half: bool) -> tuple[dict, torch.Tensor, object]:
-    """The transformer's synthetic task, learnt by an LSTM."""
-    return transformer_variants(device, half, LSTMClassifier, epochs=5, lr=3e-3,
-                                reference={torch.nn.LSTM, torch.nn.Linear})
+def demo_model(lake) -> tuple[torch.nn.Module, torch.Tensor, tuple]:
+    task = gapminder_task(seed=0)
+    torch.manual_seed(0)
+    model = fit(DemoClassifier(), task, epochs=30).eval()
+    return model, task.x_test, (task.x_test, task.y_test)
 
 
-def _dtype(model: torch.nn.Module) -> torch.dtype:
-    """The model's floating dtype (float32 when its weights are packed away, as torch.ao's)."""
-    return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+def mlp_model(lake) -> tuple[torch.nn.Module, torch.Tensor, tuple]:
+    """The 512-1024-1024-10 MLP trained on a labelled lake table (see the module's text)."""
+    from workbench.models import Task
+
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(10240, 512, generator=gen)
+    y = (x @ torch.randn(512, 10, generator=torch.Generator().manual_seed(2))).argmax(1)
+    columns = [f"x{i}" for i in range(512)]
+    lake.record("mlp_test", pd.DataFrame(x[8192:].numpy(), columns=columns)
+                .assign(label=y[8192:].numpy()))
+    test = lake.table("mlp_test").to_pandas()
+    x_test = torch.from_numpy(test[columns].to_numpy(np.float32))
+    y_test = torch.from_numpy(test["label"].to_numpy())
+    task = Task(x[:8192], y[:8192], x_test, y_test, tuple(map(str, range(10))))
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(512, 1024), torch.nn.ReLU(),
+                                torch.nn.Linear(1024, 1024), torch.nn.ReLU(),
+                                torch.nn.Linear(1024, 10))
+    fit(model, task, epochs=3, batch_size=128, lr=1e-3)
+    return model.eval(), x_test, (x_test, y_test)
 
 
-def _variants(model: torch.nn.Module, half: bool, reference: set | None) -> dict:
-    """fp32, int8 and pruned; bf16 and fp16 on a GPU; on CPU, the deprecated torch.ao int8 of
-    the `reference` layer types for comparison (None: it cannot run the model)."""
+def encoder_model(lake) -> tuple[torch.nn.Module, torch.Tensor, None]:
+    torch.manual_seed(0)
+    x = torch.randn(64, 128, 256, generator=torch.Generator().manual_seed(3))
+    return Encoder().eval(), x, None
+
+
+SUITES = {"demo": ("DemoClassifier 4-64-64-5", demo_model),
+          "mlp": ("MLP 512-1024-1024-10", mlp_model),
+          "encoder": ("Encoder 4x(d256, 4 heads), seq 128", encoder_model)}
+
+
+def engine_rows(name: str, model, x, evaluation, engines: list[str], min_samples: int,
+                lake) -> pd.DataFrame:
+    """`wb.bench.compare` of one model on every engine, single-stream and offline."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        variants = {"fp32": model, "int8": wb.compress.quantize(model),
-                    "pruned 50%": wb.compress.prune(model, 0.5)}
-        if half:
-            variants["bf16"] = copy.deepcopy(model).to(torch.bfloat16)
-            variants["fp16"] = copy.deepcopy(model).to(torch.float16)
-        elif reference:
-            from torch.ao.quantization import quantize_dynamic
-
-            variants["int8 torch.ao (deprecated, reference)"] = quantize_dynamic(
-                copy.deepcopy(model), reference, dtype=torch.qint8)
-    return variants
+        res = wb.bench.compare(model, x, engines=engines, scenarios=["single-stream", "offline"],
+                               batch_sizes=BATCHES, eval=evaluation, min_samples=min_samples,
+                               model_name=name)
+    res.save(lake)
+    return res.table.assign(model=name)
 
 
-SUITES = {"demo": ("DemoClassifier (gapminder)", demo_variants, (1, 128)),
-          "transformer": ("TransformerClassifier (2 layers, seq 32)", transformer_variants,
-                          (1, 16)),
-          "lstm": ("LSTMClassifier (1 layer, 64, seq 32)", lstm_variants, (1, 16))}
+def encoder_extras(model, x, min_samples: int, lake) -> pd.DataFrame:
+    """What ONNX Runtime offers transformers beyond its defaults: the transformer optimizer's
+    fusions, and static QDQ int8 calibrated on a lake table, as rows like compare's."""
+    from onnxruntime.transformers.optimizer import optimize_model
 
+    from workbench.infer.engines import OrtEngine
+    from workbench.infer.exporter import cpu_session
 
-def run(device: str, min_samples: int, suites: list[str]) -> list[dict]:
-    half = device.startswith("cuda")
+    exp = wb.infer.export(model, x[:2])
+    fused = optimize_model(str(exp.path), model_type="bert", num_heads=4, hidden_size=256)
+    stats = {k: v for k, v in fused.get_fused_operator_statistics().items() if v}
+    path = exp.path.with_suffix(".fused.onnx")
+    fused.save_model_to_file(str(path))
+    fused_engine = OrtEngine("onnxruntime-fused", exp, cpu_session(path), path,
+                             f"transformer optimizer fusions {stats}")
+    lake.record("encoder_calibration",
+                pd.DataFrame({"sequence": list(x[:256].reshape(len(x[:256]), -1).numpy())}))
+    calibration = np.stack(lake.table("encoder_calibration").to_pandas()["sequence"]
+                           ).reshape(-1, 128, 256).astype(np.float32)
+    static = wb.infer.engine(exp, "onnxruntime-int8", calibration=calibration)
     rows = []
-    metric = "accuracy"
-    for key in suites:
-        name, build, batch_sizes = SUITES[key]
-        # The sequence models' int8 variants take ~0.1 s a call on a CPU without int8
-        # kernels: fewer samples there keep the run to minutes.
-        samples = min_samples if half or key == "demo" else max(30, min_samples // 5)
-        variants, x, score = build(device, half)
-        for b in batch_sizes:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                res = wb.compress.compare(variants, x, eval_fn=score, metric_name=metric,
-                                          batch_size=b, min_samples=samples, progress=True)
-            base = res.table.iloc[0]
-            for _, row in res.table.iterrows():
-                stable = res.results[row["variant"]].stable[b]
-                rows.append({"model": name, "device": res.results["fp32"].device, "batch": b,
-                             "variant": row["variant"], "size_mb": row["size_mb"],
-                             "p50_ms": row["p50_ms"], "p99_ms": row["p99_ms"],
-                             "ratio": row["p50_ms"] / base["p50_ms"], "metric": metric,
-                             "value": row[metric], "delta": row[f"{metric}_delta"],
-                             "stable": stable})
-            print(res, flush=True)
+    for label, eng in (("onnxruntime + transformer optimizer", fused_engine),
+                       ("onnxruntime-int8 static QDQ (calibrated on a lake table)", static)):
+        with torch.inference_mode():
+            want = model(x[:32]).numpy()
+        got = eng.run(x[:32].numpy())
+        rel = float(np.abs(got - want).max() / np.abs(want).max())
+        for scenario in ("single-stream", "offline"):
+            res = wb.bench.latency(eng, x, batch_sizes=BATCHES, scenario=scenario,
+                                   min_samples=min_samples, progress=False)
+            for r in res.table.itertuples():
+                rows.append({"engine": label, "scenario": scenario, "batch_size": r.batch_size,
+                             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms,
+                             "throughput": r.throughput, "max_rel_diff": rel,
+                             "note": eng.note})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- served
+
+
+def plain_endpoint(eng) -> tuple[str, object]:
+    """The endpoint a user would write: Starlette + uvicorn, JSON in and out, the model called
+    once per request inside the handler. Returns its URL and a function that stops it."""
+    import threading
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def predict(request: Request) -> JSONResponse:
+        body = await request.json()
+        x = np.asarray(body["inputs"], dtype=np.float32)
+        return JSONResponse({"outputs": eng.run(x).tolist()})
+
+    config = uvicorn.Config(Starlette(routes=[Route("/predict", predict, methods=["POST"])]),
+                            host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    return f"http://127.0.0.1:{port}", stop
+
+
+def _capacity_child(url: str, x: np.ndarray, body: str, clients: int, seconds: float) -> float:
+    """Requests/s that `clients` back-to-back clients get from `url` (a closed loop: the
+    endpoint's capacity, not its latency)."""
+    import asyncio
+
+    import aiohttp
+
+    from workbench.infer.load import _request
+
+    data, headers = _request(x, body, None)
+
+    async def client(session, deadline, done):
+        while time.perf_counter() < deadline:
+            async with session.post(url + "/predict", data=data, headers=headers) as answer:
+                await answer.read()
+                done.append(answer.status)
+
+    async def main() -> float:
+        done: list[int] = []
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            warm = time.perf_counter() + 1.0
+            await asyncio.gather(*(client(session, warm, []) for _ in range(clients)))
+            start = time.perf_counter()
+            await asyncio.gather(*(client(session, start + seconds, done)
+                                   for _ in range(clients)))
+            return sum(s == 200 for s in done) / (time.perf_counter() - start)
+
+    return asyncio.run(main())
+
+
+def _poisson_child(url: str, x: np.ndarray, body: str, qps: float, seconds: float) -> dict:
+    from workbench.infer.load import measure
+
+    return measure(url, x, qps=qps, duration_s=seconds, body=body).summary()
+
+
+def in_child(fn, *args):
+    """Run the load in a child process, so the client does not share the servers' GIL."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(fn, args)
+
+
+def served_rows(name: str, model, x, offline_b32: float, seconds: float) -> list[dict]:
+    """One model behind wb.infer.serve (raw and JSON bodies) and behind the plain endpoint:
+    capacity, then Poisson at 80% of it."""
+    exp = wb.infer.export(model, x[:2])
+    eng = wb.infer.engine(exp, "onnxruntime")
+    one = x[:1].numpy()
+    rows = []
+    ep = wb.infer.serve(eng, max_batch=32, max_delay_ms=5)
+    try:
+        for body in ("raw", "json"):
+            rows.append(_load(name, f"wb.infer.serve ({body})", ep.local_url, one, body, 64,
+                              seconds, ep.batches) | {"offline_b32": offline_b32})
+    finally:
+        ep.stop()
+    url, stop = plain_endpoint(eng)
+    try:
+        rows.append(_load(name, "plain Starlette (json)", url, one, "json", 32, seconds, None)
+                    | {"offline_b32": offline_b32})
+    finally:
+        stop()
     return rows
 
 
-def markdown(rows: list[dict]) -> str:
-    lines = ["| model | device | batch | variant | size MB | p50 ms | p99 ms | p50 vs fp32 | "
-             "accuracy | delta | stable |", "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|"]
-    for r in rows:
-        lines.append(f"| {r['model']} | {r['device']} | {r['batch']} | {r['variant']} | "
-                     f"{r['size_mb']:.3f} | {r['p50_ms']:.4g} | {r['p99_ms']:.4g} | "
-                     f"{r['ratio']:.2f}x | {r['value']:.3f} | "
-                     f"{r['delta']:+.3f} | {'yes' if r['stable'] else 'no'} |")
+def _load(model: str, endpoint: str, url: str, one: np.ndarray, body: str, clients: int,
+          seconds: float, batches) -> dict:
+    """Capacity (closed loop), then Poisson at 80% of it; the mean rows per model call during
+    the Poisson part (1 for the plain endpoint, which never batches)."""
+    capacity = in_child(_capacity_child, url, one, body, clients, 3.0)
+    before = len(batches()) if batches else 0
+    figures = in_child(_poisson_child, url, one, body, 0.8 * capacity, seconds)
+    mean_batch = float(batches()["rows"].iloc[before:].mean()) if batches else 1.0
+    print(f"  {model} · {endpoint}: capacity {capacity:.0f}/s; at 80%: {figures}", flush=True)
+    return {"model": model, "endpoint": endpoint, "capacity": capacity, **figures,
+            "mean_batch": mean_batch}
+
+
+# ---------------------------------------------------------------- tables
+
+
+def engine_markdown(table: pd.DataFrame) -> str:
+    lines = ["| model | engine | scenario | batch | p50 ms | p99 ms | samples/s | vs eager | "
+             "accuracy | max rel diff | parity | size MB | peak MB |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for r in table.itertuples():
+        acc = "" if pd.isna(r.accuracy) else f"{r.accuracy:.3f}"
+        lines.append(f"| {r.model} | {r.engine} | {r.scenario} | {r.batch_size} | "
+                     f"{r.p50_ms:.4g} | {r.p99_ms:.4g} | {r.throughput:,.0f} | "
+                     f"{r.speedup:.2f}x | {acc} | {r.max_rel_diff:.1e} | "
+                     f"{'ok' if r.parity_ok else 'FAILED'} | {r.size_mb:.3g} | "
+                     f"{r.peak_memory_mb:.0f} |")
     return "\n".join(lines)
+
+
+def served_markdown(rows: list[dict]) -> str:
+    lines = ["| model | endpoint | capacity req/s | req/s at 80% | p50 ms | p99 ms | decode | "
+             "queue | model | encode | http | mean batch |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        parts = " | ".join("" if np.isnan(r[f"{p}_ms"]) else f"{r[f'{p}_ms']:.2f}"
+                           for p in ("decode", "queue", "model", "encode", "http"))
+        lines.append(f"| {r['model']} | {r['endpoint']} | {r['capacity']:,.0f} | "
+                     f"{r['requests_per_s']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                     f"{parts} | {r['mean_batch']:.1f} |")
+    return "\n".join(lines)
+
+
+def extras_markdown(extras: pd.DataFrame) -> str:
+    lines = ["| engine | scenario | batch | p50 ms | p99 ms | samples/s | max rel diff | how |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in extras.itertuples():
+        lines.append(f"| {r.engine} | {r.scenario} | {r.batch_size} | {r.p50_ms:.4g} | "
+                     f"{r.p99_ms:.4g} | {r.throughput:,.0f} | {r.max_rel_diff:.1e} | "
+                     f"{r.note} |")
+    return "\n".join(lines)
+
+
+def targets(table: pd.DataFrame, served: list[dict]) -> list[tuple[str, str, str]]:
+    """(target, measured, met) rows: the issue's targets on this run."""
+    out = []
+
+    def row(model, engine, scenario, b):
+        sel = table[(table["model"] == model) & (table["engine"] == engine)
+                    & (table["scenario"] == scenario) & (table["batch_size"] == b)]
+        return sel.iloc[0] if len(sel) else None
+
+    mlp, demo = SUITES["mlp"][0], SUITES["demo"][0]
+    for b in BATCHES:
+        e, o, q = (row(mlp, k, "single-stream", b) for k in
+                   ("eager", "onnxruntime", "onnxruntime-int8"))
+        eo, oo, qo = (row(mlp, k, "offline", b) for k in
+                      ("eager", "onnxruntime", "onnxruntime-int8"))
+        if e is not None and o is not None and q is not None:
+            out.append((f"MLP b{b}: onnxruntime >= 1.1x eager (p50 / throughput)",
+                        f"{e.p50_ms / o.p50_ms:.2f}x / {oo.throughput / eo.throughput:.2f}x",
+                        _met(min(e.p50_ms / o.p50_ms, oo.throughput / eo.throughput) >= 1.1)))
+            out.append((f"MLP b{b}: int8 >= 2x onnxruntime fp32 (p50 / throughput)",
+                        f"{o.p50_ms / q.p50_ms:.2f}x / {qo.throughput / oo.throughput:.2f}x",
+                        _met(min(o.p50_ms / q.p50_ms, qo.throughput / oo.throughput) >= 2)))
+        if e is not None and q is not None:
+            drop = (e.accuracy - q.accuracy) * 100
+            out.append((f"MLP b{b}: int8 accuracy drop <= 1 point", f"{drop:+.2f} points",
+                        _met(drop <= 1)))
+        d = table[(table["model"] == demo) & (table["scenario"] == "single-stream")
+                  & (table["batch_size"] == b) & table["parity_ok"]]
+        if len(d):
+            best = d.loc[d["speedup"].idxmax()]
+            int8 = d[d["engine"] == "onnxruntime-int8"]
+            out.append((f"demo b{b}: fastest engine >= 2x eager", f"{best.engine} "
+                        f"{best.speedup:.2f}x", _met(best.speedup >= 2)))
+            if len(int8):
+                out.append((f"demo b{b}: int8 faster than eager fp32",
+                            f"{int8.iloc[0].speedup:.2f}x", _met(int8.iloc[0].speedup > 1)))
+    for model in {r["model"] for r in served}:
+        got = {r["endpoint"]: r for r in served if r["model"] == model}
+        raw, plain = got["wb.infer.serve (raw)"], got["plain Starlette (json)"]
+        ratio = raw["requests_per_s"] / plain["requests_per_s"]
+        out.append((f"{model}: served (raw) vs plain JSON endpoint, req/s at 80% load and p99",
+                    f"{ratio:.2f}x; p99 {raw['p99_ms']:.1f} vs {plain['p99_ms']:.1f} ms",
+                    _met(ratio >= (1.2 if "Encoder" in model else 1.0)
+                         and raw["p99_ms"] <= plain["p99_ms"])))
+        if "Encoder" in model:
+            share = raw["capacity"] / raw["offline_b32"]
+            out.append((f"{model}: served capacity >= 0.8x offline throughput at batch 32",
+                        f"{raw['capacity']:.0f} vs {raw['offline_b32']:.0f} samples/s "
+                        f"({share:.2f}x)", _met(share >= 0.8)))
+    return out
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--min-samples", type=int, default=300,
-                        help="timed requests per variant and batch size (default 300)")
-    parser.add_argument("--threads", type=int, help="torch intra-op threads (default torch's)")
-    parser.add_argument("--cpu-only", action="store_true", help="skip the GPU part")
+                        help="timed requests per engine, scenario and batch size")
+    parser.add_argument("--threads", type=int, help="torch and ONNX Runtime intra-op threads")
     parser.add_argument("--suites", default=",".join(SUITES),
-                        help=f"comma-separated models to run (default all: {','.join(SUITES)})")
+                        help=f"comma-separated models (default all: {','.join(SUITES)})")
+    parser.add_argument("--no-served", dest="served", action="store_false",
+                        help="skip the served endpoints")
+    parser.add_argument("--no-compile", dest="compile", action="store_false",
+                        help="skip torch.compile (about a minute of compiling per model)")
+    parser.add_argument("--served-seconds", type=float, default=8.0,
+                        help="seconds of Poisson load per endpoint")
     args = parser.parse_args()
     suites = [s for s in args.suites.split(",") if s]
-    unknown = sorted(set(suites) - set(SUITES))
-    if unknown:
+    if unknown := sorted(set(suites) - set(SUITES)):
         parser.error(f"--suites: unknown {unknown}; choose from {sorted(SUITES)}")
     if args.threads:
         torch.set_num_threads(args.threads)
+    gpu = torch.cuda.is_available()
+    engines = [e for e in ENGINES if args.compile or e != "compile"]
+    import onnxruntime
+
     print(f"# {date.today()}, {platform.machine()} {platform.processor() or ''}, "
           f"{os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} "
-          f"threads), load average {os.getloadavg()[0]:.1f}", flush=True)
+          f"threads), onnxruntime {onnxruntime.__version__}, load average "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
     print("\n## Harness accuracy\n\n| check | measured | target |\n|---|---|---|")
     for check in harness_checks():
         print("| " + " | ".join(check) + " |", flush=True)
-    rows = run("cpu", args.min_samples, suites)
-    if torch.cuda.is_available() and not args.cpu_only:
-        rows += run("cuda:0", args.min_samples, suites)
-    else:
-        print("\nno CUDA GPU: the GPU part (fp32 vs bf16/fp16/int8 on cuda:0) was not run")
-    print("\n## Variants\n")
-    print(markdown(rows))
+    import tempfile
+
+    lake = wb.Lake(tempfile.mkdtemp(prefix="wb-bench-inference-"))
+    tables, served, extras = [], [], None
+    for key in suites:
+        name, build = SUITES[key]
+        model, x, evaluation = build(lake)
+        table = engine_rows(name, model, x, evaluation, engines, args.min_samples, lake)
+        if gpu:
+            table = pd.concat([table, engine_rows(name, model.cuda(), x.cuda(), None,
+                                                  GPU_ENGINES, args.min_samples, lake)])
+            model.cpu()
+        tables.append(table)
+        print(table.drop(columns="note").to_string(index=False), flush=True)
+        if key == "encoder":
+            extras = encoder_extras(model, x, args.min_samples, lake)
+        if args.served:
+            offline = table[(table["engine"] == "onnxruntime") & (table["scenario"] == "offline")
+                            & (table["batch_size"] == 32)]["throughput"].iloc[0]
+            served += served_rows(name, model, x, float(offline), args.served_seconds)
+    table = pd.concat(tables, ignore_index=True)
+    print("\n## Engines\n")
+    print(engine_markdown(table))
+    print("\n### Notes\n")
+    for r in table[table["note"] != ""].itertuples():
+        print(f"- {r.model} · {r.engine} · {r.scenario} b{r.batch_size}: {r.note}")
+    if extras is not None:
+        print("\n## Encoder: what ONNX Runtime offers transformers\n")
+        print(extras_markdown(extras))
+    if served:
+        print("\n## Served (1 row a request; times in ms)\n")
+        print(served_markdown(served))
+    print("\n## Targets\n\n| target | measured | met |\n|---|---|---|")
+    for t in targets(table, served):
+        print("| " + " | ".join(t) + " |")
+    if not gpu:
+        print("\nno CUDA GPU: the GPU rows (CUDA and TensorRT providers, max-autotune) were "
+              "not run")
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -103,12 +103,13 @@ def federate(lake, rounds: int):
 
 
 def bench_and_compress(lake, trained: dict, epochs: int):
-    """Benchmark the trained model and its int8, pruned and distilled variants on the held-out
+    """Benchmark the trained model, then it and its int8, pruned and distilled variants on
+    every CPU engine but torch.compile (eager, ONNX Runtime fp32 and int8) on the held-out
     rows, side by side, into the lake's `_bench`. Returns (latency result, comparison)."""
     import torch
 
     import workbench as wb
-    from workbench.models import FEATURES, LABEL, TRAIN_TABLE, DemoClassifier, accuracy, held_out
+    from workbench.models import FEATURES, LABEL, TRAIN_TABLE, DemoClassifier, held_out
 
     model = DemoClassifier()
     model.load_state_dict(trained["state_dict"])
@@ -123,8 +124,10 @@ def bench_and_compress(lake, trained: dict, epochs: int):
     student = wb.compress.distill(model, DemoClassifier(hidden=16), loader, epochs=epochs)
     variants = {"fp32": model, "int8": wb.compress.quantize(model),
                 "pruned": wb.compress.prune(model, 0.5), "student": student}
-    comparison = wb.compress.compare(variants, x, eval_fn=lambda m: accuracy(m, x, y),
-                                     metric_name="accuracy", min_samples=300, model_name="demo")
+    comparison = wb.bench.compare(variants, x, engines=["eager", "onnxruntime",
+                                                        "onnxruntime-int8"],
+                                  scenarios=["single-stream", "offline"], batch_sizes=(1, 32),
+                                  eval=(x, y), min_samples=300, model_name="demo")
     comparison.save(lake, model="demo")
     return res, comparison
 
@@ -180,8 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     res, comparison = bench_and_compress(lake, trained, epochs=args.epochs)
     print("\nInference latency of the demo model (single-stream, CPU)")
     print(res.table.to_string(index=False))
-    print("\nCompressed variants side by side")
-    print(comparison.table.to_string(index=False))
+    print("\nThe demo model and its compressed variants on every CPU engine")
+    print(comparison.table.drop(columns="note").to_string(index=False))
+    print("\nThe engine to pick")
+    print(comparison.fastest[["scenario", "batch_size", "variant", "engine", "p50_ms",
+                              "throughput", "speedup", "note"]].to_string(index=False))
     print("\nlake.tables()")
     print(lake.tables().to_string(index=False))
 

@@ -176,7 +176,7 @@ def _export_once(model: Any, name: str, plan: _Plan, cache: dict[str, Any]) -> N
 
     from workbench.infer.engines import ENGINES, require
     from workbench.infer.errors import InferError
-    from workbench.infer.export import export
+    from workbench.infer.exporter import export
 
     if "exported" in cache or not ENGINES[name].onnx or not isinstance(model, torch.nn.Module):
         return
@@ -192,7 +192,7 @@ def _parity(engine: Any, model: Any, plan: _Plan, cache: dict[str, Any]) -> tupl
     first rows)."""
     import torch
 
-    from workbench.infer.export import differences
+    from workbench.infer.exporter import differences
 
     batch = tuple(plan.example)
     if "eager" not in cache:
@@ -244,7 +244,7 @@ class _Scorer:
         self.fn, self.data, self.name = fn, data, name
 
     def __call__(self, engine: Any, engine_name: str) -> float:
-        from workbench.infer.export import as_numpy
+        from workbench.infer.exporter import as_numpy
 
         if self.data is not None:
             x, y = self.data

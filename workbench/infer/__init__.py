@@ -16,13 +16,13 @@ from workbench.lazy import lazy_exports
 if TYPE_CHECKING:
     from workbench.infer.engines import ENGINES, Engine, engine
     from workbench.infer.errors import EngineUnavailable, ExportError, InferError, SignatureError
-    from workbench.infer.export import Exported, Signature, TensorSpec, export
+    from workbench.infer.exporter import Exported, Signature, TensorSpec, export
 
 _EXPORTS = {
-    "export": "workbench.infer.export",
-    "Exported": "workbench.infer.export",
-    "Signature": "workbench.infer.export",
-    "TensorSpec": "workbench.infer.export",
+    "export": "workbench.infer.exporter",
+    "Exported": "workbench.infer.exporter",
+    "Signature": "workbench.infer.exporter",
+    "TensorSpec": "workbench.infer.exporter",
     "engine": "workbench.infer.engines",
     "Engine": "workbench.infer.engines",
     "ENGINES": "workbench.infer.engines",

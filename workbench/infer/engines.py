@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench.infer.errors import EngineUnavailable, InferError, SignatureError
-from workbench.infer.export import (
+from workbench.infer.exporter import (
     Exported,
     Signature,
     TensorSpec,

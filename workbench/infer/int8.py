@@ -15,7 +15,7 @@ import numpy as np
 from workbench.infer.errors import InferError
 
 if TYPE_CHECKING:
-    from workbench.infer.export import Exported
+    from workbench.infer.exporter import Exported
 
 CALIBRATION_BATCH = 32
 CALIBRATION_ROWS = 1024  # at most: MinMax ranges settle long before
@@ -60,7 +60,7 @@ def calibration_rows(calibration: Any, exported: Exported) -> np.ndarray:
 def _as_array(calibration: Any, shape: tuple[Any, ...]) -> np.ndarray:
     import pandas as pd
 
-    from workbench.infer.export import as_numpy
+    from workbench.infer.exporter import as_numpy
     from workbench.lake.table import Table
 
     if isinstance(calibration, Table):
