@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from workbench.infer.engines import ENGINES, Engine, engine
     from workbench.infer.errors import EngineUnavailable, ExportError, InferError, SignatureError
     from workbench.infer.exporter import Exported, Signature, TensorSpec, export
+    from workbench.infer.registry import endpoints
+    from workbench.infer.serving import Endpoint, serve
 
 _EXPORTS = {
     "export": "workbench.infer.exporter",
@@ -30,9 +32,13 @@ _EXPORTS = {
     "ExportError": "workbench.infer.errors",
     "SignatureError": "workbench.infer.errors",
     "EngineUnavailable": "workbench.infer.errors",
+    "serve": "workbench.infer.serving",
+    "Endpoint": "workbench.infer.serving",
+    "endpoints": "workbench.infer.registry",
 }
 
-__all__ = ["ENGINES", "Engine", "EngineUnavailable", "ExportError", "Exported", "InferError",
-           "Signature", "SignatureError", "TensorSpec", "engine", "export"]
+__all__ = ["ENGINES", "Endpoint", "Engine", "EngineUnavailable", "ExportError", "Exported",
+           "InferError", "Signature", "SignatureError", "TensorSpec", "endpoints", "engine",
+           "export", "serve"]
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
