@@ -163,21 +163,28 @@ def test_inference_dashboard_and_its_model_picker(results_lake, browser, tmp_pat
     page = new_page()
     with published("inference.ipynb", results_lake, page, tmp_path, errors, fetched) as d:
         page.goto(d.url)
-        expect(charts(page)).to_have_count(4, timeout=PAGE_MS)
-        expect(titles(page)).to_have_text(["Latency percentiles", "Latency CDF",
-                                           "Throughput against tail latency"],  # + compression
-                                          timeout=REDRAW_MS)
-        percentiles, cdf, tradeoff, compression = (charts(page).nth(i) for i in range(4))
-        _expect_bars(percentiles, 24)  # 6 configurations x p50/p90/p95/p99
-        expect_lines(cdf, traces=6, points=20)
-        expect(tradeoff.locator(".scatterlayer .trace")).to_have_count(4, timeout=REDRAW_MS)
-        _expect_bars(compression, 12)  # 3 variants x size, latency, throughput, accuracy
+        expect(charts(page)).to_have_count(6, timeout=PAGE_MS)
+        expect(titles(page)).to_have_text([
+            "Latency percentiles", "Latency CDF", "Throughput against tail latency",
+            "Speed-up of each engine over eager",
+            "demo-mlp: each variant and engine, offline at batch size 8",
+            "Latency against the offered load"], timeout=REDRAW_MS)
+        percentiles, cdf, tradeoff, engines, compression, served = (
+            charts(page).nth(i) for i in range(6))
+        _expect_bars(percentiles, 48)  # 12 configurations x p50/p90/p95/p99
+        expect_lines(cdf, traces=12, points=15)
+        expect(tradeoff.locator(".scatterlayer .trace")).to_have_count(8, timeout=REDRAW_MS)
+        _expect_bars(engines, 5)  # fp32 on 3 engines, int8 and pruned on eager
+        _expect_bars(compression, 20)  # 5 variant-engines x size, latency, throughput, accuracy
         expect(compression.locator(".annotation-text")).to_have_text(
             ["size (MB)", "p50 latency (ms)", "samples/s", "accuracy"], timeout=REDRAW_MS)
+        expect(served.locator(".scatterlayer .trace")).to_have_count(3, timeout=REDRAW_MS)
+        expect(page.get_by_text("Fastest:")).to_be_visible(timeout=REDRAW_MS)
 
         page.get_by_label("Model").select_option("tiny-transformer")
-        expect(page.get_by_text("No compression comparison for this selection yet")
+        expect(page.get_by_text("No engine comparison for this selection yet")
                ).to_be_visible(timeout=REDRAW_MS)
+        expect(page.get_by_text("No served endpoint measured under load")).to_be_visible()
         expect(charts(page)).to_have_count(3, timeout=REDRAW_MS)
         expect_lines(charts(page).nth(1), traces=1, points=20)
 

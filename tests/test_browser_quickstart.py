@@ -1,6 +1,6 @@
 """The quickstart as a visitor sees it rendered by Voila (as Binder's badge opens it): the whole
 notebook runs in a real kernel, and Chromium must show its widgets with data: the lake browser,
-the training monitor's charts with lines, the compression comparison's bars, and no JavaScript
+the training monitor's charts with lines, the engine comparison's bars, and no JavaScript
 error. Uses test_browser_dashboards' browser and publishing helpers."""
 
 from __future__ import annotations
@@ -41,5 +41,5 @@ def test_the_quickstart_renders_its_widgets_with_data(browser, tmp_path):  # noq
         expect(lines.first).to_be_attached(timeout=120_000)
         assert lines.count() >= 5  # throughput total + 2 ranks, step-time percentiles, loss
         compare = charts(page).last
-        _expect_bars(compare, 3)  # fp32, int8, pruned
+        _expect_bars(compare, 3)  # fp32 and pruned on eager, onnxruntime, onnxruntime-int8
         assert "import workbench" not in page.content(), "the sources are visible"
