@@ -27,6 +27,7 @@ import atexit
 import contextlib
 import hmac
 import ipaddress
+import itertools
 import secrets
 import socket
 import sys
@@ -123,9 +124,9 @@ class _Recorder:
 
     def window(self, now: float, since: float) -> dict[str, Any]:
         """The live figures over the last `WINDOW_S` seconds (or since `since`, if later)."""
-        with self.lock:
-            recent = [row for row in reversed(self.requests) if row[0] >= now - WINDOW_S] \
-                if self.requests and self.requests[-1][0] >= now - WINDOW_S else []
+        with self.lock:  # newest first, up to the first row older than the window
+            recent = list(itertools.takewhile(lambda row: row[0] >= now - WINDOW_S,
+                                              reversed(self.requests)))
             count, errors = self.count, self.errors
         span = max(min(WINDOW_S, now - since), 1e-3)
         totals = np.array([row[-1] for row in recent])
@@ -327,7 +328,7 @@ class Endpoint:
         batcher = Batcher(eng.run, max_batch, max_delay_ms / 1e3, self._recorder.batch)
         service = _Service(eng, batcher, self._recorder, int(max_body_mb * 2**20), token)
         config = uvicorn.Config(service.app(), log_level="warning", access_log=False,
-                                lifespan="on", timeout_graceful_shutdown=2,
+                                lifespan="on", ws="none", timeout_graceful_shutdown=2,
                                 timeout_keep_alive=30)
         self._server = uvicorn.Server(config)
         self._sock = sock
@@ -337,6 +338,7 @@ class Endpoint:
         self._stopping = threading.Event()
         self._stop_lock = threading.Lock()
         self._stopped = False
+        self._finished = threading.Event()
         self._monitor = threading.Thread(target=self._watch, daemon=True,
                                          name=f"workbench-endpoint-monitor-{self.id}")
 
@@ -346,7 +348,9 @@ class Endpoint:
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._server.should_exit = True
                 self._sock.close()
+                self._alerts.finish(0.0)
                 raise InferError(f"the endpoint on port {self.port} did not start within "
                                  f"{timeout:.0f} s; see the errors printed above")
             time.sleep(0.005)
@@ -403,11 +407,12 @@ class Endpoint:
         registry.unregister(self.id)
         with _live_lock:
             _live.discard(self)
+        self._finished.set()
 
     @property
     def running(self) -> bool:
-        """Whether the endpoint still serves."""
-        return self._thread.is_alive() and not self._stopped
+        """Whether the endpoint serves: false once `stop` has returned (or failed to start)."""
+        return self._thread.is_alive() and not self._finished.is_set()
 
     def predict(self, x: Any, timeout: float = 30.0) -> np.ndarray:
         """Send `x` (rows first) to this endpoint over HTTP as a raw body; its output."""
