@@ -88,6 +88,7 @@ def measure(url: str, inputs: Any, *, qps: float, duration_s: float = 5.0, body:
     failure: list[BaseException] = []
 
     def drive() -> None:
+        """Run the arrivals in this thread's own event loop; keep its failure for the caller."""
         try:
             asyncio.run(_drive(target, requests, arrivals, rows, timeout_s))
         except BaseException as err:  # re-raised in the caller's thread below

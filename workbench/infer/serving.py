@@ -259,6 +259,7 @@ class _Service:
         return x
 
     def _refuse(self, err: _Refused, start: float) -> Response:
+        """Log a refused request and answer it ``{"message": ...}`` with its status."""
         from starlette.responses import JSONResponse
 
         self.recorder.request(err.status, 0, 0, {}, time.perf_counter() - start)
@@ -463,6 +464,7 @@ class Endpoint:
                 f"{state}, requests={figures['requests']}, p99={p99})")
 
     def _repr_html_(self) -> str:
+        """A small table for the notebook: URL, engine, model, status, requests, p99."""
         import html
 
         figures = self.summary()
