@@ -16,17 +16,17 @@ if TYPE_CHECKING:
 
 
 def annotate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`rows` with `speedup` (the baseline's eager p50 at the same scenario and batch size over
-    the row's) and their notes: the fastest row per scenario and batch size, and for a row
+    """`rows`, in place, with `speedup` (against the baseline's eager row at the same scenario
+    and batch size) and their notes: the fastest row per scenario and batch size, and for a row
     slower than the baseline, what it runs on and the fastest engine for its variant."""
     if not rows:
         return rows
     base = rows[0]["variant"]
     eager = {(r["scenario"], r["batch_size"]): r for r in rows
              if r["variant"] == base and r["engine"] == "eager"}
-    out = [{**r, "speedup": _speedup(r, eager.get((r["scenario"], r["batch_size"])))}
-           for r in rows]
-    timed = [r for r in out if not math.isnan(r["p50_ms"])]
+    for r in rows:
+        r["speedup"] = _speedup(r, eager.get((r["scenario"], r["batch_size"])))
+    timed = [r for r in rows if not math.isnan(r["p50_ms"])]
     best = _best(timed, ("scenario", "batch_size"))
     best_of_variant = _best(timed, ("variant", "scenario", "batch_size"))
     for row in timed:
@@ -45,7 +45,7 @@ def annotate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             notes.append(f"{1 / row['speedup']:.1f}x slower than {base} on eager: runs "
                          f"{row['kernel']}{tip}")
         row["note"] = "; ".join(notes)
-    return out
+    return rows
 
 
 def fastest(table: pd.DataFrame) -> pd.DataFrame:

@@ -362,21 +362,27 @@ class Comparison:
 
     def records(self, model: str | None = None) -> pa.Table:
         """The rows `save` appends, in the `_bench` schema (Arrow)."""
-        from workbench.bench.records import bench_table
+        from workbench.bench.records import bench_table, failed_row
 
+        timed = {id(row): res for row, res in self.results}
         rows = []
-        for row, res in self.results:
-            for record in res._rows(model=model or self.model, variant=row["variant"],
-                                    size_mb=row["size_mb"], metric_name=self.metric_name,
-                                    metric=row["accuracy"]):
-                if record["batch_size"] == row["batch_size"]:
-                    rows.append({**record, **{k: row[k] for k in (
-                        "engine", "peak_memory_mb", "max_abs_diff", "max_rel_diff",
-                        "parity_ok", "note")}})
+        for row in self.rows:
+            engine = {k: row[k] for k in ("engine", "peak_memory_mb", "max_abs_diff",
+                                          "max_rel_diff", "parity_ok", "note")}
+            res = timed.get(id(row))
+            if res is None:  # an engine that could not run: its reason is kept too
+                rows.append(failed_row(self.bench_id, self.time, model or self.model,
+                                       row["variant"], self.metric_name) | engine)
+                continue
+            rows += [{**record, **engine} for record in res._rows(
+                model=model or self.model, variant=row["variant"], size_mb=row["size_mb"],
+                metric_name=self.metric_name, metric=row["accuracy"])
+                if record["batch_size"] == row["batch_size"]]
         return bench_table(rows)
 
     def save(self, lake: Lake, model: str | None = None) -> int:
-        """Append one `_bench` row per timed row; returns the table's new version."""
+        """Append one `_bench` row per row of the table (an engine that could not run keeps
+        its note, its figures null); returns the table's new version."""
         from workbench.bench.records import BENCH_TABLE
 
         return lake.record(BENCH_TABLE, self.records(model))

@@ -79,6 +79,19 @@ def summarize(samples_ms: np.ndarray) -> dict[str, Any]:
     return out
 
 
+def failed_row(bench_id: str, time: datetime, model: str, variant: str,
+               metric_name: str) -> dict[str, Any]:
+    """A `_bench` row for an engine that could not run: its names, no figures (the caller adds
+    the engine and its note)."""
+    nan = float("nan")
+    return {"bench_id": bench_id, "time": time, "model": model, "variant": variant,
+            "device": "", "scenario": "", "batch_size": 0, "qps": nan,
+            **dict.fromkeys(("p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms",
+                             "throughput", "size_mb", "metric"), nan),
+            "samples": 0, "stable": False, "params": -1, "metric_name": metric_name,
+            "cdf_ms": []}
+
+
 def bench_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
     """Rows (dicts with every `_bench` column) as an Arrow table in the exact `_bench` schema."""
     missing = [c for c in BENCH_COLUMNS if any(c not in row for row in rows)]

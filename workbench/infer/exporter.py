@@ -29,6 +29,9 @@ _ORT_DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64",
                "tensor(float16)": "float16", "tensor(int64)": "int64", "tensor(int32)": "int32",
                "tensor(int8)": "int8", "tensor(uint8)": "uint8", "tensor(bool)": "bool"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Warnings the exporter logs on every run ("torchvision is not installed", one per op) or for
+# a refused model before the error that says it all.
+_NOISY_LOGGERS = ("torch.onnx", "torch.fx.experimental.symbolic_shapes", "torch._export")
 
 
 @dataclass(frozen=True)
@@ -202,9 +205,10 @@ def _run_exporter(model: Any, args: tuple[Any, ...], opset: int | None, name: st
     batch = torch.export.Dim("batch")
     dynamic = tuple({0: batch} for _ in args)
     quiet = io.StringIO()
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # "torchvision is not installed" warnings, one per op
+    loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
             return torch.onnx.export(model, args, dynamo=True, dynamic_shapes=dynamic,
@@ -213,7 +217,8 @@ def _run_exporter(model: Any, args: tuple[Any, ...], opset: int | None, name: st
         raise ExportError(f"cannot export {name} to ONNX: {export_failure(exc)}. The 'eager' "
                           f"and 'compile' engines still run it.{hint}") from exc
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def export_failure(exc: BaseException) -> str:

@@ -31,8 +31,9 @@ COMPARE_HOW = ("<code>wb.bench.compare(model, x, engines=[\"eager\", \"onnxrunti
                "\"onnxruntime-int8\"]).save(lake)</code> adds one (each engine's speed-up, "
                "size, latency and quality side by side, and the one to pick)")
 SERVED_HOW = ("serve a model with <code>ep = wb.infer.serve(model, example=x)</code> and "
-              "measure it over HTTP with the <code>server</code> scenario, saved to the lake: "
-              "its rows (engine <code>endpoint</code>) show here")
+              "measure it over HTTP: <code>wb.bench.latency(ep, x[:1], scenario='server', "
+              "qps=200).save(lake)</code>; its rows (engine <code>endpoint (...)</code>) show "
+              "here")
 
 
 class InferenceResults(LakeView):
