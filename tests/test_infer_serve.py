@@ -334,3 +334,26 @@ def test_bad_settings_refused(eng):
     with serve(eng) as ep, pytest.raises(InferError, match="cannot listen"):
         serve(eng, port=ep.port)
     assert orjson.loads(orjson.dumps(registry.entries())) == []
+
+
+def test_the_harness_server_scenario_targets_an_endpoint(eng, tmp_path):
+    """wb.bench.latency over real HTTP: Poisson arrivals at qps, the rows an endpoint's, saved
+    to `_bench`; any other scenario is refused with why."""
+    import workbench as wb
+    from workbench.bench import BenchError
+
+    x = rows(64, seed=4)
+    with serve(eng, max_batch=8, max_delay_ms=2) as ep:
+        res = wb.bench.latency(ep, x, batch_sizes=(1, 2), scenario="server", qps=150,
+                               min_samples=150)
+        answered = len(ep.stats())
+        with pytest.raises(BenchError, match="scenario='server' with qps"):
+            wb.bench.latency(ep, x, scenario="single-stream")
+    table = res.table.set_index("batch_size")
+    assert answered == table["samples"].sum() and (table["p50_ms"] > 0).all()
+    assert table.loc[2, "throughput"] == pytest.approx(2 * table.loc[1, "throughput"], rel=0.3)
+    lake = wb.Lake(tmp_path / "lake")
+    res.save(lake)
+    saved = lake.table("_bench").to_pandas()
+    assert set(saved["engine"]) == {"endpoint (onnxruntime)"}
+    assert (saved["scenario"] == "server").all() and (saved["qps"] == 150).all()

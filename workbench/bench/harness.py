@@ -59,6 +59,8 @@ def latency(model: Callable[..., Any], inputs: Any, *,
     `qps` queries per second, latency from arrival, so queueing counts). `warmup`: calls (int)
     or seconds (float) before timing, default at least 10 calls and 0.1 s. `min_samples`: timed
     requests per batch size (in three windows); `duration`: seconds per batch size at least.
+    `model` may also be a served endpoint (``wb.infer.serve``'s result, or its URL) in the
+    server scenario: requests go over HTTP (see `workbench.bench.http`).
     `device`: where to run; the model is moved there (in place, as ``Module.to`` does) and the
     inputs copied; by default the model's device, and the inputs must be on it. Floating inputs
     are cast once to a Module's floating dtype (so one set of inputs serves fp32, bf16 and fp16
@@ -68,6 +70,13 @@ def latency(model: Callable[..., Any], inputs: Any, *,
     import torch
     from tqdm.auto import tqdm
 
+    from workbench.bench.http import endpoint_latency, is_endpoint
+
+    if is_endpoint(model):
+        return endpoint_latency(model, inputs, batch_sizes=batch_sizes, scenario=scenario,
+                                qps=_check_qps(qps, scenario),
+                                min_samples=_positive_int(min_samples, "min_samples"),
+                                duration=duration, seed=seed)
     qps, min_samples, (warm_calls, warm_ns) = _check_options(model, scenario, qps, min_samples,
                                                              duration, warmup)
     module = isinstance(model, torch.nn.Module)
@@ -183,7 +192,7 @@ class LatencyResult:
     def __init__(self, *, samples: dict[int, np.ndarray], windows: dict[int, list[Window]],
                  stable: dict[int, bool], scenario: str, qps: float | None, device: str,
                  model: str, variant: str, params: int, time: datetime | None = None,
-                 bench_id: str | None = None) -> None:
+                 bench_id: str | None = None, engine: str = "") -> None:
         self.samples = samples
         self.windows = windows
         self.stable = stable
@@ -193,6 +202,7 @@ class LatencyResult:
         self.model = model
         self.variant = variant
         self.params = params
+        self.engine = engine
         self.time = time or utc_now()
         self.bench_id = bench_id or new_bench_id(self.time)
         self._summaries = {b: summarize(s) for b, s in samples.items()}
@@ -227,7 +237,7 @@ class LatencyResult:
                 "throughput": len(s) * b / wall if wall > 0 else math.nan,
                 "samples": len(s), "stable": bool(self.stable[b]), "size_mb": float(size_mb),
                 "params": int(self.params), "metric_name": metric_name, "metric": float(metric),
-                "cdf_ms": summary["cdf_ms"], "engine": "", "peak_memory_mb": math.nan,
+                "cdf_ms": summary["cdf_ms"], "engine": self.engine, "peak_memory_mb": math.nan,
                 "max_abs_diff": math.nan, "max_rel_diff": math.nan, "parity_ok": None,
                 "note": "",
             })
