@@ -47,6 +47,12 @@ def test_the_main_job_writes_everything_and_the_model_learns(tmp_path):
     assert runs.loc["fedavg", "backend"] == "federated (5 clients)"
     bench = lake.table("_bench").to_pandas()
     assert {"fp32", "int8", "pruned", "student"} <= set(bench["variant"])
+    assert {"eager", "onnxruntime", "onnxruntime-int8", "endpoint (onnxruntime)"} <= set(
+        bench["engine"])
+    assert bench["note"].str.contains("pick this").any()  # the table names the engine to pick
+    served = bench[bench["engine"] == "endpoint (onnxruntime)"]
+    assert sorted(served["qps"]) == [100, 400, 1000] and (served["p99_ms"] > 0).all()
+    assert re.search(r"Served at http://127\.0\.0\.1:\d+ \(POST /predict\)", out.stdout)
     report = (tmp_path / "report.html").read_text()
     assert "<title>Workbench demo</title>" in report
     assert report.count("Plotly.newPlot(") >= 5  # lake, training and inference charts
@@ -104,10 +110,12 @@ def test_the_main_job_serves_jupyterlab_and_its_dashboards_until_ctrl_c(tmp_path
             ("fedavg", "succeeded"), ("train_continents", "succeeded")]
         assert [d["name"] for d in api("dashboards")["dashboards"]] == ["dashboards"]
         assert len(api("clusters")["clusters"]) == 1
+        (endpoint,) = api("endpoints")["endpoints"]  # the sidebar's fifth section
+        assert (endpoint["engine"], endpoint["model"]) == ("onnxruntime", "DemoClassifier")
         demo.send_signal(signal.SIGINT)
         assert "Stopping JupyterLab and the dashboards" in demo.stdout.read()
         assert demo.wait(timeout=60) == 0
-        assert wb.dashboards().empty
+        assert wb.dashboards().empty and wb.endpoints().empty
     finally:
         demo.kill()
         demo.wait()

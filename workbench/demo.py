@@ -1,7 +1,8 @@
 """The main job on the embedded default (``make demo``): build a governed lake from real and
 generated sources on a local Dask cluster, profile it, check a table's drift between year
 ranges, train the demo model with `wb.launch` (its utilisation R in `_runs`), benchmark and
-compress it, write all of it into the lake, snapshot the dashboards to
+compress it on every CPU engine, serve it and measure it over HTTP, write all of it into the
+lake, snapshot the dashboards to
 ``out/report.html``, then serve JupyterLab (its Workbench sidebar showing the demo's cluster,
 lake, run and dashboards) and the dashboards until Ctrl-C (``--no-serve``: exit)."""
 
@@ -129,7 +130,23 @@ def bench_and_compress(lake, trained: dict, epochs: int):
                                   scenarios=["single-stream", "offline"], batch_sizes=(1, 32),
                                   eval=(x, y), min_samples=300, model_name="demo")
     comparison.save(lake, model="demo")
-    return res, comparison
+    return res, comparison, model, x
+
+
+def serve_and_load(lake, model, x):
+    """Serve the model behind `wb.infer.serve` (ONNX Runtime, dynamic batching) and measure it
+    over HTTP with Poisson arrivals at three loads, into `_bench`. Returns the endpoint, still
+    serving, and the measurements' table."""
+    import workbench as wb
+
+    endpoint = wb.infer.serve(model, engine="onnxruntime", example=x[:8], name="demo")
+    rows = []
+    for qps in (100, 400, 1000):
+        res = wb.bench.latency(endpoint, x, batch_sizes=(1,), scenario="server", qps=qps,
+                               min_samples=qps * 3)
+        res.save(lake, model="demo")
+        rows.append(res.table.assign(offered=qps))
+    return endpoint, pd.concat(rows, ignore_index=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nFederated rounds over 5 sites ({federated.outcome})")
     print(federated.history[["round", "completed", "train_loss", "test_accuracy",
                              "bytes_up", "seconds"]].to_string(index=False))
-    res, comparison = bench_and_compress(lake, trained, epochs=args.epochs)
+    res, comparison, model, x = bench_and_compress(lake, trained, epochs=args.epochs)
+    endpoint, served = serve_and_load(lake, model, x)
     print("\nInference latency of the demo model (single-stream, CPU)")
     print(res.table.to_string(index=False))
     print("\nThe demo model and its compressed variants on every CPU engine")
@@ -188,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     print("\nThe engine to pick")
     print(comparison.fastest[["scenario", "batch_size", "variant", "engine", "p50_ms",
                               "throughput", "speedup", "note"]].to_string(index=False))
+    print(f"\nServed at {endpoint.url} (POST /predict), under Poisson load over HTTP")
+    print(served[["offered", "p50_ms", "p90_ms", "p99_ms", "throughput", "samples"]]
+          .to_string(index=False))
+    batches = endpoint.batches()
+    print(f"{len(endpoint.stats())} requests in {len(batches)} model calls "
+          f"(up to {batches['rows'].max()} rows a call)")
     print("\nlake.tables()")
     print(lake.tables().to_string(index=False))
 
@@ -197,16 +221,20 @@ def main(argv: list[str] | None = None) -> int:
     report = wb.export_html(views, Path(args.report).resolve(), title="Workbench demo")
     print(f"\nThe lake: {lake.uri}\nTraining run: {job.run_dir}\nStatic report: {report}")
     if not args.serve:
+        endpoint.stop()
         print("Dashboards not served (--no-serve). Serve them with: workbench publish "
               f"{DASHBOARDS} --lake {lake.uri}")
         return 0
-    return serve(lake)
+    try:
+        return serve(lake)
+    finally:
+        endpoint.stop()
 
 
 def serve(lake) -> int:
     """Publish the dashboards (one server, with their landing page), keep a cluster up and
-    serve JupyterLab on the repository (its sidebar lists them, the lake's tables and the run)
-    until Ctrl-C or SIGTERM."""
+    serve JupyterLab on the repository (its sidebar lists them, the lake's tables, the runs and
+    the demo's endpoint) until Ctrl-C or SIGTERM."""
     import workbench as wb
     from workbench.server.lab import LabServer
 
