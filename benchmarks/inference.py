@@ -23,8 +23,9 @@ Usage: ``.venv/bin/python benchmarks/inference.py [--min-samples 300] [--suites 
 - Served: each model behind ``wb.infer.serve`` (ONNX Runtime, max_batch 32, max_delay 5 ms) and
   behind a plain Starlette + uvicorn endpoint calling the same ONNX Runtime session once per
   JSON request (what a user would write). Both run in this process's threads; the load comes
-  from a child process (``workbench.infer.load.measure``): first the capacity (open-loop load
-  stepped up until the achieved rate stops following), then Poisson arrivals at 80% of each
+  from a child process (``workbench.infer.load.measure``): first the capacity (the highest
+  Poisson rate at which every request is answered and latency does not grow through 2 s,
+  bisected below what 32-64 back-to-back clients get), then Poisson arrivals at 80% of each
   endpoint's own capacity for 8 s; requests/s, p50, p99, and the split of a request's time.
 """
 
@@ -122,7 +123,7 @@ def mlp_model(lake) -> tuple[torch.nn.Module, torch.Tensor, tuple]:
     lake.record("mlp_test", pd.DataFrame(x[8192:].numpy(), columns=columns)
                 .assign(label=y[8192:].numpy()))
     test = lake.table("mlp_test").to_pandas()
-    x_test = torch.from_numpy(test[columns].to_numpy(np.float32))
+    x_test = torch.from_numpy(np.ascontiguousarray(test[columns].to_numpy(np.float32)))
     y_test = torch.from_numpy(test["label"].to_numpy())
     task = Task(x[:8192], y[:8192], x_test, y_test, tuple(map(str, range(10))))
     torch.manual_seed(0)
@@ -184,7 +185,7 @@ def encoder_extras(model, x, min_samples: int, lake) -> pd.DataFrame:
         got = eng.run(x[:32].numpy())
         rel = float(np.abs(got - want).max() / np.abs(want).max())
         for scenario in ("single-stream", "offline"):
-            res = wb.bench.latency(eng, x, batch_sizes=BATCHES, scenario=scenario,
+            res = wb.bench.latency(eng, x.numpy(), batch_sizes=BATCHES, scenario=scenario,
                                    min_samples=min_samples, progress=False)
             for r in res.table.itertuples():
                 rows.append({"engine": label, "scenario": scenario, "batch_size": r.batch_size,
@@ -230,13 +231,14 @@ def plain_endpoint(eng) -> tuple[str, object]:
 
 
 def _capacity_child(url: str, x: np.ndarray, body: str, clients: int, seconds: float) -> float:
-    """Requests/s that `clients` back-to-back clients get from `url` (a closed loop: the
-    endpoint's capacity, not its latency)."""
+    """The highest Poisson rate `url` sustains (requests/s): every request answered and the
+    latency not growing through a 2 s run (a queue that grows is a rate the server cannot
+    keep up with), found by bisection below what `clients` back-to-back clients get."""
     import asyncio
 
     import aiohttp
 
-    from workbench.infer.load import _request
+    from workbench.infer.load import _request, measure
 
     data, headers = _request(x, body, None)
 
@@ -246,7 +248,7 @@ def _capacity_child(url: str, x: np.ndarray, body: str, clients: int, seconds: f
                 await answer.read()
                 done.append(answer.status)
 
-    async def main() -> float:
+    async def closed_loop() -> float:
         done: list[int] = []
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             warm = time.perf_counter() + 1.0
@@ -256,7 +258,20 @@ def _capacity_child(url: str, x: np.ndarray, body: str, clients: int, seconds: f
                                    for _ in range(clients)))
             return sum(s == 200 for s in done) / (time.perf_counter() - start)
 
-    return asyncio.run(main())
+    def sustained(rate: float) -> bool:
+        table = measure(url, x, qps=rate, duration_s=2.0, body=body).table
+        if (table["status"] != 200).any():
+            return False
+        third = len(table) // 3
+        early, late = (table["total_ms"].iloc[s].median()
+                       for s in (slice(0, third), slice(-third, None)))
+        return late <= 1.5 * early + 2.0
+
+    lo, hi = 0.0, asyncio.run(closed_loop())
+    for _ in range(6):
+        mid = (lo + hi) / 2 if lo else hi / 2
+        lo, hi = (mid, hi) if sustained(mid) else (lo, mid)
+    return lo
 
 
 def _poisson_child(url: str, x: np.ndarray, body: str, qps: float, seconds: float) -> dict:

@@ -88,3 +88,23 @@ def stop_after():
     yield started
     for dashboard in started:
         dashboard.stop()
+
+
+@pytest.fixture(scope="module")
+def task():
+    """The demo task (gapminder continents), split with seed 0."""
+    from workbench.models import gapminder_task
+
+    return gapminder_task(seed=0)
+
+
+@pytest.fixture(scope="module")
+def trained(task):
+    """`DemoClassifier` trained 30 epochs on `task` (seed 0), in eval mode; one per module, so
+    no module sees another's changes to it."""
+    import torch
+
+    from workbench.models import DemoClassifier, fit
+
+    torch.manual_seed(0)
+    return fit(DemoClassifier(), task, epochs=30).eval()

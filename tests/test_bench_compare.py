@@ -15,22 +15,8 @@ import torch
 import workbench as wb
 from workbench.bench import BenchError
 from workbench.bench.comparison import TABLE_COLUMNS
-from workbench.models import DemoClassifier, fit, gapminder_task
 
 TIMING = {"min_samples": 30, "warmup": 2, "progress": False}
-
-
-@pytest.fixture(scope="module")
-def task():
-    return gapminder_task(seed=0)
-
-
-@pytest.fixture(scope="module")
-def trained(task):
-    torch.manual_seed(0)
-    model = DemoClassifier()
-    fit(model, task, epochs=30)
-    return model.eval()
 
 
 def test_engines_side_by_side_in_every_scenario(trained, task, tmp_path):

@@ -13,7 +13,7 @@ from torch import nn
 
 import workbench as wb
 from workbench.compress import CompressError, QuantizationError
-from workbench.models import DemoClassifier, TransformerClassifier, accuracy, fit, gapminder_task
+from workbench.models import DemoClassifier, TransformerClassifier, accuracy
 
 # The tolerances this module holds the compressed demo model to (test split, 426 rows).
 INT8_LOGIT_TOLERANCE = 0.05  # max |logit difference| / max |logit|
@@ -33,17 +33,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def task():
-    return gapminder_task(seed=0)
-
-
-@pytest.fixture(scope="module")
-def trained(task):
-    torch.manual_seed(0)
-    return fit(DemoClassifier(), task, epochs=30)
 
 
 def compared_with(model, variant, task):

@@ -15,25 +15,12 @@ import torch
 
 import workbench as wb
 from workbench.infer import EngineUnavailable, ExportError, SignatureError
-from workbench.models import DemoClassifier, TransformerClassifier, fit, gapminder_task
+from workbench.models import TransformerClassifier
 
 # Parity: the largest |engine - eager| over eager's largest |output|.
 FP32_TOLERANCE = 1e-4
 INT8_TOLERANCE = 0.1
 INT8_ACCURACY_DROP = 0.01  # one point on the demo task's 426 held-out rows
-
-
-@pytest.fixture(scope="module")
-def task():
-    return gapminder_task(seed=0)
-
-
-@pytest.fixture(scope="module")
-def trained(task):
-    torch.manual_seed(0)
-    model = DemoClassifier()
-    fit(model, task, epochs=30)
-    return model.eval()
 
 
 @pytest.fixture(scope="module")

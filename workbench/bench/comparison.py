@@ -112,6 +112,14 @@ class _Plan:
         self.timing = {"min_samples": min_samples, "warmup": warmup, "duration": duration}
         self.device, self.calibration, self.threads = device, calibration, threads
 
+    def numpy_inputs(self) -> Any:
+        """The inputs as numpy arrays (on the host), for engines that take them."""
+        from workbench.infer.exporter import as_numpy
+
+        if isinstance(self.inputs, tuple):
+            return tuple(as_numpy(a) for a in self.inputs)
+        return as_numpy(self.inputs)
+
 
 def _measure(model: Any, name: str, plan: _Plan, scorer: _Scorer | None,
              cache: dict[str, Any]) -> list[tuple[dict[str, Any], LatencyResult | None]]:
@@ -211,9 +219,10 @@ def _time(engine: Any, plan: _Plan) -> list[tuple[str, LatencyResult]]:
 
     out: list[tuple[str, LatencyResult]] = []
     offline: dict[int, float] = {}
+    inputs = plan.numpy_inputs() if getattr(engine, "takes_numpy", False) else plan.inputs
     for scenario in plan.scenarios:
         if scenario != "server":
-            res = latency(engine, plan.inputs, batch_sizes=tuple(plan.sizes), scenario=scenario,
+            res = latency(engine, inputs, batch_sizes=tuple(plan.sizes), scenario=scenario,
                           device=plan.device, progress=False, **plan.timing)
             if scenario == "offline":
                 offline = dict(zip(res.table["batch_size"], res.table["throughput"]))
@@ -222,7 +231,7 @@ def _time(engine: Any, plan: _Plan) -> list[tuple[str, LatencyResult]]:
             continue
         for b in plan.sizes:
             rate = plan.qps or SERVER_LOAD * offline[b] / b
-            out.append((scenario, latency(engine, plan.inputs, batch_sizes=(b,),
+            out.append((scenario, latency(engine, inputs, batch_sizes=(b,),
                                           scenario="server", qps=rate, device=plan.device,
                                           progress=False, **plan.timing)))
     return out
