@@ -160,11 +160,12 @@ class OrtEngine(Engine):
 
 
 def engine(model: Any, name: str = "onnxruntime", *, example: Any = None,
-           threads: int | None = None, calibration: Any = None) -> Engine:
+           threads: int | None = None, calibration: Any = None, spin: bool = True) -> Engine:
     """`model` (a torch module, or `wb.infer.export`'s result) on engine `name` (see `ENGINES`).
     ONNX engines export a module first, which needs `example` (a batch of inputs); `threads`
-    sets ONNX Runtime's intra-op threads (default torch's); `calibration` (rows of inputs: a
-    tensor, array, DataFrame or lake table) makes ``onnxruntime-int8`` static QDQ."""
+    sets ONNX Runtime's intra-op threads (default torch's) and `spin` whether they spin
+    between calls; `calibration` (rows of inputs: a tensor, array, DataFrame or lake table)
+    makes ``onnxruntime-int8`` static QDQ."""
     spec = ENGINES.get(name)
     if spec is None:
         raise InferError(f"engine must be one of {list(ENGINES)}, not {name!r}")
@@ -179,10 +180,10 @@ def engine(model: Any, name: str = "onnxruntime", *, example: Any = None,
         from workbench.infer.int8 import quantize_onnx
 
         path, note = quantize_onnx(exported, calibration)
-        return OrtEngine(name, exported, cpu_session(path, threads), path, note)
+        return OrtEngine(name, exported, cpu_session(path, threads, spin), path, note)
     if spec.gpu:
         return _gpu_engine(name, exported)
-    session = cpu_session(exported.path, threads)
+    session = cpu_session(exported.path, threads, spin)
     threads_used = session.get_session_options().intra_op_num_threads
     return OrtEngine(name, exported, session, exported.path,
                      f"ONNX Runtime CPU provider, all graph optimisations, {threads_used} "

@@ -153,10 +153,11 @@ def export(model: torch.nn.Module, example: Any, path: str | Path | None = None,
     return Exported(target, name, model, _opset(target), signature, abs_diff, rel_diff)
 
 
-def cpu_session(path: str | Path, threads: int | None = None) -> Any:
+def cpu_session(path: str | Path, threads: int | None = None, spin: bool = True) -> Any:
     """An onnxruntime session on the CPU provider: every graph optimisation on, `threads`
     intra-op threads (default torch's count, so engines compare on the same cores), and
-    inter-op work sequential."""
+    inter-op work sequential. `spin`: whether its threads spin between calls (the quickest
+    back-to-back calls; a server sharing its cores with an HTTP loop turns it off)."""
     import onnxruntime as ort
     import torch
 
@@ -166,6 +167,7 @@ def cpu_session(path: str | Path, threads: int | None = None) -> Any:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
