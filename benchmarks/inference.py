@@ -19,7 +19,9 @@ Usage: ``.venv/bin/python benchmarks/inference.py [--min-samples 300] [--suites 
     besides the four engines, ONNX Runtime's transformer optimizer (``optimize_model``,
     model_type "bert") and static QDQ int8 calibrated on a lake table of 256 sequences.
 - Every row is ``wb.bench.compare`` (single-stream and offline, parity against eager before
-  timing); ratios are p50 over p50 (single-stream) and throughput over throughput (offline).
+  timing, each batch size timed for at least 1 s so a window of a 10 us model is not a few
+  milliseconds that one scheduler hiccup doubles); ratios are p50 over p50 (single-stream) and
+  throughput over throughput (offline).
 - Served: each model behind ``wb.infer.serve`` (ONNX Runtime, max_batch 32, max_delay 5 ms) and
   behind a plain Starlette + uvicorn endpoint calling the same ONNX Runtime session once per
   JSON request (what a user would write). Both run in this process's threads; the load comes
@@ -160,7 +162,7 @@ def engine_rows(name: str, model, x, evaluation, engines: list[str], min_samples
         warnings.simplefilter("ignore")
         res = wb.bench.compare(model, x, engines=engines, scenarios=["single-stream", "offline"],
                                batch_sizes=BATCHES, eval=evaluation, min_samples=min_samples,
-                               model_name=name)
+                               duration=1.0, model_name=name)
     res.save(lake)
     return res.table.assign(model=name)
 
@@ -259,9 +261,17 @@ def in_child(fn, *args):
 def served_rows(name: str, model, x, rates: list[float], seconds: float) -> list[dict]:
     """One model behind wb.infer.serve (raw and JSON bodies) and behind the plain endpoint,
     each swept through the same offered rates: one row per endpoint and rate."""
+    import gc
+
     exp = wb.infer.export(model, x[:2])
     one = x[:1].numpy()
     rows = []
+    # Both servers run in this process, beside everything the benchmark built: a full garbage
+    # collection over that heap stalled whichever server allocated next for 50-200 ms, a p99
+    # spike at any load. Frozen, the collector skips it (a notebook that serves can do the
+    # same).
+    gc.collect()
+    gc.freeze()
     ep = wb.infer.serve(exp, "onnxruntime", max_batch=32, max_delay_ms=5)
     try:
         for body in ("raw", "json"):
