@@ -73,10 +73,10 @@ def latency(model: Callable[..., Any], inputs: Any, *,
     from workbench.bench.http import endpoint_latency, is_endpoint
 
     if is_endpoint(model):
-        return endpoint_latency(model, inputs, batch_sizes=batch_sizes, scenario=scenario,
-                                qps=_check_qps(qps, scenario),
-                                min_samples=_positive_int(min_samples, "min_samples"),
-                                duration=duration, seed=seed)
+        return LatencyResult(**endpoint_latency(
+            model, inputs, batch_sizes=batch_sizes, scenario=scenario,
+            qps=_check_qps(qps, scenario), min_samples=_positive_int(min_samples, "min_samples"),
+            duration=duration, seed=seed))
     qps, min_samples, (warm_calls, warm_ns) = _check_options(model, scenario, qps, min_samples,
                                                              duration, warmup)
     module = isinstance(model, torch.nn.Module)

@@ -23,12 +23,11 @@ def is_endpoint(target: Any) -> bool:
 
 def endpoint_latency(target: Any, inputs: Any, *, batch_sizes: Any, scenario: str,
                      qps: float | None, min_samples: int, duration: float | None, seed: int,
-                     token: str | None = None, body: str = "raw") -> Any:
+                     token: str | None = None, body: str = "raw") -> dict[str, Any]:
     """Each batch size's requests (its first rows of `inputs`, cycling) sent to the endpoint
     at Poisson arrivals of `qps` for long enough to send `min_samples` (or `duration` s, at
-    least 3 s); a `LatencyResult` of the answered requests."""
+    least 3 s); the arguments of the `LatencyResult` of the answered requests."""
     from workbench.bench import inputs as _inputs
-    from workbench.bench.harness import LatencyResult
     from workbench.infer.exporter import as_numpy
     from workbench.infer.load import measure
 
@@ -57,9 +56,9 @@ def endpoint_latency(target: Any, inputs: Any, *, batch_sizes: Any, scenario: st
         windows[b] = _windows(load.table, seconds)
         samples[b] = load.table["total_ms"].to_numpy()
         stable[b] = True
-    return LatencyResult(samples=samples, windows=windows, stable=stable, scenario="server",
-                         qps=qps, device=url, model=model, variant="", params=-1,
-                         engine=engine)
+    return {"samples": samples, "windows": windows, "stable": stable, "scenario": "server",
+            "qps": qps, "device": url, "model": model, "variant": "", "params": -1,
+            "engine": engine}
 
 
 def _windows(table: Any, seconds: float) -> list[Window]:
