@@ -142,3 +142,17 @@ def test_compare_bad_input(trained, task):
     with pytest.raises(BenchError, match="must return a number"):
         wb.bench.compare(trained, task.x_test, eval=lambda e: "good", batch_sizes=(1,),
                          **TIMING)
+
+
+def test_a_bfloat16_variant_takes_the_same_float32_inputs(trained, task):
+    """A half-precision variant is fed the float32 inputs every engine takes (cast by its
+    engine) and compared with fp32 eager."""
+    import copy
+
+    half = copy.deepcopy(trained).to(torch.bfloat16)
+    res = wb.bench.compare({"fp32": trained, "bf16": half}, task.x_test,
+                           engines=["eager", "onnxruntime"], batch_sizes=(4,), **TIMING)
+    table = res.table.set_index(["variant", "engine"])
+    assert table.loc[("bf16", "eager"), "p50_ms"] > 0 and table.loc[("bf16", "eager"),
+                                                                     "parity_ok"]
+    assert table.loc[("fp32", "onnxruntime"), "max_rel_diff"] < 1e-4

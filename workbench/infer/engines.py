@@ -108,6 +108,9 @@ class TorchEngine(Engine):
         self.size_mb = size_mb(module)
         where = next((p.device for p in module.parameters()), None)
         self._device = where if where is not None and where.type != "cpu" else None
+        floating = next((p.dtype for p in module.parameters() if p.is_floating_point()), None)
+        # A bf16 or fp16 module takes the float32 inputs every other engine takes, cast here.
+        self._cast = floating if floating not in (None, torch.float32) else None
         if name == "eager":
             self._fn, self.note = self.module, "torch eager (ATen kernels)"
         else:
@@ -128,6 +131,8 @@ class TorchEngine(Engine):
                         for x in inputs)
         if self._device is not None:  # numpy batches from the server arrive on the host
             tensors = tuple(t.to(self._device) for t in tensors)
+        if self._cast is not None:
+            tensors = tuple(t.to(self._cast) if t.is_floating_point() else t for t in tensors)
         try:
             with torch.inference_mode():
                 out = self._fn(*tensors)

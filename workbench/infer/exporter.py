@@ -133,7 +133,9 @@ def export(model: torch.nn.Module, example: Any, path: str | Path | None = None,
     if not importable("onnxruntime"):
         raise EngineUnavailable("wb.infer.export checks the graph it writes on ONNX Runtime: "
                                 "pip install 'workbench[infer]'")
-    args = _example_args(example)
+    floating = next((p.dtype for p in model.parameters() if p.is_floating_point()), None)
+    args = tuple(a.to(floating) if floating is not None and a.is_floating_point() else a
+                 for a in _example_args(example))
     name = type(model).__name__
     target = Path(path) if path is not None else _default_path(name)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -147,7 +149,14 @@ def export(model: torch.nn.Module, example: Any, path: str | Path | None = None,
         program.save(str(target))
     finally:
         model.train(was_training)
-    session = cpu_session(target)
+    try:
+        session = cpu_session(target)
+    except Exception as exc:  # onnxruntime's Fail or InvalidGraph: a graph it cannot run
+        from workbench.errors import describe
+
+        raise ExportError(f"ONNX Runtime cannot load the graph exported from {name}: "
+                          f"{describe(exc)}. The 'eager' and 'compile' engines still run "
+                          "it.") from exc
     signature = Signature.of_session(session)
     abs_diff, rel_diff = _parity(model, session, signature, args)
     return Exported(target, name, model, _opset(target), signature, abs_diff, rel_diff)
@@ -172,10 +181,12 @@ def cpu_session(path: str | Path, threads: int | None = None, spin: bool = True)
 
 
 def as_numpy(value: Any) -> np.ndarray:
-    """A tensor (detached, on the CPU) or array as a numpy array, without a copy when it can."""
+    """A tensor (detached, on the CPU) or array as a numpy array, without a copy when it can
+    (bfloat16, which numpy lacks, as float32)."""
     if isinstance(value, np.ndarray):
         return value
-    return value.detach().cpu().numpy()
+    value = value.detach().cpu()
+    return (value.float() if str(value.dtype) == "torch.bfloat16" else value).numpy()
 
 
 def _example_args(example: Any) -> tuple[torch.Tensor, ...]:
