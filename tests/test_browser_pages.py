@@ -107,7 +107,7 @@ def test_the_landing_page_lists_every_dashboard_and_opens_one(board, chromium, t
         for title in ("Training runs", "Inference", "Lake health", "Federated learning",
                       "Operations"):
             assert title in text
-        assert re.search(r"\d+ runs? · updated", text) and "7 measurements" in text
+        assert re.search(r"\d+ runs? · updated", text) and "12 measurements" in text
         assert "1 table" in text and "10 rounds" in text and "4 alerts" in text
         assert_nothing_internal(text, lake)
         assert not costs.errors and not costs.outside
