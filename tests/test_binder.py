@@ -46,9 +46,11 @@ def conda_dependencies(path: Path) -> tuple[dict[str, SpecifierSet], list]:
 
 
 def expected(names: dict[str, str]) -> dict[str, SpecifierSet]:
-    """pyproject's dependencies as conda packages: extras dropped, names mapped."""
+    """pyproject's dependencies and its `infer` extra (ONNX Runtime, which the inference
+    notebooks run) as conda packages: other extras dropped, names mapped."""
     out = {}
-    for line in pyproject()["project"]["dependencies"]:
+    project = pyproject()["project"]
+    for line in project["dependencies"] + project["optional-dependencies"]["infer"]:
         req = Requirement(line)
         out[names.get(req.name, req.name)] = req.specifier
     return out
