@@ -9,10 +9,7 @@ engines, but the load each one carries is)."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import pandas as pd
+from typing import Any
 
 
 def annotate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -21,11 +18,15 @@ def annotate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     slower than the baseline, what it runs on and the fastest engine for its variant."""
     if not rows:
         return rows
+    import pandas as pd
+
+    from workbench.bench.records import speedups
+
     base = rows[0]["variant"]
-    eager = {(r["scenario"], r["batch_size"]): r for r in rows
-             if r["variant"] == base and r["engine"] == "eager"}
-    for r in rows:
-        r["speedup"] = _speedup(r, eager.get((r["scenario"], r["batch_size"])))
+    table = pd.DataFrame(rows, columns=["variant", "engine", "scenario", "batch_size",
+                                        "p50_ms", "throughput"])
+    for r, speedup in zip(rows, speedups(table)):
+        r["speedup"] = float(speedup)
     timed = [r for r in rows if not math.isnan(r["p50_ms"])]
     best = _best(timed, ("scenario", "batch_size"))
     best_of_variant = _best(timed, ("variant", "scenario", "batch_size"))
@@ -46,24 +47,6 @@ def annotate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                          f"{row['kernel']}{tip}")
         row["note"] = "; ".join(notes)
     return rows
-
-
-def fastest(table: pd.DataFrame) -> pd.DataFrame:
-    """Per scenario and batch size, the timed row whose parity held with the highest speed-up
-    (lowest p50 in single-stream, highest throughput otherwise)."""
-    ok = table[table["parity_ok"] & table["speedup"].notna()]
-    picks = ok.loc[ok.groupby(["scenario", "batch_size"], sort=False)["speedup"].idxmax()]
-    return picks.reset_index(drop=True)
-
-
-def _speedup(row: dict[str, Any], eager: dict[str, Any] | None) -> float:
-    """How much faster than the baseline's eager row: p50 over p50 in single-stream,
-    throughput over throughput in offline and server."""
-    if eager is None:
-        return math.nan
-    if row["scenario"] == "single-stream":
-        return eager["p50_ms"] / row["p50_ms"]
-    return row["throughput"] / eager["throughput"]
 
 
 def _best(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[tuple, dict[str, Any]]:

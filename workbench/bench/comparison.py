@@ -362,7 +362,7 @@ class Comparison:
     def fastest(self) -> pd.DataFrame:
         """Per scenario and batch size, the row with the lowest p50 among those whose parity
         held: the engine (and variant) to pick."""
-        from workbench.bench.advice import fastest
+        from workbench.bench.records import fastest
 
         return fastest(self.table)
 

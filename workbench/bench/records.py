@@ -198,14 +198,14 @@ def comparison(rows: pd.DataFrame) -> pd.DataFrame:
     picked = compared[compared["bench_id"] == newest]
     stored = picked["note"] if "note" in picked else pd.Series(None, index=picked.index)
     out = with_engines(picked).assign(stored=stored).reset_index(drop=True)
-    speedup = _speedups(out)
+    speedup = speedups(out)
     baseline = str(out["variant"].iloc[0])
     notes = [s if isinstance(s, str) else speed_note(v, d, x, baseline)
              for s, v, d, x in zip(out["stored"], out["variant"], out["device"], speedup)]
     return out.assign(speedup=speedup, note=notes)[COMPARISON_COLUMNS]
 
 
-def _speedups(rows: pd.DataFrame) -> np.ndarray:
+def speedups(rows: pd.DataFrame) -> np.ndarray:
     """Each row's speed-up over the first variant's eager row at its scenario and batch size
     (NaN where there is none): p50 over p50 in single-stream, throughput over throughput
     otherwise."""
